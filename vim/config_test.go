@@ -1,0 +1,102 @@
+package vim
+
+import (
+	"strings"
+	"testing"
+)
+
+// Parameter and MAC counts of vim-forward.md §1 and §6.
+func TestPresetCounts(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		params int64
+		macs   int64 // 0: check only the rounded figure below
+		gmac   float64
+		tokens int
+		cls    int
+	}{
+		{"vim-ti", 7148008, 1467010560, 1.467, 197, 98},
+		{"vim-s", 25796584, 0, 5.20, 197, 98},
+		{"vim-b", 97598440, 0, 19.46, 197, 98},
+		{"vim-ti-s8", 0, 0, 5.44, 730, 364},
+	} {
+		c, err := Preset(tc.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tc.params != 0 && c.ParamCount() != tc.params {
+			t.Errorf("%s: params %d, want %d", tc.name, c.ParamCount(), tc.params)
+		}
+		if tc.macs != 0 && c.TotalMACs() != tc.macs {
+			t.Errorf("%s: MACs %d, want %d", tc.name, c.TotalMACs(), tc.macs)
+		}
+		if g := float64(c.TotalMACs()) / 1e9; g < tc.gmac-0.006 || g > tc.gmac+0.006 {
+			t.Errorf("%s: %.4f GMAC, want %.2f", tc.name, g, tc.gmac)
+		}
+		if c.Tokens() != tc.tokens || c.ClsPos() != tc.cls {
+			t.Errorf("%s: L=%d cls=%d, want %d, %d", tc.name, c.Tokens(), c.ClsPos(), tc.tokens, tc.cls)
+		}
+	}
+}
+
+// Per-block MACs of Vim-Ti by layer type (vim-forward.md §6).
+func TestVimTiBlockMACs(t *testing.T) {
+	c, _ := Preset("vim-ti")
+	want := map[string]int64{"in_proj": 29048832, "conv1d": 605184, "x_proj": 6657024,
+		"dt_proj": 1815552, "scan": 7262208, "out_proj": 14524416}
+	got := map[string]int64{}
+	for _, op := range c.Workload() {
+		if op.Layer == 0 {
+			got[strings.TrimSuffix(op.Name, "_b")] += op.MACs()
+		}
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s: %d MACs per block, want %d", k, got[k], v)
+		}
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	good, _ := Preset("vim-ti")
+	for _, tc := range []struct {
+		name string
+		mod  func(*Config)
+		msg  string
+	}{
+		{"zero dim", func(c *Config) { c.Dim = 0 }, "dim must be positive"},
+		{"patch too big", func(c *Config) { c.Patch = 300 }, "larger than image"},
+		{"uneven stride", func(c *Config) { c.Stride = 5 }, "not covered exactly"},
+		{"bad eps", func(c *Config) { c.Eps = 0 }, "eps"},
+		{"std count", func(c *Config) { c.Std = []float64{1, 2} }, "mean/std has 2 values"},
+		{"neg std", func(c *Config) { c.Std = []float64{-1} }, "std -1 must be positive"},
+	} {
+		c := good
+		tc.mod(&c)
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), tc.msg) {
+			t.Errorf("%s: err = %v, want %q", tc.name, err, tc.msg)
+		}
+	}
+	if err := good.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Preset("vim-xl"); err == nil || !strings.Contains(err.Error(), "unknown model preset") {
+		t.Fatalf("unknown preset: %v", err)
+	}
+}
+
+func TestParseImgSize(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		h, w int
+		ok   bool
+	}{
+		{"224", 224, 224, true}, {"28x28", 28, 28, true}, {"32X64", 32, 64, true},
+		{"0x4", 0, 0, false}, {"axb", 0, 0, false}, {"1x2x3", 0, 0, false}, {"", 0, 0, false},
+	} {
+		h, w, err := ParseImgSize(tc.in)
+		if (err == nil) != tc.ok || h != tc.h || w != tc.w {
+			t.Errorf("%q: %d %d %v", tc.in, h, w, err)
+		}
+	}
+}
