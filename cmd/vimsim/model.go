@@ -57,9 +57,3 @@ func (f *modelFlags) config() (vim.Config, error) {
 	}
 	return vim.LoadConfig(f.model, opt)
 }
-
-// resolveConfig returns the configuration of the named model with its
-// default image size and stride.
-func resolveConfig(name string) (vim.Config, error) {
-	return vim.LoadConfig(name, vim.LoadOptions{})
-}

@@ -1,0 +1,245 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/tw"
+	"github.com/spf13/cobra"
+	"github.com/vimsim/vimsim/hw"
+)
+
+// archOverrides are the flags that modify an architecture: --dataflow,
+// --tech, --overlap, --fpga and --dsp-packing.
+type archOverrides struct {
+	dataflow, tech, overlap, fpga, packing string
+}
+
+func (o *archOverrides) register(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&o.dataflow, "dataflow", "", "array dataflow os, ws or is (default: the architecture's)")
+	f.StringVar(&o.tech, "tech", "", "energy table: "+strings.Join(hw.TechNames(), ", ")+" (default: the architecture's)")
+	f.StringVar(&o.overlap, "overlap", "", "unit overlap: serial or pipelined (default: the architecture's)")
+	f.StringVar(&o.fpga, "fpga", "", "FPGA board for the resource estimate: "+strings.Join(hw.BoardNames(), ", "))
+	f.StringVar(&o.packing, "dsp-packing", "", "int8 MACs per DSP: none, dual or dot3 (Versal) (default dual)")
+}
+
+// apply returns s with the overrides, naming the flag of a bad value.
+func (o *archOverrides) apply(s hw.Spec) (hw.Spec, error) {
+	if o.dataflow != "" {
+		d, err := hw.ParseDataflow(o.dataflow)
+		if err != nil {
+			return s, fmt.Errorf("--dataflow: %w", err)
+		}
+		s = s.WithDataflow(d)
+	}
+	if o.tech != "" {
+		t, err := hw.LookupTech(o.tech)
+		if err != nil {
+			return s, fmt.Errorf("--tech: %w", err)
+		}
+		s = s.WithTech(t.Name)
+	}
+	if o.overlap != "" {
+		v, err := hw.ParseOverlap(o.overlap)
+		if err != nil {
+			return s, fmt.Errorf("--overlap: %w", err)
+		}
+		s = s.WithOverlap(v)
+	}
+	if o.packing != "" && o.fpga == "" && s.FPGA.Board == "" {
+		return s, fmt.Errorf("--dsp-packing needs --fpga")
+	}
+	if o.fpga != "" || o.packing != "" {
+		board := s.FPGA.Board
+		if o.fpga != "" {
+			b, err := hw.LookupBoard(o.fpga)
+			if err != nil {
+				return s, fmt.Errorf("--fpga: %w", err)
+			}
+			board = b.Name
+		}
+		p := s.FPGA.DSPPacking
+		if o.packing != "" {
+			q, err := hw.ParseDSPPacking(o.packing)
+			if err != nil {
+				return s, fmt.Errorf("--dsp-packing: %w", err)
+			}
+			p = q
+		}
+		b, _ := hw.LookupBoard(board)
+		if err := s.WithFPGA(board, p).Validate(); err != nil {
+			return s, fmt.Errorf("--dsp-packing %s on %s: %w", p, b.Name, err)
+		}
+		s = s.WithFPGA(board, p)
+	}
+	return s, s.Validate()
+}
+
+// writeOutput renders into memory and then writes to path atomically, or
+// to w when path is empty.
+func writeOutput(w io.Writer, path string, render func(io.Writer) error) error {
+	var buf bytes.Buffer
+	if err := render(&buf); err != nil {
+		return err
+	}
+	if path == "" {
+		_, err := w.Write(buf.Bytes())
+		return err
+	}
+	return hw.WriteFileAtomic(path, buf.Bytes())
+}
+
+// newRunCmd is `vimsim run`: the per-layer cycle, traffic and energy
+// estimate of one model on one architecture.
+func newRunCmd() *cobra.Command {
+	var mf modelFlags
+	var arch, format, out, actions string
+	var perOp bool
+	var ov archOverrides
+	cmd := &cobra.Command{
+		Use:   "run --model M --arch A",
+		Short: "Estimate per-layer cycles, utilisation, DRAM traffic and energy of a model on an architecture",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkFormat("format", format, "table", "csv", "json"); err != nil {
+				return err
+			}
+			actionsFormat := ""
+			if actions != "" {
+				switch strings.ToLower(filepath.Ext(actions)) {
+				case ".yaml", ".yml":
+					actionsFormat = "yaml"
+				case ".csv":
+					actionsFormat = "csv"
+				default:
+					return fmt.Errorf("--actions %q: want a .yaml, .yml or .csv file", actions)
+				}
+			}
+			cfg, err := mf.config()
+			if err != nil {
+				return fmt.Errorf("--model: %w", err)
+			}
+			s, err := hw.ResolveSpec(arch)
+			if err != nil {
+				return fmt.Errorf("--arch: %w", err)
+			}
+			if s, err = ov.apply(s); err != nil {
+				return err
+			}
+			e, err := hw.EstimateModel(s, cfg)
+			if err != nil {
+				return err
+			}
+			var actionBytes bytes.Buffer
+			if actionsFormat != "" {
+				if err := e.WriteActionCounts(&actionBytes, actionsFormat); err != nil {
+					return err
+				}
+			}
+			err = writeOutput(cmd.OutOrStdout(), out, func(w io.Writer) error {
+				switch format {
+				case "json":
+					return e.WriteJSON(w)
+				case "csv":
+					return e.WriteCSV(w, perOp)
+				}
+				return writeRunTable(w, e, perOp)
+			})
+			if err != nil {
+				return err
+			}
+			if actionsFormat != "" {
+				return hw.WriteFileAtomic(actions, actionBytes.Bytes())
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	mf.register(cmd)
+	f.StringVar(&arch, "arch", "systolic16", "architecture preset ("+strings.Join(hw.PresetNames(), ", ")+") or spec file")
+	ov.register(cmd)
+	f.StringVar(&format, "format", "table", "output format: table, csv or json")
+	f.StringVar(&out, "out", "", "write the report to this file instead of stdout")
+	f.StringVar(&actions, "actions", "", "also write Accelergy-style action counts to this .yaml or .csv file")
+	f.BoolVar(&perOp, "per-op", false, "one row per operation instead of per layer (table and csv)")
+	return cmd
+}
+
+func pct(v float64) string { return fmt.Sprintf("%.1f", 100*v) }
+
+func uj(pj float64) string { return fmt.Sprintf("%.1f", pj/1e6) }
+
+// writeRunTable renders the estimate as the per-layer (or per-op) table,
+// the totals and, with an FPGA target, the resource estimate.
+func writeRunTable(w io.Writer, e hw.Estimate, perOp bool) error {
+	s := e.Arch
+	fmt.Fprintf(w, "%s on %s: %dx%d int8 array (%s), %s MHz, %s, %s overlap, scan %d lanes %s\n",
+		e.Model, s.Name, s.Array.Rows, s.Array.Cols, s.Array.Dataflow, fmtNum(s.ClockMHz), s.Tech, s.Overlap, s.Scan.Lanes, s.Scan.Mode)
+	t := newPerfTable(w)
+	tot := e.Totals
+	if perOp {
+		t.Header("layer", "op", "unit", "MACs", "cycles", "stalls", "util %", "DRAM bytes", "energy µJ")
+		for _, c := range e.Ops {
+			t.Append(hw.LayerName(c.Layer), c.Name, string(c.Unit), commas(c.MACs), commas(c.Cycles), commas(c.StallCycles),
+				pct(c.Util), commas(c.Traffic.Total()), uj(c.Energy.Total()))
+		}
+		t.Footer("total", "", "", commas(tot.MACs), commas(tot.Cycles), commas(tot.StallCycles), pct(tot.ArrayUtil),
+			commas(tot.DRAMBytes), uj(tot.Energy.Total()))
+	} else {
+		t.Header("layer", "MACs", "cycles", "array util %", "DRAM bytes", "energy µJ", "bottleneck")
+		for _, l := range e.Layers {
+			t.Append(l.Name, commas(l.MACs), commas(l.Cycles), pct(l.ArrayUtil), commas(l.DRAMBytes), uj(l.Energy.Total()), string(l.Bottleneck))
+		}
+		t.Footer("total", commas(tot.MACs), commas(tot.Cycles), pct(tot.ArrayUtil), commas(tot.DRAMBytes), uj(tot.Energy.Total()), string(tot.Bottleneck))
+	}
+	if err := t.Render(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w)
+	busy := make([]string, 0, len(tot.BusyCycles))
+	for _, b := range tot.BusyCycles {
+		busy = append(busy, fmt.Sprintf("%s %s", b.Unit, commas(b.Cycles)))
+	}
+	en := tot.Energy
+	t = newPerfTable(w)
+	t.Configure(func(c *tablewriter.Config) { c.Row.Alignment.Global = tw.AlignLeft })
+	t.Header("total", "value")
+	rows := [][2]string{
+		{"latency", fmt.Sprintf("%s cycles = %.3f ms (serial %s, pipelined bound %s)", commas(tot.Cycles), tot.LatencyMS,
+			commas(tot.SerialCycles), commas(tot.PipelinedCycles))},
+		{"throughput", fmt.Sprintf("%.1f images/s, %.1f GOPS (2 ops/MAC, %s MACs)", tot.ImagesPerS, tot.GOPS, commas(tot.MACs))},
+		{"energy", fmt.Sprintf("%.1f µJ/image, %.3f TOPS/W, %.3f W", tot.UJPerImage, tot.TOPSPerW, tot.PowerW)},
+		{"energy by unit µJ", fmt.Sprintf("array %s, scan %s, dwconv %s, vector %s, norm %s",
+			uj(en.Array), uj(en.Scan), uj(en.DWConv), uj(en.Vector), uj(en.Norm))},
+		{"energy by level µJ", fmt.Sprintf("DRAM %s, SRAM %s (ifmap %s, filter %s, ofmap %s, act %s), static %s",
+			uj(en.DRAM), uj(en.SRAM()), uj(en.Ifmap), uj(en.Filter), uj(en.Ofmap), uj(en.Act), uj(en.Static))},
+		{"DRAM traffic", fmt.Sprintf("%s bytes (weights %s, in %s, out %s, re-read %s, spill %s), %s stall cycles",
+			commas(tot.DRAMBytes), commas(tot.Traffic.Weights), commas(tot.Traffic.In), commas(tot.Traffic.Out),
+			commas(tot.Traffic.Reread), commas(tot.Traffic.Spill), commas(tot.StallCycles))},
+		{"busy cycles", strings.Join(busy, ", ")},
+		{"bottleneck", string(tot.Bottleneck)},
+	}
+	if r := e.Resources; r != nil {
+		rows = append(rows, [2]string{"fpga " + r.Board, fmt.Sprintf("DSP %s (%s), BRAM36 %s (%s), URAM %s (%s), LUT %s (%s): %s, limit %s, packing %s",
+			commas(r.DSP), pct1(r.DSPUtil), commas(r.BRAM36), pct1(r.BRAMUtil), commas(r.URAM), pct1(r.URAMUtil),
+			commas(r.LUT), pct1(r.LUTUtil), fitsWord(r.Fits), r.Limit, r.Packing)})
+	}
+	for _, r := range rows {
+		t.Append(r[0], r[1])
+	}
+	return t.Render()
+}
+
+func pct1(v float64) string { return fmt.Sprintf("%.1f%%", 100*v) }
+
+func fitsWord(ok bool) string {
+	if ok {
+		return "fits"
+	}
+	return "does not fit"
+}

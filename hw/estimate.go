@@ -1,0 +1,366 @@
+package hw
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/vimsim/vimsim/vim"
+)
+
+// OpCost is the modelled execution of one operation of the workload.
+type OpCost struct {
+	Layer int    `json:"layer"`
+	Name  string `json:"name"`
+	Kind  string `json:"kind"`
+	Unit  Unit   `json:"unit"`
+	M     int    `json:"m"`
+	K     int    `json:"k"`
+	N     int    `json:"n"`
+	// MACs follows vim.Op.MACs (vim-forward.md §6).
+	MACs int64 `json:"macs"`
+	// ComputeCycles is the stall-free busy time of the unit; StallCycles the
+	// DRAM stalls of the operation run alone (stallCycles); MemCycles the
+	// DRAM transfer time of its traffic; Cycles = ComputeCycles + StallCycles.
+	ComputeCycles int64 `json:"compute_cycles"`
+	StallCycles   int64 `json:"stall_cycles"`
+	MemCycles     int64 `json:"mem_cycles"`
+	Cycles        int64 `json:"cycles"`
+	// Folds is the SCALE-Sim fold count (GEMMs only).
+	Folds int64 `json:"folds,omitempty"`
+	// Util is the fraction of the unit's peak work rate used during
+	// ComputeCycles (SCALE-Sim's overall util for GEMMs).
+	Util   float64 `json:"util"`
+	Tiling *Tiling `json:"tiling,omitempty"`
+	// Counts are the datapath events a functional simulation of the same
+	// operation must reproduce.
+	Counts  OpCounts `json:"counts"`
+	Traffic Traffic  `json:"dram"`
+	Actions Actions  `json:"actions"`
+	// Energy excludes static energy, which belongs to layers (it depends
+	// on how operations overlap).
+	Energy Energy `json:"energy"`
+
+	firstBytes int64
+}
+
+// OpCounts are the functional events of an operation, in the categories a
+// bit-accurate simulator counts: MACs (vim.Op.MACs convention), multiplier
+// requantisations of outputs (GEMM, depthwise conv and scan outputs),
+// SiLU/softplus table look-ups, exp(Δ·A) evaluations of the scan and rsqrt
+// evaluations of the norm (one per row).
+type OpCounts struct {
+	MACs       int64 `json:"macs"`
+	Requants   int64 `json:"requants"`
+	LUTLookups int64 `json:"lut_lookups"`
+	Exps       int64 `json:"exps"`
+	Rsqrts     int64 `json:"rsqrts"`
+}
+
+// Add returns c + o.
+func (c OpCounts) Add(o OpCounts) OpCounts {
+	return OpCounts{c.MACs + o.MACs, c.Requants + o.Requants, c.LUTLookups + o.LUTLookups, c.Exps + o.Exps, c.Rsqrts + o.Rsqrts}
+}
+
+// CountsOf returns the functional event counts of op (see OpCounts).
+func CountsOf(op vim.Op) OpCounts {
+	M, K, N := int64(op.M), int64(op.K), int64(op.N)
+	c := OpCounts{MACs: op.MACs()}
+	switch op.Kind {
+	case vim.OpGEMM, vim.OpDWConv:
+		c.Requants = M * N
+	case vim.OpScan:
+		c.Requants = M * N
+		c.Exps = M * N * K
+	case vim.OpSiLU, vim.OpSoftplus:
+		c.LUTLookups = M * N
+	case vim.OpNorm:
+		c.Rsqrts = M
+	}
+	return c
+}
+
+// LayerCost aggregates the operations of one layer (a Mamba block, the
+// patch embedding or the head).
+type LayerCost struct {
+	Layer int    `json:"layer"`
+	Name  string `json:"name"`
+	MACs  int64  `json:"macs"`
+	// Cycles is the layer latency under the spec's overlap mode.
+	Cycles       int64   `json:"cycles"`
+	SerialCycles int64   `json:"serial_cycles"`
+	PipedCycles  int64   `json:"pipelined_cycles"`
+	StallCycles  int64   `json:"stall_cycles"`
+	ArrayCycles  int64   `json:"array_cycles"`
+	ArrayUtil    float64 `json:"array_util"`
+	DRAMBytes    int64   `json:"dram_bytes"`
+	Energy       Energy  `json:"energy"`
+	Bottleneck   Unit    `json:"bottleneck"`
+	BusyCycles   []Busy  `json:"busy"`
+}
+
+// Busy is the time a unit is occupied: compute cycles for units, stall
+// cycles (serial overlap) or transfer cycles (pipelined) for the DRAM.
+type Busy struct {
+	Unit   Unit  `json:"unit"`
+	Cycles int64 `json:"cycles"`
+}
+
+// Totals summarises a whole-network estimate for one image.
+type Totals struct {
+	MACs int64 `json:"macs"`
+	// Cycles is the latency under the spec's overlap mode; SerialCycles and
+	// PipelinedCycles are both bounds.
+	Cycles          int64   `json:"cycles"`
+	SerialCycles    int64   `json:"serial_cycles"`
+	PipelinedCycles int64   `json:"pipelined_cycles"`
+	StallCycles     int64   `json:"stall_cycles"`
+	LatencyMS       float64 `json:"latency_ms"`
+	ImagesPerS      float64 `json:"images_per_s"`
+	// GOPS counts 2 operations per MAC.
+	GOPS       float64  `json:"gops"`
+	TOPSPerW   float64  `json:"tops_per_w"`
+	UJPerImage float64  `json:"uj_per_image"`
+	PowerW     float64  `json:"power_w"`
+	ArrayUtil  float64  `json:"array_util"`
+	DRAMBytes  int64    `json:"dram_bytes"`
+	Traffic    Traffic  `json:"dram"`
+	Energy     Energy   `json:"energy"`
+	Actions    Actions  `json:"actions"`
+	Counts     OpCounts `json:"counts"`
+	Bottleneck Unit     `json:"bottleneck"`
+	BusyCycles []Busy   `json:"busy"`
+}
+
+// Estimate is the cost of one inference of a workload on an architecture.
+type Estimate struct {
+	Model     string      `json:"model"`
+	Arch      Spec        `json:"arch"`
+	Tech      EnergyTable `json:"tech"`
+	Ops       []OpCost    `json:"ops"`
+	Layers    []LayerCost `json:"layers"`
+	Totals    Totals      `json:"totals"`
+	Resources *Resources  `json:"fpga,omitempty"`
+}
+
+// EstimateModel estimates one image of the model c on s.
+func EstimateModel(s Spec, c vim.Config) (Estimate, error) {
+	if err := c.Validate(); err != nil {
+		return Estimate{}, err
+	}
+	return EstimateOps(s, c.Name, c.Workload())
+}
+
+// LayerName is the display name of a layer index: "embed", "head" or the
+// block number.
+func LayerName(layer int) string {
+	switch layer {
+	case vim.LayerEmbed:
+		return "embed"
+	case vim.LayerHead:
+		return "head"
+	}
+	return strconv.Itoa(layer)
+}
+
+// EstimateOps estimates the workload ops (in execution order) on s. Each
+// op's cost is computed from its shape alone; consecutive ops with the same
+// Layer form one layer of the report.
+func EstimateOps(s Spec, model string, ops []vim.Op) (Estimate, error) {
+	if err := s.Validate(); err != nil {
+		return Estimate{}, fmt.Errorf("arch %s: %w", s.Name, err)
+	}
+	tech, err := LookupTech(s.Tech)
+	if err != nil {
+		return Estimate{}, err
+	}
+	if len(ops) == 0 {
+		return Estimate{}, fmt.Errorf("model %s: empty workload", model)
+	}
+	e := Estimate{Model: model, Arch: s, Tech: tech, Ops: make([]OpCost, 0, len(ops))}
+	pr := newPricer(s, tech)
+	bpc := s.BytesPerCycle()
+	tiles := map[tileKey]Tiling{}
+	for i, op := range ops {
+		io := endpoints{first: i == 0, last: i == len(ops)-1}
+		if op.M < 1 || op.N < 1 || op.K < 0 || op.M > maxGEMMDim || op.N > maxGEMMDim || op.K > maxGEMMDim ||
+			(op.K < 1 && (op.Kind == vim.OpGEMM || op.Kind == vim.OpDWConv || op.Kind == vim.OpScan)) {
+			return Estimate{}, fmt.Errorf("op %s (layer %d): bad shape M=%d K=%d N=%d", op.Name, op.Layer, op.M, op.K, op.N)
+		}
+		u, err := UnitOf(op.Kind)
+		if err != nil {
+			return Estimate{}, fmt.Errorf("op %s (layer %d): %w", op.Name, op.Layer, err)
+		}
+		var c OpCost
+		if u == UnitArray {
+			if c, err = gemmOpCost(s, op, io, tiles); err != nil {
+				return Estimate{}, err
+			}
+		} else {
+			c = streamOpCost(s, op, u, io)
+		}
+		c.MemCycles = memCycles(c.Traffic.Total(), bpc)
+		c.StallCycles = stallCycles(s, c.ComputeCycles, c.Traffic.Total(), c.firstBytes)
+		c.Cycles = c.ComputeCycles + c.StallCycles
+		c.Counts = CountsOf(op)
+		c.Energy = pr.price(u, c.Actions)
+		e.Ops = append(e.Ops, c)
+	}
+	e.aggregate(pr)
+	if s.FPGA.Board != "" {
+		r, err := EstimateResources(s, ops)
+		if err != nil {
+			return Estimate{}, err
+		}
+		e.Resources = &r
+	}
+	return e, nil
+}
+
+// busyOf sums unit busy time over ops: compute cycles per unit, and DRAM
+// stall (serial) or transfer (pipelined) cycles.
+func busyOf(ops []OpCost, o Overlap) []Busy {
+	b := make([]Busy, len(unitOrder))
+	for i, u := range unitOrder {
+		b[i].Unit = u
+	}
+	for _, c := range ops {
+		for i, u := range unitOrder {
+			if u == c.Unit {
+				b[i].Cycles += c.ComputeCycles
+			}
+		}
+		if o == Serial {
+			b[len(b)-1].Cycles += c.StallCycles
+		} else {
+			b[len(b)-1].Cycles += c.MemCycles
+		}
+	}
+	return b
+}
+
+// bottleneck is the unit with the most busy cycles (first in unitOrder on
+// a tie).
+func bottleneck(b []Busy) Unit {
+	best := 0
+	for i := range b {
+		if b[i].Cycles > b[best].Cycles {
+			best = i
+		}
+	}
+	return b[best].Unit
+}
+
+func (e *Estimate) aggregate(pr pricer) {
+	s := e.Arch
+	for start := 0; start < len(e.Ops); {
+		end := start
+		for end < len(e.Ops) && e.Ops[end].Layer == e.Ops[start].Layer {
+			end++
+		}
+		ops := e.Ops[start:end]
+		l := LayerCost{Layer: ops[0].Layer, Name: LayerName(ops[0].Layer)}
+		var arrayMACs int64
+		for _, c := range ops {
+			l.MACs += c.MACs
+			l.SerialCycles += c.Cycles
+			l.StallCycles += c.StallCycles
+			l.DRAMBytes += c.Traffic.Total()
+			l.Energy = l.Energy.Add(c.Energy)
+			if c.Unit == UnitArray {
+				l.ArrayCycles += c.ComputeCycles
+				arrayMACs += c.MACs
+			}
+		}
+		for _, b := range busyOf(ops, Pipelined) {
+			l.PipedCycles = max(l.PipedCycles, b.Cycles)
+		}
+		l.Cycles = l.SerialCycles
+		if s.Overlap == Pipelined {
+			l.Cycles = l.PipedCycles
+		}
+		l.BusyCycles = busyOf(ops, s.Overlap)
+		l.Bottleneck = bottleneck(l.BusyCycles)
+		if l.ArrayCycles > 0 {
+			l.ArrayUtil = float64(arrayMACs) / (float64(l.ArrayCycles) * float64(s.PEs()))
+		}
+		l.Energy.Static = pr.staticPerCycle * float64(l.Cycles)
+		e.Layers = append(e.Layers, l)
+		start = end
+	}
+	t := &e.Totals
+	var arrayMACs, arrayCycles int64
+	for _, c := range e.Ops {
+		t.MACs += c.MACs
+		t.Traffic = t.Traffic.Add(c.Traffic)
+		t.Actions = t.Actions.Add(c.Actions)
+		t.Counts = t.Counts.Add(c.Counts)
+		t.StallCycles += c.StallCycles
+		if c.Unit == UnitArray {
+			arrayMACs += c.MACs
+			arrayCycles += c.ComputeCycles
+		}
+	}
+	for _, l := range e.Layers {
+		t.Cycles += l.Cycles
+		t.SerialCycles += l.SerialCycles
+		t.PipelinedCycles += l.PipedCycles
+		t.Energy = t.Energy.Add(l.Energy)
+	}
+	t.DRAMBytes = t.Traffic.Total()
+	t.BusyCycles = busyOf(e.Ops, s.Overlap)
+	t.Bottleneck = bottleneck(t.BusyCycles)
+	if arrayCycles > 0 {
+		t.ArrayUtil = float64(arrayMACs) / (float64(arrayCycles) * float64(s.PEs()))
+	}
+	seconds := float64(t.Cycles) / (s.ClockMHz * 1e6)
+	t.LatencyMS = seconds * 1e3
+	t.ImagesPerS = 1 / seconds
+	t.GOPS = 2 * float64(t.MACs) / seconds / 1e9
+	pj := t.Energy.Total()
+	t.UJPerImage = pj / 1e6
+	t.TOPSPerW = 2 * float64(t.MACs) / pj // ops/pJ = TOPS/W
+	t.PowerW = pj * 1e-12 / seconds
+}
+
+// WriteJSON writes e as indented JSON.
+func (e Estimate) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(e)
+}
+
+func fmtF(v float64) string { return strconv.FormatFloat(v, 'g', 6, 64) }
+
+// WriteCSV writes one row per layer (or per operation when perOp) with the
+// columns of the run table, then a "total" row. cycles is the latency under
+// the spec's overlap mode; compute_cycles the summed busy cycles of all
+// units; stall_cycles the DRAM stalls of the serial schedule.
+func (e Estimate) WriteCSV(w io.Writer, perOp bool) error {
+	cw := csv.NewWriter(w)
+	header := []string{"layer", "op", "unit", "macs", "cycles", "compute_cycles", "stall_cycles", "util", "dram_bytes", "energy_uj", "bottleneck"}
+	if err := cw.Write(header); err != nil {
+		return err
+	}
+	if perOp {
+		for _, c := range e.Ops {
+			cw.Write([]string{LayerName(c.Layer), c.Name, string(c.Unit), strconv.FormatInt(c.MACs, 10),
+				strconv.FormatInt(c.Cycles, 10), strconv.FormatInt(c.ComputeCycles, 10), strconv.FormatInt(c.StallCycles, 10),
+				fmtF(c.Util), strconv.FormatInt(c.Traffic.Total(), 10), fmtF(c.Energy.Total() / 1e6), string(c.Unit)})
+		}
+	} else {
+		for _, l := range e.Layers {
+			cw.Write([]string{l.Name, "", "", strconv.FormatInt(l.MACs, 10),
+				strconv.FormatInt(l.Cycles, 10), strconv.FormatInt(l.SerialCycles-l.StallCycles, 10), strconv.FormatInt(l.StallCycles, 10),
+				fmtF(l.ArrayUtil), strconv.FormatInt(l.DRAMBytes, 10), fmtF(l.Energy.Total() / 1e6), string(l.Bottleneck)})
+		}
+	}
+	t := e.Totals
+	cw.Write([]string{"total", "", "", strconv.FormatInt(t.MACs, 10), strconv.FormatInt(t.Cycles, 10),
+		strconv.FormatInt(t.SerialCycles-t.StallCycles, 10), strconv.FormatInt(t.StallCycles, 10), fmtF(t.ArrayUtil),
+		strconv.FormatInt(t.DRAMBytes, 10), fmtF(t.Energy.Total() / 1e6), string(t.Bottleneck)})
+	cw.Flush()
+	return cw.Error()
+}

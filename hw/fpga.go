@@ -1,0 +1,251 @@
+package hw
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/vimsim/vimsim/vim"
+)
+
+// Board is an FPGA board and the programmable-logic resources of its device
+// (AMD product tables: DS891 Zynq UltraScale+ MPSoC, DS987 Kria K26,
+// DS950 Versal AI Core, DS963 Alveo U280).
+type Board struct {
+	Name   string `json:"name"`
+	Device string `json:"device"`
+	// Family is "ultrascale+" (DSP48E2) or "versal" (DSP58).
+	Family string `json:"family"`
+	LUT    int    `json:"lut"`
+	FF     int    `json:"ff"`
+	DSP    int    `json:"dsp"`
+	BRAM36 int    `json:"bram36"`
+	URAM   int    `json:"uram"`
+}
+
+var boards = [...]Board{
+	{Name: "zcu102", Device: "XCZU9EG", Family: "ultrascale+", LUT: 274080, FF: 548160, DSP: 2520, BRAM36: 912, URAM: 0},
+	{Name: "zcu104", Device: "XCZU7EV", Family: "ultrascale+", LUT: 230400, FF: 460800, DSP: 1728, BRAM36: 312, URAM: 96},
+	{Name: "kv260", Device: "XCK26", Family: "ultrascale+", LUT: 117120, FF: 234240, DSP: 1248, BRAM36: 144, URAM: 64},
+	{Name: "vck190", Device: "XCVC1902", Family: "versal", LUT: 899840, FF: 1799680, DSP: 1968, BRAM36: 967, URAM: 463},
+	{Name: "u280", Device: "XCU280", Family: "ultrascale+", LUT: 1303680, FF: 2607360, DSP: 9024, BRAM36: 2016, URAM: 960},
+}
+
+// BoardNames lists the known boards.
+func BoardNames() []string {
+	n := make([]string, len(boards))
+	for i, b := range boards {
+		n[i] = b.Name
+	}
+	return n
+}
+
+// LookupBoard returns the named board (case-insensitive).
+func LookupBoard(name string) (Board, error) {
+	for _, b := range boards {
+		if strings.EqualFold(b.Name, strings.TrimSpace(name)) {
+			return b, nil
+		}
+	}
+	return Board{}, fmt.Errorf("unknown FPGA board %q (known: %s)", name, strings.Join(BoardNames(), ", "))
+}
+
+// DSPPacking is how many int8 MACs one DSP slice performs per cycle.
+type DSPPacking string
+
+// DSP packing options.
+const (
+	// PackNone maps one int8 MAC to one DSP.
+	PackNone DSPPacking = "none"
+	// PackDual puts two int8 MACs sharing an operand into one 27×18 DSP48E2
+	// (AMD WP486) or DSP58.
+	PackDual DSPPacking = "dual"
+	// PackDot3 uses the DSP58's three-element INT8 dot-product mode (Versal).
+	PackDot3 DSPPacking = "dot3"
+)
+
+// ParseDSPPacking accepts none, dual (alias wp486) or dot3.
+func ParseDSPPacking(s string) (DSPPacking, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "none", "1":
+		return PackNone, nil
+	case "dual", "wp486", "2":
+		return PackDual, nil
+	case "dot3", "3":
+		return PackDot3, nil
+	}
+	return "", fmt.Errorf("dsp packing %q: want none, dual or dot3", s)
+}
+
+// MACsPerDSP is the int8 MACs per DSP of p ("" means dual).
+func (p DSPPacking) MACsPerDSP() int {
+	switch p {
+	case PackNone:
+		return 1
+	case PackDot3:
+		return 3
+	}
+	return 2
+}
+
+func (b Board) checkPacking(p DSPPacking) error {
+	if p == "" {
+		return nil
+	}
+	q, err := ParseDSPPacking(string(p))
+	if err != nil {
+		return err
+	}
+	if q == PackDot3 && b.Family != "versal" {
+		return fmt.Errorf("dsp packing dot3 needs a Versal DSP58; %s is %s", b.Name, b.Family)
+	}
+	return nil
+}
+
+// Resource model coefficients (docs/PERFMODEL.md §FPGA). LUT figures are
+// estimates for an HLS/RTL design of this organisation, not synthesis
+// results.
+const (
+	lutPerPE         = 40    // operand forwarding muxes, control, requant share
+	lutPerScanLane   = 600   // exp table + shift, adders, state muxing
+	lutPerVectorLane = 150   // LUT-interpolation datapath
+	lutPerNormLane   = 200   // square/accumulate/scale
+	lutPerConvLane   = 40    // one tap multiplier's glue
+	lutBase          = 20000 // DMA, AXI interconnect, controller
+	dspPerScanLane   = 4     // Δ·A, dA·h, B·(Δu), C·h multipliers
+	dspPerNormLane   = 2     // x², x·rsqrt·w
+	bram36Bytes      = 4096  // 36 Kb at ×8 data width (parity unused)
+	uramBytes        = 32768 // 288 Kb at ×64
+	bram36PortBits   = 72
+	uramPortBits     = 72
+)
+
+// Resources is the FPGA resource estimate of a spec on a board.
+type Resources struct {
+	Board    string  `json:"board"`
+	Packing  string  `json:"dsp_packing"`
+	DSP      int64   `json:"dsp"`
+	BRAM36   int64   `json:"bram36"`
+	URAM     int64   `json:"uram"`
+	LUT      int64   `json:"lut"`
+	DSPUtil  float64 `json:"dsp_util"`
+	BRAMUtil float64 `json:"bram_util"`
+	URAMUtil float64 `json:"uram_util"`
+	LUTUtil  float64 `json:"lut_util"`
+	Fits     bool    `json:"fits"`
+	// Limit names the most used resource.
+	Limit string `json:"limit"`
+}
+
+// MaxUtil is the utilisation of the most used resource.
+func (r Resources) MaxUtil() float64 {
+	return max(r.DSPUtil, r.BRAMUtil, r.URAMUtil, r.LUTUtil)
+}
+
+// memBlocks places one buffer of the given bytes, read widthBits per cycle
+// (doubled when double-buffered), in URAM when the board has it and the
+// buffer is at least one URAM deep, else in BRAM36.
+func memBlocks(b Board, bytes int64, widthBits int, double bool, uramLeft *int64) (bram, uram int64) {
+	if bytes <= 0 {
+		return 0, 0
+	}
+	banks := int64(1)
+	if double {
+		banks = 2
+	}
+	if *uramLeft > 0 && bytes >= uramBytes {
+		n := max(ceilDiv(bytes, uramBytes), banks*ceilDiv(int64(widthBits), uramPortBits))
+		if n <= *uramLeft {
+			*uramLeft -= n
+			return 0, n
+		}
+	}
+	return max(ceilDiv(bytes, bram36Bytes), banks*ceilDiv(int64(widthBits), bram36PortBits)), 0
+}
+
+// EstimateResources estimates the DSP, BRAM36, URAM and LUT use of s on its
+// FPGA target (s.FPGA.Board must be set). ops, if given, size the scan
+// state memory (E·N states of Scan.Bits) and are otherwise unused.
+func EstimateResources(s Spec, ops []vim.Op) (Resources, error) {
+	if err := s.Validate(); err != nil {
+		return Resources{}, err
+	}
+	if s.FPGA.Board == "" {
+		return Resources{}, fmt.Errorf("spec %s: fpga.board is not set", s.Name)
+	}
+	b, err := LookupBoard(s.FPGA.Board)
+	if err != nil {
+		return Resources{}, err
+	}
+	pack := s.FPGA.DSPPacking
+	if pack == "" {
+		pack = PackDual
+	}
+	r := Resources{Board: b.Name, Packing: string(pack)}
+	// DSPs: array and depthwise conv MACs packed; scan, vector, norm lanes
+	// one multiplier per DSP (16/32-bit operands do not pack).
+	r.DSP = ceilDiv(int64(s.PEs()), int64(pack.MACsPerDSP())) +
+		ceilDiv(int64(s.DWConv.Lanes), int64(pack.MACsPerDSP())) +
+		dspPerScanLane*int64(s.Scan.Lanes) + int64(s.Vector.Lanes) + dspPerNormLane*int64(s.Norm.Lanes)
+	// Memories: buffers sized by the spec, banked for their port widths.
+	uramLeft := int64(b.URAM)
+	df := s.Array.Dataflow
+	inWidth, wWidth, outWidth := s.Array.Rows*8, s.Array.Cols*8, s.Array.Cols*32
+	if df == InputStationary {
+		inWidth, wWidth = s.Array.Cols*8, s.Array.Rows*8
+	}
+	if df == OutputStationary {
+		outWidth = s.Array.Cols * 8
+	}
+	for _, m := range []struct {
+		kib, width int
+		double     bool
+	}{
+		{s.Buffers.IfmapKiB, inWidth, s.Buffers.DoubleBuffered},
+		{s.Buffers.FilterKiB, wWidth, s.Buffers.DoubleBuffered},
+		{s.Buffers.OfmapKiB, outWidth, s.Buffers.DoubleBuffered},
+		{s.Buffers.ActKiB, 64, false},
+	} {
+		br, ur := memBlocks(b, int64(m.kib)*1024, m.width, m.double, &uramLeft)
+		r.BRAM36 += br
+		r.URAM += ur
+	}
+	// Scan state: E·N states of Scan.Bits, one bank per lane.
+	var states int64
+	for _, op := range ops {
+		if op.Kind == vim.OpScan {
+			states = max(states, int64(op.N)*int64(op.K))
+		}
+	}
+	if states > 0 {
+		br, ur := memBlocks(b, states*int64(s.Scan.Bits)/8, s.Scan.Lanes*s.Scan.Bits, false, &uramLeft)
+		r.BRAM36 += br
+		r.URAM += ur
+	}
+	// Nonlinear tables: one dual-port BRAM36 per two vector lanes.
+	r.BRAM36 += ceilDiv(int64(s.Vector.Lanes), 2)
+	r.LUT = lutBase + lutPerPE*int64(s.PEs()) + lutPerScanLane*int64(s.Scan.Lanes) +
+		lutPerVectorLane*int64(s.Vector.Lanes) + lutPerNormLane*int64(s.Norm.Lanes) + lutPerConvLane*int64(s.DWConv.Lanes)
+
+	util := func(used int64, avail int) float64 {
+		if avail == 0 {
+			if used == 0 {
+				return 0
+			}
+			return float64(used) // any use of an absent resource is over 100%
+		}
+		return float64(used) / float64(avail)
+	}
+	r.DSPUtil, r.BRAMUtil, r.URAMUtil, r.LUTUtil = util(r.DSP, b.DSP), util(r.BRAM36, b.BRAM36), util(r.URAM, b.URAM), util(r.LUT, b.LUT)
+	r.Fits = r.MaxUtil() <= 1
+	r.Limit = "dsp"
+	best := r.DSPUtil
+	for _, c := range []struct {
+		name string
+		u    float64
+	}{{"bram", r.BRAMUtil}, {"uram", r.URAMUtil}, {"lut", r.LUTUtil}} {
+		if c.u > best {
+			r.Limit, best = c.name, c.u
+		}
+	}
+	return r, nil
+}

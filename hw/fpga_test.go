@@ -1,0 +1,89 @@
+package hw
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestBoards(t *testing.T) {
+	// Device resources from the AMD product tables.
+	want := map[string][5]int{ // LUT, DSP, BRAM36, URAM, FF
+		"zcu102": {274080, 2520, 912, 0, 548160},
+		"zcu104": {230400, 1728, 312, 96, 460800},
+		"kv260":  {117120, 1248, 144, 64, 234240},
+		"vck190": {899840, 1968, 967, 463, 1799680},
+		"u280":   {1303680, 9024, 2016, 960, 2607360},
+	}
+	if len(BoardNames()) != len(want) {
+		t.Fatalf("boards %v", BoardNames())
+	}
+	for name, w := range want {
+		b, err := LookupBoard(strings.ToUpper(name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := [5]int{b.LUT, b.DSP, b.BRAM36, b.URAM, b.FF}; got != w {
+			t.Errorf("%s: %v, want %v", name, got, w)
+		}
+	}
+	if _, err := LookupBoard("de10-nano"); err == nil || !strings.Contains(err.Error(), "zcu102") {
+		t.Errorf("unknown board error %v", err)
+	}
+}
+
+func TestEstimateResources(t *testing.T) {
+	ops := vimTi(t).Workload()
+	tests := []struct {
+		spec    Spec
+		dsp     int64
+		fits    bool
+		limit   string
+		useURAM bool
+	}{
+		// 256 PEs / 2 + 16 conv lanes / 2 + 4·16 scan + 16 vector + 2·16 norm.
+		{Systolic16().WithFPGA("zcu102", PackDual), 128 + 8 + 64 + 16 + 32, true, "", false},
+		{Systolic16().WithFPGA("zcu102", PackNone), 256 + 16 + 64 + 16 + 32, true, "", false},
+		{Systolic64().WithFPGA("kv260", PackNone), 4096 + 64 + 256 + 64 + 128, false, "dsp", true},
+		{Systolic64().WithFPGA("vck190", PackDot3), 1366 + 22 + 256 + 64 + 128, true, "", true},
+		{Systolic32().WithFPGA("u280", ""), 512 + 16 + 128 + 32 + 64, true, "", true},
+	}
+	for _, tc := range tests {
+		r, err := EstimateResources(tc.spec, ops)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.DSP != tc.dsp {
+			t.Errorf("%s on %s: %d DSPs, want %d", tc.spec.Name, r.Board, r.DSP, tc.dsp)
+		}
+		if r.Fits != tc.fits || r.Fits != (r.MaxUtil() <= 1) {
+			t.Errorf("%s on %s: fits %t (max util %.2f), want %t", tc.spec.Name, r.Board, r.Fits, r.MaxUtil(), tc.fits)
+		}
+		if tc.limit != "" && r.Limit != tc.limit {
+			t.Errorf("%s on %s: limit %s, want %s", tc.spec.Name, r.Board, r.Limit, tc.limit)
+		}
+		if (r.URAM > 0) != tc.useURAM {
+			t.Errorf("%s on %s: %d URAMs", tc.spec.Name, r.Board, r.URAM)
+		}
+		b, _ := LookupBoard(r.Board)
+		if r.URAM > int64(b.URAM) {
+			t.Errorf("%s: %d URAMs on a board with %d", r.Board, r.URAM, b.URAM)
+		}
+		if r.BRAM36 <= 0 || r.LUT <= lutBase {
+			t.Errorf("%s: memories %d BRAM36, %d LUT", r.Board, r.BRAM36, r.LUT)
+		}
+	}
+	// Bigger buffers need more memory blocks.
+	small, _ := EstimateResources(Systolic16().WithFPGA("zcu102", PackDual), ops)
+	big := Systolic16().WithFPGA("zcu102", PackDual)
+	big.Buffers.ActKiB = 2048
+	large, _ := EstimateResources(big, ops)
+	if large.BRAM36 <= small.BRAM36 {
+		t.Errorf("2 MiB act buffer: %d BRAM36, 256 KiB: %d", large.BRAM36, small.BRAM36)
+	}
+	if _, err := EstimateResources(Systolic16(), ops); err == nil {
+		t.Error("no board accepted")
+	}
+	if _, err := EstimateResources(Systolic16().WithFPGA("zcu102", PackDot3), ops); err == nil || !strings.Contains(err.Error(), "dsp_packing") {
+		t.Errorf("dot3 on a DSP48E2 board: %v", err)
+	}
+}

@@ -1,0 +1,286 @@
+package hw
+
+import (
+	"bytes"
+	"encoding/json"
+	"math/rand"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestSweepSpaceDesigns(t *testing.T) {
+	sp := SweepSpace{
+		Bases:     []Spec{Systolic16(), Systolic32()},
+		Arrays:    [][2]int{{8, 8}, {16, 32}},
+		Dataflows: []Dataflow{OutputStationary, WeightStationary, InputStationary},
+		ScanLanes: []int{8, 64},
+	}
+	ds, err := sp.Designs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if int64(len(ds)) != sp.Size() || len(ds) != 2*2*3*2 {
+		t.Fatalf("%d designs, size %d", len(ds), sp.Size())
+	}
+	if ds[0].Name != "systolic16-8x8-os-scan8" || ds[1].Name != "systolic16-8x8-os-scan64" || ds[2].Name != "systolic16-8x8-ws-scan8" {
+		t.Errorf("order/names: %s %s %s", ds[0].Name, ds[1].Name, ds[2].Name)
+	}
+	last := ds[len(ds)-1]
+	if last.Name != "systolic32-16x32-is-scan64" || last.Array.Rows != 16 || last.Array.Cols != 32 || last.Scan.Lanes != 64 ||
+		last.Buffers != Systolic32().Buffers {
+		t.Errorf("last design %+v", last)
+	}
+	names := map[string]bool{}
+	for _, d := range ds {
+		if names[d.Name] {
+			t.Errorf("duplicate name %s", d.Name)
+		}
+		names[d.Name] = true
+	}
+	// Duplicate bases get distinct names; invalid values are rejected with the design named.
+	ds, err = SweepSpace{Bases: []Spec{Systolic8(), Systolic8()}}.Designs()
+	if err != nil || ds[0].Name == ds[1].Name {
+		t.Errorf("duplicate bases: %v %v", err, ds)
+	}
+	if _, err := (SweepSpace{Bases: []Spec{Systolic8()}, ScanLanes: []int{0}}).Designs(); err == nil || !strings.Contains(err.Error(), "scan.lanes") {
+		t.Errorf("invalid lanes: %v", err)
+	}
+	if _, err := (SweepSpace{}).Designs(); err == nil {
+		t.Error("empty space accepted")
+	}
+	huge := SweepSpace{Bases: []Spec{Systolic8()}, ScanLanes: make([]int, 1000), BufferKiB: make([]int, 1000)}
+	if _, err := huge.Designs(); err == nil {
+		t.Error("a million designs accepted")
+	}
+}
+
+// TestParetoFrontAgainstDefinition compares the sorted front algorithm with
+// the definition (no other eligible point dominates) on random points with
+// many ties.
+func TestParetoFrontAgainstDefinition(t *testing.T) {
+	rng := rand.New(rand.NewSource(2))
+	for trial := 0; trial < 300; trial++ {
+		n, dims := 1+rng.Intn(60), 2+rng.Intn(2)
+		objs := make([][]float64, n)
+		elig := make([]bool, n)
+		for i := range objs {
+			objs[i] = make([]float64, dims)
+			for k := range objs[i] {
+				objs[i][k] = float64(rng.Intn(8))
+			}
+			elig[i] = rng.Intn(5) != 0
+		}
+		got := ParetoFront(objs, elig)
+		for i := range objs {
+			want := elig[i]
+			for j := range objs {
+				if want && elig[j] && dominates(objs[j], objs[i]) {
+					want = false
+				}
+			}
+			if got[i] != want {
+				t.Fatalf("trial %d point %d %v: front %t, definition %t", trial, i, objs[i], got[i], want)
+			}
+		}
+	}
+}
+
+func sweepDesigns(t testing.TB, n int) []Spec {
+	sp := SweepSpace{
+		Bases:     []Spec{Systolic16()},
+		Arrays:    [][2]int{{8, 8}, {8, 16}, {16, 16}, {16, 32}, {32, 32}},
+		Dataflows: []Dataflow{OutputStationary, WeightStationary},
+		ScanLanes: []int{4, 8, 16, 32, 64},
+		ScanModes: []ScanMode{ScanSequential, ScanParallelPrefix},
+		DRAMGBs:   []float64{4, 12.8, 25.6, 51.2},
+		BufferKiB: []int{16, 64, 256, 1024, 4096},
+	}
+	ds, err := sp.Designs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ds) < n {
+		t.Fatalf("only %d designs", len(ds))
+	}
+	return ds[:n]
+}
+
+func TestSweepDeterministicAcrossWorkers(t *testing.T) {
+	cfg := vimTi(t)
+	ds := sweepDesigns(t, 120)
+	for i := range ds {
+		if i%3 == 0 {
+			ds[i] = ds[i].WithFPGA("zcu102", PackDual)
+		}
+	}
+	a, err := Sweep(ds, cfg.Name, cfg.Workload(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Sweep(ds, cfg.Name, cfg.Workload(), 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(a, b) {
+		t.Fatal("1 and 4 workers differ")
+	}
+	front := 0
+	for i, p := range a {
+		if p.Name != ds[i].Name {
+			t.Fatalf("point %d is %s, design %s", i, p.Name, ds[i].Name)
+		}
+		if p.Pareto {
+			front++
+			if p.Resources != nil && !p.Resources.Fits {
+				t.Errorf("%s does not fit but is on the front", p.Name)
+			}
+		}
+	}
+	if front == 0 || front == len(a) {
+		t.Errorf("%d of %d designs on the front", front, len(a))
+	}
+	var c1, c2, j bytes.Buffer
+	WriteSweepCSV(&c1, a)
+	WriteSweepCSV(&c2, b)
+	if c1.String() != c2.String() || strings.Count(c1.String(), "\n") != len(a)+1 {
+		t.Error("CSV differs or has the wrong row count")
+	}
+	if err := WriteSweepJSON(&j, a); err != nil {
+		t.Fatal(err)
+	}
+	var back []DesignPoint
+	if err := json.Unmarshal(j.Bytes(), &back); err != nil || len(back) != len(a) || back[5].Cycles != a[5].Cycles {
+		t.Errorf("JSON round trip: %v", err)
+	}
+	bad := []Spec{Systolic16(), Systolic16()}
+	bad[1].Tech = "nope"
+	if _, err := Sweep(bad, cfg.Name, cfg.Workload(), 2); err == nil || !strings.Contains(err.Error(), "tech") {
+		t.Errorf("invalid design: %v", err)
+	}
+}
+
+func TestPlots(t *testing.T) {
+	cfg := vimTi(t)
+	pts, err := Sweep(sweepDesigns(t, 40), cfg.Name, cfg.Workload(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, format := range []string{"png", "svg"} {
+		for name, plot := range map[string]func([]DesignPoint, string, string) ([]byte, error){
+			"front": PlotFront, "energy": PlotEnergyBreakdown} {
+			a, err := plot(pts, "test", format)
+			if err != nil {
+				t.Fatalf("%s %s: %v", name, format, err)
+			}
+			b, _ := plot(pts, "test", format)
+			if !bytes.Equal(a, b) {
+				t.Errorf("%s %s: two renders differ", name, format)
+			}
+			if format == "png" && !bytes.HasPrefix(a, []byte("\x89PNG\r\n\x1a\n")) {
+				t.Errorf("%s: not a PNG", name)
+			}
+			if format == "svg" && !bytes.Contains(a, []byte("<svg")) {
+				t.Errorf("%s: not an SVG", name)
+			}
+		}
+	}
+	if _, err := PlotFront(pts, "x", "gif"); err == nil {
+		t.Error("gif accepted")
+	}
+	if _, err := PlotFront(nil, "x", "png"); err == nil {
+		t.Error("empty sweep plotted")
+	}
+}
+
+func TestParseLists(t *testing.T) {
+	ints := map[string][]int{
+		"8,16,32": {8, 16, 32}, "8:64:*2": {8, 16, 32, 64}, "8:60:*2": {8, 16, 32}, "100:400:+100": {100, 200, 300, 400},
+		"1:4": {1, 2, 3, 4}, "5:5": {5}, "3, 1:2": {3, 1, 2}, "0:2:3": {0},
+	}
+	for s, want := range ints {
+		got, err := ParseIntList(s)
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("ParseIntList(%q) = %v, %v; want %v", s, got, err, want)
+		}
+	}
+	for _, s := range []string{"", "a", "8:4", "1:2:3:4", "0:8:*2", "1:8:*1", "1:8:+0", "1,,2", "1:100000"} {
+		if _, err := ParseIntList(s); err == nil {
+			t.Errorf("ParseIntList(%q) accepted", s)
+		}
+	}
+	floats := map[string][]float64{"12.8,25.6": {12.8, 25.6}, "100:300:+100": {100, 200, 300}, "1:8:*2": {1, 2, 4, 8}, "0.1:0.3:+0.1": {0.1, 0.2, 0.30000000000000004}}
+	for s, want := range floats {
+		got, err := ParseFloatList(s)
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("ParseFloatList(%q) = %v, %v; want %v", s, got, err, want)
+		}
+	}
+	for _, s := range []string{"", "x", "1:2", "1:2:3", "2:1:+1", "0:4:*2", "1:4:*1", "NaN", "1:inf:+1"} {
+		if _, err := ParseFloatList(s); err == nil {
+			t.Errorf("ParseFloatList(%q) accepted", s)
+		}
+	}
+	arrays, err := ParseArrayList("16x32, 8:32:*2")
+	if err != nil || !reflect.DeepEqual(arrays, [][2]int{{16, 32}, {8, 8}, {16, 16}, {32, 32}}) {
+		t.Errorf("ParseArrayList = %v, %v", arrays, err)
+	}
+	for _, s := range []string{"16y16", "0x4", "1:2048:*2", ""} {
+		if _, err := ParseArrayList(s); err == nil {
+			t.Errorf("ParseArrayList(%q) accepted", s)
+		}
+	}
+}
+
+func FuzzParseIntList(f *testing.F) {
+	for _, s := range []string{"8,16", "8:64:*2", "1:9:+4", "9223372036854775807:9223372036854775807:*2", "-5:5"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		v, err := ParseIntList(s)
+		if err == nil && (len(v) == 0 || len(v) > 10001) {
+			t.Fatalf("ParseIntList(%q) = %d values", s, len(v))
+		}
+	})
+}
+
+func FuzzParseFloatList(f *testing.F) {
+	for _, s := range []string{"1.5,2", "1:8:*2", "0:1:+0.25", "1e308:1e308:*10"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		v, err := ParseFloatList(s)
+		if err == nil && (len(v) == 0 || len(v) > 10001) {
+			t.Fatalf("ParseFloatList(%q) = %d values", s, len(v))
+		}
+	})
+}
+
+func FuzzParseArrayList(f *testing.F) {
+	for _, s := range []string{"16x16,8x32", "8:64:*2", "4"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		v, err := ParseArrayList(s)
+		if err != nil {
+			return
+		}
+		for _, a := range v {
+			if a[0] < 1 || a[1] < 1 || a[0] > maxArrayDim || a[1] > maxArrayDim {
+				t.Fatalf("ParseArrayList(%q) gave %v", s, a)
+			}
+		}
+	})
+}
+
+// BenchmarkSweep1000 evaluates 1,000 designs on Vim-Ti (target ≤ 10 s).
+func BenchmarkSweep1000(b *testing.B) {
+	cfg := vimTi(b)
+	ops := cfg.Workload()
+	ds := sweepDesigns(b, 1000)
+	for b.Loop() {
+		if _, err := Sweep(ds, cfg.Name, ops, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
