@@ -6,12 +6,11 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 
+	"github.com/vimsim/vimsim/internal/par"
 	"github.com/vimsim/vimsim/vim"
 )
 
@@ -158,35 +157,19 @@ type DesignPoint struct {
 // goroutines (0 = GOMAXPROCS) and marks the Pareto front. The result is in
 // design order and does not depend on workers.
 func Sweep(designs []Spec, model string, ops []vim.Op, workers int) ([]DesignPoint, error) {
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
 	pts := make([]DesignPoint, len(designs))
 	errs := make([]error, len(designs))
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				e, err := EstimateOps(designs[i], model, ops)
-				if err != nil {
-					errs[i] = fmt.Errorf("design %s: %w", designs[i].Name, err)
-					continue
-				}
-				t := e.Totals
-				pts[i] = DesignPoint{Name: designs[i].Name, Spec: designs[i], Cycles: t.Cycles, LatencyMS: t.LatencyMS,
-					UJPerImage: t.UJPerImage, ImagesPerS: t.ImagesPerS, GOPS: t.GOPS, TOPSPerW: t.TOPSPerW,
-					ArrayUtil: t.ArrayUtil, DRAMBytes: t.DRAMBytes, Bottleneck: t.Bottleneck, Energy: t.Energy, Resources: e.Resources}
-			}
-		}()
-	}
-	for i := range designs {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
+	par.For(len(designs), workers, func(i int) {
+		e, err := EstimateOps(designs[i], model, ops)
+		if err != nil {
+			errs[i] = fmt.Errorf("design %s: %w", designs[i].Name, err)
+			return
+		}
+		t := e.Totals
+		pts[i] = DesignPoint{Name: designs[i].Name, Spec: designs[i], Cycles: t.Cycles, LatencyMS: t.LatencyMS,
+			UJPerImage: t.UJPerImage, ImagesPerS: t.ImagesPerS, GOPS: t.GOPS, TOPSPerW: t.TOPSPerW,
+			ArrayUtil: t.ArrayUtil, DRAMBytes: t.DRAMBytes, Bottleneck: t.Bottleneck, Energy: t.Energy, Resources: e.Resources}
+	})
 	for _, err := range errs {
 		if err != nil {
 			return nil, err

@@ -15,23 +15,23 @@ import (
 
 // Config is the immutable shape description of a Vim model.
 type Config struct {
-	Name     string  `json:"name"`
-	ImgH     int     `json:"img_h"`     // input height in pixels
-	ImgW     int     `json:"img_w"`     // input width in pixels
-	Channels int     `json:"channels"`  // input channels
-	Patch    int     `json:"patch"`     // patch (kernel) size of the patch-embedding conv
-	Stride   int     `json:"stride"`    // stride of the patch-embedding conv
-	Dim      int     `json:"dim"`       // D, embedding width
-	Depth    int     `json:"depth"`     // number of Mamba blocks
-	DInner   int     `json:"d_inner"`   // E = expand·D
-	DState   int     `json:"d_state"`   // N
-	DConv    int     `json:"d_conv"`    // K, depthwise conv taps
-	DtRank   int     `json:"dt_rank"`   // R
-	Classes  int     `json:"classes"`   // head outputs
-	Eps      float64 `json:"eps"`       // RMSNorm epsilon
-	Mean     []float64 `json:"mean,omitempty"` // preprocessing mean per channel
-	Std      []float64 `json:"std,omitempty"`  // preprocessing std per channel
-	ClassNames []string `json:"class_names,omitempty"`
+	Name       string    `json:"name"`
+	ImgH       int       `json:"img_h"`          // input height in pixels
+	ImgW       int       `json:"img_w"`          // input width in pixels
+	Channels   int       `json:"channels"`       // input channels
+	Patch      int       `json:"patch"`          // patch (kernel) size of the patch-embedding conv
+	Stride     int       `json:"stride"`         // stride of the patch-embedding conv
+	Dim        int       `json:"dim"`            // D, embedding width
+	Depth      int       `json:"depth"`          // number of Mamba blocks
+	DInner     int       `json:"d_inner"`        // E = expand·D
+	DState     int       `json:"d_state"`        // N
+	DConv      int       `json:"d_conv"`         // K, depthwise conv taps
+	DtRank     int       `json:"dt_rank"`        // R
+	Classes    int       `json:"classes"`        // head outputs
+	Eps        float64   `json:"eps"`            // RMSNorm epsilon
+	Mean       []float64 `json:"mean,omitempty"` // preprocessing mean per channel
+	Std        []float64 `json:"std,omitempty"`  // preprocessing std per channel
+	ClassNames []string  `json:"class_names,omitempty"`
 }
 
 // ImageNet normalisation constants used by the official eval transform.

@@ -3,10 +3,10 @@ package vim
 import (
 	"fmt"
 	"math"
-	"runtime"
 	"strconv"
 	"sync"
 
+	"github.com/vimsim/vimsim/internal/par"
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas32"
 	"gonum.org/v1/gonum/blas/blas64"
@@ -148,7 +148,7 @@ func (m *Model) Infer(imgs []float64, n int, p Precision) ([]float64, error) {
 	}
 	out := make([]float64, n*c.Classes)
 	errs := make([]error, n)
-	parallelFor(n, func(i int) {
+	par.For(n, 0, func(i int) {
 		logits, err := m.Forward(imgs[i*size:(i+1)*size], p, nil)
 		errs[i] = err
 		copy(out[i*c.Classes:], logits)
@@ -159,27 +159,6 @@ func (m *Model) Infer(imgs []float64, n int, p Precision) ([]float64, error) {
 		}
 	}
 	return out, nil
-}
-
-// parallelFor calls f(i) for i in [0,n) on GOMAXPROCS workers.
-func parallelFor(n int, f func(i int)) {
-	workers := min(runtime.GOMAXPROCS(0), n)
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				f(i)
-			}
-		}()
-	}
-	for i := 0; i < n; i++ {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
 }
 
 // emit hands a tensor to tap as float64, transposing an (rows×cols) matrix to
