@@ -15,6 +15,6 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newInferCmd(), newModelCmd(), newEvalCmd(), newArchCmd(), newCyclesCmd(), newRunCmd(), newSweepCmd())
+	root.AddCommand(newInferCmd(), newModelCmd(), newEvalCmd(), newArchCmd(), newCyclesCmd(), newRunCmd(), newSweepCmd(), newVectorsCmd(), newTraceCmd())
 	return root
 }

@@ -1,0 +1,57 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/vimsim/vimsim/hw"
+	"github.com/vimsim/vimsim/traces"
+)
+
+// newTraceCmd is `vimsim trace`: the cost model's schedule of one inference
+// as a Chrome/Perfetto trace.
+func newTraceCmd() *cobra.Command {
+	var mf modelFlags
+	var arch, out string
+	var ov archOverrides
+	cmd := &cobra.Command{
+		Use:   "trace --model M --arch A --out trace.json",
+		Short: "Write the schedule of one inference as a Chrome/Perfetto trace (JSON)",
+		Long: `Write the schedule of one inference on an architecture as a Chrome trace
+event JSON (open it in ui.perfetto.dev or chrome://tracing): a "layers" track
+with one slice per layer, and one track per unit (array, scan, dwconv,
+vector, norm, dram) with one slice per operation, in microseconds at the
+architecture's clock. Cycles are those of 'vimsim run' (hw.EstimateModel);
+the schedule follows the architecture's overlap mode (docs/RTL.md §11).
+Without --out the trace goes to stdout.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := mf.config()
+			if err != nil {
+				return fmt.Errorf("--model: %w", err)
+			}
+			s, err := hw.ResolveSpec(arch)
+			if err != nil {
+				return fmt.Errorf("--arch: %w", err)
+			}
+			if s, err = ov.apply(s); err != nil {
+				return err
+			}
+			e, err := hw.EstimateModel(s, cfg)
+			if err != nil {
+				return err
+			}
+			return writeOutput(cmd.OutOrStdout(), out, func(w io.Writer) error {
+				return traces.WriteChromeTrace(w, e)
+			})
+		},
+	}
+	mf.register(cmd)
+	f := cmd.Flags()
+	f.StringVar(&arch, "arch", "systolic16", "architecture preset ("+strings.Join(hw.PresetNames(), ", ")+") or spec file")
+	ov.register(cmd)
+	f.StringVar(&out, "out", "", "write the trace to this file (atomically) instead of stdout")
+	return cmd
+}

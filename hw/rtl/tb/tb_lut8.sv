@@ -1,0 +1,106 @@
+// vimsim self-checking testbench: the int8 lookup unit with channel tables
+// (docs/RTL.md §9.4). Loads NT tables of 256 entries (table.in.hex, line
+// 256*t + e = {clamped, value} of entry e of table t, 9 bits), then streams
+// TOKENS x CHANNELS int8 inputs (x.in.hex, row-major) with their channel's
+// table index (index.in.hex, one line per channel) and compares the outputs
+// with y.exp.hex.
+// Plusargs: +hexdir=DIR, +vcd[=FILE].
+`timescale 1ns/1ps
+`default_nettype none
+// Testbench style: blocking assignments in clocked processes are intended.
+/* verilator lint_off BLKSEQ */
+
+module tb_lut8;
+    /* verilator lint_off UNUSEDPARAM */
+`include "params.vh"
+    /* verilator lint_on UNUSEDPARAM */
+    localparam integer NV = TOKENS * CHANNELS;
+    localparam integer TB = (NT > 1) ? $clog2(NT) : 1;
+    localparam integer MAX_SHOW = 10;
+
+    reg clk = 1'b0;
+    reg rst_n = 1'b0;
+    always #5 clk = ~clk;
+
+    reg  [8:0]  tab_m [0:NT*256-1];
+    reg  [7:0]  x_m   [0:NV-1];
+    reg  [7:0]  idx_m [0:CHANNELS-1];
+    reg  [7:0]  y_exp [0:NV-1];
+
+    reg              ld_en = 1'b0;
+    reg  [TB+7:0]    ld_addr = {(TB+8){1'b0}};
+    reg  [8:0]       ld_data = 9'd0;
+    reg              in_valid = 1'b0;
+    reg  [TB-1:0]    in_tbl = {TB{1'b0}};
+    reg  signed [7:0] in_x = 8'sd0;
+    wire             out_valid;
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire             out_sat;          // event flag, not compared
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire signed [7:0] out_y;
+
+    lut8 #(.NT(NT)) dut (
+        .clk(clk), .rst_n(rst_n), .ld_en(ld_en), .ld_addr(ld_addr), .ld_data(ld_data),
+        .in_valid(in_valid), .in_tbl(in_tbl), .in_x(in_x),
+        .out_valid(out_valid), .out_y(out_y), .out_sat(out_sat));
+
+    integer cyc = 0, nout = 0, errors = 0;
+    always @(posedge clk) begin
+        cyc <= cyc + 1;
+        if (cyc > WATCHDOG_CYCLES)
+            $fatal(1, "FAIL: watchdog after %0d cycles (%0d of %0d outputs)", cyc, nout, NV);
+        if (out_valid) begin
+            if (out_y !== y_exp[nout]) begin
+                if (errors < MAX_SHOW)
+                    $display("MISMATCH index=%0d (token=%0d channel=%0d) x=%0d got=%0d (%h) exp=%0d (%h)", nout,
+                             nout / CHANNELS, nout % CHANNELS, $signed(x_m[nout]), out_y, out_y,
+                             $signed(y_exp[nout]), y_exp[nout]);
+                errors = errors + 1;
+            end
+            nout = nout + 1;
+        end
+    end
+
+    string hexdir, vcdfile;
+    integer i;
+    initial begin
+        if (!$value$plusargs("hexdir=%s", hexdir))
+            hexdir = ".";
+        if ($test$plusargs("vcd")) begin
+            if (!$value$plusargs("vcd=%s", vcdfile))
+                vcdfile = "tb_lut8.vcd";
+            $dumpfile(vcdfile);
+            $dumpvars(0, tb_lut8);
+        end
+        $readmemh({hexdir, "/table.in.hex"}, tab_m);
+        $readmemh({hexdir, "/x.in.hex"}, x_m);
+        $readmemh({hexdir, "/index.in.hex"}, idx_m);
+        $readmemh({hexdir, "/y.exp.hex"}, y_exp);
+        repeat (3) @(negedge clk);
+        rst_n = 1'b1;
+        for (i = 0; i < NT * 256; i = i + 1) begin
+            @(negedge clk);
+            ld_en   = 1'b1;
+            ld_addr = i[TB+7:0];
+            ld_data = tab_m[i];
+        end
+        @(negedge clk);
+        ld_en = 1'b0;
+        for (i = 0; i < NV; i = i + 1) begin
+            @(negedge clk);
+            in_valid = 1'b1;
+            in_x     = x_m[i];
+            in_tbl   = idx_m[i % CHANNELS][TB-1:0];
+        end
+        @(negedge clk);
+        in_valid = 1'b0;
+        wait (nout == NV);
+        @(negedge clk);
+        if (errors != 0)
+            $fatal(1, "FAIL: %0d/%0d mismatches", errors, NV);
+        $display("PASS: %0d vectors", NV);
+        $finish;
+    end
+endmodule
+
+`default_nettype wire

@@ -1,0 +1,492 @@
+package traces
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"math"
+	"math/big"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/vimsim/vimsim/hw"
+	"github.com/vimsim/vimsim/hw/datapath"
+	"github.com/vimsim/vimsim/models"
+	"github.com/vimsim/vimsim/vim"
+)
+
+// testModel is the default model when it is embedded, else vim-toy.
+func testModel(t testing.TB) vim.Config {
+	name := vim.DefaultModel
+	if _, ok := models.Lookup(name); !ok {
+		name = "vim-toy"
+	}
+	cfg, err := vim.LoadConfig(name, vim.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// arraySpec returns systolic16 resized to rows×cols.
+func arraySpec(rows, cols int) hw.Spec {
+	s := hw.Systolic16()
+	s.Name = "test"
+	s.Array.Rows, s.Array.Cols = rows, cols
+	return s
+}
+
+// bundleFile returns the data of path in b.
+func bundleFile(t testing.TB, b *Bundle, path string) []byte {
+	t.Helper()
+	for _, f := range b.Files {
+		if f.Path == path {
+			return f.Data
+		}
+	}
+	t.Fatalf("no file %s", path)
+	return nil
+}
+
+// words parses a bundle hex file as signed words of the given width.
+func words(t testing.TB, b *Bundle, path string, bits int) []int64 {
+	t.Helper()
+	u, err := ReadMemH(bundleFile(t, b, path), bits)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	out := make([]int64, len(u))
+	for i, v := range u {
+		out[i] = Signed(v, bits)
+	}
+	return out
+}
+
+// lanes parses a packed hex file into rows of lanes.
+func lanesOf(t testing.TB, b *Bundle, path string, lanes, bits int) [][]int64 {
+	t.Helper()
+	u, err := ReadMemH(bundleFile(t, b, path), 64)
+	if err == nil && lanes*bits <= 64 {
+		out := make([][]int64, len(u))
+		for i, v := range u {
+			out[i] = make([]int64, lanes)
+			for l := 0; l < lanes; l++ {
+				out[i][l] = Signed(v>>(uint(l*bits))&(1<<uint(bits)-1), bits)
+			}
+		}
+		return out
+	}
+	// Wide words: split the hex strings.
+	var out [][]int64
+	for _, line := range strings.Split(string(bundleFile(t, b, path)), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "//") {
+			continue
+		}
+		d := bits / 4
+		if len(line) != lanes*d {
+			t.Fatalf("%s: line %q: want %d digits", path, line, lanes*d)
+		}
+		row := make([]int64, lanes)
+		for l := 0; l < lanes; l++ {
+			s := line[len(line)-(l+1)*d : len(line)-l*d]
+			v, err := ReadMemH([]byte(s), bits)
+			if err != nil || len(v) != 1 {
+				t.Fatalf("%s: lane %q: %v", path, s, err)
+			}
+			row[l] = Signed(v[0], bits)
+		}
+		out = append(out, row)
+	}
+	return out
+}
+
+func randMatrix(r *rand.Rand, rows, cols int) datapath.Matrix[int8] {
+	m := datapath.NewMatrix[int8](rows, cols)
+	randInt8(r, m.Data)
+	return m
+}
+
+// osArray is a cycle-level software model of an R×C output-stationary
+// array fed at its edges: PE (i, j) takes its ifmap operand from the left
+// (column 0: the stream), its filter operand from above (row 0: the
+// stream), accumulates the product in 32 bits and passes both on, one PE
+// per cycle.
+func osArray(aStream, wStream [][]int64, R, C, cycles int) []int32 {
+	aReg := make([]int64, R*C)
+	wReg := make([]int64, R*C)
+	acc := make([]int32, R*C)
+	for c := 0; c < cycles; c++ {
+		na := make([]int64, R*C)
+		nw := make([]int64, R*C)
+		for i := 0; i < R; i++ {
+			for j := 0; j < C; j++ {
+				a := aStream[c][i]
+				if j > 0 {
+					a = aReg[i*C+j-1]
+				}
+				w := wStream[c][j]
+				if i > 0 {
+					w = wReg[(i-1)*C+j]
+				}
+				acc[i*C+j] += int32(a * w)
+				na[i*C+j], nw[i*C+j] = a, w
+			}
+		}
+		aReg, wReg = na, nw
+	}
+	return acc
+}
+
+// TestGEMMVectorsAgainstArrayModel checks the GEMM sets on random shapes
+// and array sizes: the layer-level result equals an int64 reference wrapped
+// to 32 bits; the tile streams, run through a cycle-level model of the
+// array for exactly the fold's cycle count, give the expected tile; the
+// fold's cycle count is hw.ComputeCycles' K + R + C − 2, and one cycle less
+// misses the last product of a full fold.
+func TestGEMMVectorsAgainstArrayModel(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 7))
+	for it := 0; it < 60; it++ {
+		R, C := 1+r.IntN(6), 1+r.IntN(6)
+		M, K, N := 1+r.IntN(14), 1+r.IntN(20), 1+r.IntN(14)
+		rec, err := NewRecorder(Options{Arch: arraySpec(R, C), Units: []Unit{UnitGEMM}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := randMatrix(r, M, K)
+		wd := randMatrix(r, N, K)
+		w, err := datapath.NewWeights(N, K, wd.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := rec.GEMM(0, "g", a, w); err != nil {
+			t.Fatal(err)
+		}
+		b, err := rec.Bundle(BundleOptions{RTLDir: "/rtl"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cc, _ := hw.ComputeCycles(R, C, hw.OutputStationary, hw.GEMM{M: M, K: K, N: N})
+		if cc.CyclesPerFold != int64(K+R+C-2) {
+			t.Fatalf("per-fold %d", cc.CyclesPerFold)
+		}
+		c := words(t, b, "l00_g_gemm_layer/c.exp.hex", 32)
+		for i := 0; i < M; i++ {
+			for j := 0; j < N; j++ {
+				var s int64
+				for k := 0; k < K; k++ {
+					s += int64(a.At(i, k)) * int64(w.Data[j*K+k])
+				}
+				if c[i*N+j] != int64(int32(s)) {
+					t.Fatalf("c[%d][%d] = %d, want %d", i, j, c[i*N+j], int32(s))
+				}
+			}
+		}
+		mf, nf := (M+R-1)/R, (N+C-1)/C
+		folds := [][2]int{{0, 0}}
+		if mf*nf > 1 {
+			folds = append(folds, [2]int{mf - 1, nf - 1})
+		}
+		for idx, f := range folds {
+			set := "l00_g_gemm_tile" + string(rune('0'+idx))
+			P := int(cc.CyclesPerFold)
+			as := lanesOf(t, b, set+"/a.in.hex", R, 8)
+			ws := lanesOf(t, b, set+"/w.in.hex", C, 8)
+			exp := lanesOf(t, b, set+"/c.exp.hex", C, 32)
+			if len(as) != P || len(ws) != P || len(exp) != R {
+				t.Fatalf("%s: %d/%d stream lines, %d rows; want %d, %d", set, len(as), len(ws), len(exp), P, R)
+			}
+			got := osArray(as, ws, R, C, P)
+			for i := 0; i < R; i++ {
+				for j := 0; j < C; j++ {
+					if int64(got[i*C+j]) != exp[i][j] {
+						t.Fatalf("%s (R=%d C=%d M=%d K=%d N=%d): PE (%d,%d) = %d after %d cycles, want %d", set, R, C, M, K, N, i, j, got[i*C+j], P, exp[i][j])
+					}
+				}
+			}
+			m0, n0 := f[0]*R, f[1]*C
+			if m0+R <= M && n0+C <= N && a.At(m0+R-1, K-1) != 0 && w.Data[(n0+C-1)*K+K-1] != 0 {
+				short := osArray(as, ws, R, C, P-1)
+				if int64(short[R*C-1]) == exp[R-1][C-1] {
+					t.Fatalf("%s: PE (R-1, C-1) complete after %d cycles", set, P-1)
+				}
+			}
+		}
+	}
+}
+
+// refRequant recomputes one requantized value from the expanded files with
+// math/big: sat((sat32(acc+bias)·m + 2^(s−1)) >> s + zp), s = min(shift +
+// tokShift, 63).
+func refRequant(acc, bias, m, shift, tok, zp int64, bits int) int64 {
+	a := acc + bias
+	a = max(min(a, math.MaxInt32), math.MinInt32)
+	s := min(shift+tok, 63)
+	p := new(big.Int).Mul(big.NewInt(a), big.NewInt(m))
+	p.Add(p, new(big.Int).Lsh(big.NewInt(1), uint(s-1)))
+	p.Rsh(p, uint(s)) // floor for negative values too
+	v := p.Int64() + zp
+	hi := int64(1)<<(bits-1) - 1
+	return max(min(v, hi), -hi-1)
+}
+
+// TestRequantVectorsFromFiles recomputes every expected requantizer output
+// from the files the testbench reads (per-channel and per-token expansion).
+func TestRequantVectorsFromFiles(t *testing.T) {
+	cfg := testModel(t)
+	rec, err := NewRecorder(Options{Arch: hw.Systolic16(), Units: []Unit{UnitRequant}, Layers: []int{0}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Synthetic(context.Background(), rec, cfg, 3); err != nil {
+		t.Fatal(err)
+	}
+	b, err := rec.Bundle(BundleOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, s := range b.Manifest.Sets {
+		if s.Kind == "grequant" {
+			n += checkGroupRequant(t, b, s.Name)
+			continue
+		}
+		if s.Kind != "requant" {
+			t.Fatalf("unexpected set %s", s.Name)
+		}
+		c := findFile(t, b, s.Name+"/q.exp.hex").Constants
+		T, Ch, bits, zp := int(c["TOKENS"]), int(c["CHANNELS"]), int(c["OUT_BITS"]), c["ZP"]
+		acc := words(t, b, s.Name+"/acc.in.hex", 32)
+		bias := words(t, b, s.Name+"/bias.in.hex", 32)
+		mm := words(t, b, s.Name+"/mult_m.in.hex", 32)
+		ms := words(t, b, s.Name+"/mult_shift.in.hex", 8)
+		ts := words(t, b, s.Name+"/tok_shift.in.hex", 8)
+		q := words(t, b, s.Name+"/q.exp.hex", bits)
+		if len(acc) != T*Ch || len(q) != T*Ch || len(bias) != Ch || len(ts) != T {
+			t.Fatalf("%s: file lengths", s.Name)
+		}
+		for i := range acc {
+			want := refRequant(acc[i], bias[i%Ch], mm[i%Ch], ms[i%Ch], ts[i/Ch], zp, bits)
+			if q[i] != want {
+				t.Fatalf("%s[%d]: %d, want %d", s.Name, i, q[i], want)
+			}
+			n++
+		}
+	}
+	if n == 0 {
+		t.Fatal("no requant vectors")
+	}
+}
+
+// checkGroupRequant recomputes a group requantizer set from its files with
+// math/big and returns the number of outputs checked.
+func checkGroupRequant(t *testing.T, b *Bundle, set string) int {
+	c := findFile(t, b, set+"/q.exp.hex").Constants
+	n, G, bits, zp, shift := int(c["N_VEC"]), int(c["G"]), int(c["OUT_BITS"]), c["ZP"], uint(c["SHIFT"])
+	acc := words(t, b, set+"/acc.in.hex", 32)
+	mult := words(t, b, set+"/mult.in.hex", 28) // unsigned 27-bit
+	q := words(t, b, set+"/q.exp.hex", bits)
+	if len(acc) != n*G || len(mult) != G || len(q) != n {
+		t.Fatalf("%s: file lengths", set)
+	}
+	hi := int64(1)<<(bits-1) - 1
+	for i := 0; i < n; i++ {
+		sum := new(big.Int)
+		for g := 0; g < G; g++ {
+			sum.Add(sum, new(big.Int).Mul(big.NewInt(acc[i*G+g]), big.NewInt(mult[g])))
+		}
+		sum.Add(sum, new(big.Int).Lsh(big.NewInt(1), shift-1))
+		sum.Rsh(sum, shift)
+		want := max(min(sum.Int64()+zp, hi), -hi-1)
+		if q[i] != want {
+			t.Fatalf("%s[%d]: %d, want %d", set, i, q[i], want)
+		}
+	}
+	return n
+}
+
+func findFile(t testing.TB, b *Bundle, path string) FileInfo {
+	t.Helper()
+	for _, f := range b.Manifest.Files {
+		if f.Path == path {
+			return f
+		}
+	}
+	t.Fatalf("no manifest entry %s", path)
+	return FileInfo{}
+}
+
+// synthBundle generates the vectors of cfg's layers with every unit.
+func synthBundle(t testing.TB, cfg vim.Config, spec hw.Spec, layers []int, seed uint64) *Bundle {
+	t.Helper()
+	rec, err := NewRecorder(Options{Generator: "vimsim test", Model: cfg.Name, Arch: spec, Layers: layers, Source: SyntheticSource(seed)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Synthetic(context.Background(), rec, cfg, seed); err != nil {
+		t.Fatal(err)
+	}
+	b, err := rec.Bundle(BundleOptions{RTLDir: "/rtl"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestBundleDeterministic: the same inputs give byte-identical files
+// whatever GOMAXPROCS, and another seed changes them.
+func TestBundleDeterministic(t *testing.T) {
+	cfg := testModel(t)
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	var runs []*Bundle
+	for _, procs := range []int{1, 2, 2} {
+		runtime.GOMAXPROCS(procs)
+		runs = append(runs, synthBundle(t, cfg, hw.Systolic16(), []int{0, layerHead}, 1))
+	}
+	for _, b := range runs[1:] {
+		if len(b.Files) != len(runs[0].Files) {
+			t.Fatalf("%d files, want %d", len(b.Files), len(runs[0].Files))
+		}
+		for i, f := range b.Files {
+			if f.Path != runs[0].Files[i].Path || !bytes.Equal(f.Data, runs[0].Files[i].Data) {
+				t.Fatalf("file %s differs between runs", f.Path)
+			}
+		}
+	}
+	other := synthBundle(t, cfg, hw.Systolic16(), []int{0, layerHead}, 2)
+	same := true
+	for i, f := range other.Files {
+		if strings.HasSuffix(f.Path, ".in.hex") && !bytes.Equal(f.Data, runs[0].Files[i].Data) {
+			same = false
+		}
+	}
+	if same {
+		t.Error("seed 2 gives the same stimulus as seed 1")
+	}
+}
+
+// TestManifest checks that the manifest lists every file with its SHA-256,
+// that every set has its params.vh and testbench, and that the word counts
+// and shapes match the files.
+func TestManifest(t *testing.T) {
+	cfg := testModel(t)
+	b := synthBundle(t, cfg, hw.Systolic8(), []int{0}, 1)
+	var m Manifest
+	if err := json.Unmarshal(bundleFile(t, b, "manifest.json"), &m); err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Files) != len(b.Files)-1 {
+		t.Fatalf("manifest lists %d files, bundle has %d (+ manifest)", len(m.Files), len(b.Files))
+	}
+	kinds := map[string]bool{}
+	for _, s := range m.Sets {
+		kinds[s.Kind] = true
+		findFile(t, b, s.Name+"/params.vh")
+		findFile(t, b, "tb/"+s.Testbench+".sv")
+		if s.Vectors <= 0 {
+			t.Errorf("set %s: %d vectors", s.Name, s.Vectors)
+		}
+	}
+	for _, k := range []string{"gemm_layer", "gemm_tile0", "gemm_tile1", "requant", "grequant", "lut8", "interp16", "exp2", "scan", "rmsnorm"} {
+		if !kinds[k] {
+			t.Errorf("no %s set", k)
+		}
+	}
+	for _, fi := range m.Files {
+		data := bundleFile(t, b, fi.Path)
+		sum := sha256.Sum256(data)
+		if fi.SHA256 != hex.EncodeToString(sum[:]) {
+			t.Errorf("%s: sha256 mismatch", fi.Path)
+		}
+		if fi.Kind != "vectors" {
+			continue
+		}
+		w, err := ReadMemH(data, 64)
+		if err != nil && fi.Lanes*fi.Bits <= 64 {
+			t.Errorf("%s: %v", fi.Path, err)
+		}
+		if err == nil && len(w) != fi.Words {
+			t.Errorf("%s: %d words, manifest %d", fi.Path, len(w), fi.Words)
+		}
+		n := 1
+		for _, d := range fi.Shape {
+			n *= d
+		}
+		if lanes := max(fi.Lanes, 1); n != fi.Words*lanes {
+			t.Errorf("%s: shape %v for %d words of %d lanes", fi.Path, fi.Shape, fi.Words, lanes)
+		}
+		if !bytes.HasPrefix(data, []byte("// vimsim test golden vectors, format 1\n")) {
+			t.Errorf("%s: header %q", fi.Path, data[:min(60, len(data))])
+		}
+		if !bytes.Equal(data, bytes.ToLower(data)) && !bytes.Contains(data, []byte("//")) {
+			t.Errorf("%s: upper-case hex", fi.Path)
+		}
+	}
+}
+
+func TestWriteDir(t *testing.T) {
+	cfg := testModel(t)
+	b := synthBundle(t, cfg, hw.Systolic8(), []int{layerHead}, 1)
+	ctx := context.Background()
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "vec")
+	if err := b.WriteDir(ctx, dir, false); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range b.Files {
+		data, err := os.ReadFile(filepath.Join(dir, f.Path))
+		if err != nil || !bytes.Equal(data, f.Data) {
+			t.Fatalf("%s: %v", f.Path, err)
+		}
+	}
+	// Non-empty: refused without force, replaced with force.
+	if err := b.WriteDir(ctx, dir, false); err == nil || !strings.Contains(err.Error(), "--force") {
+		t.Errorf("non-empty dir: err %v", err)
+	}
+	os.WriteFile(filepath.Join(dir, "stale.txt"), []byte("x"), 0o644)
+	if err := b.WriteDir(ctx, dir, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "stale.txt")); !errors.Is(err, os.ErrNotExist) {
+		t.Error("--force kept a stale file")
+	}
+	// An empty existing directory is fine without force.
+	empty := filepath.Join(parent, "empty")
+	os.Mkdir(empty, 0o755)
+	if err := b.WriteDir(ctx, empty, false); err != nil {
+		t.Errorf("empty dir: %v", err)
+	}
+	// A file in the way.
+	file := filepath.Join(parent, "file")
+	os.WriteFile(file, nil, 0o644)
+	if err := b.WriteDir(ctx, file, true); err == nil {
+		t.Error("wrote over a file")
+	}
+	// Interrupted: no directory, no temporary left behind.
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	gone := filepath.Join(parent, "gone")
+	if err := b.WriteDir(cctx, gone, false); err == nil {
+		t.Error("cancelled write succeeded")
+	}
+	// A failing write (a path that cannot be created) leaves nothing either.
+	bad := &Bundle{Files: append(append([]File(nil), b.Files...), File{Path: "Makefile/x", Data: nil})}
+	if err := bad.WriteDir(ctx, filepath.Join(parent, "bad"), false); err == nil {
+		t.Error("impossible write succeeded")
+	}
+	entries, _ := os.ReadDir(parent)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if strings.Join(names, ",") != "empty,file,vec" {
+		t.Errorf("parent holds %v, want empty, file, vec", names)
+	}
+}
