@@ -58,3 +58,23 @@ func BenchmarkInferVimTiBatch(b *testing.B) {
 	}
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "images/s")
 }
+
+// BenchmarkForwardDefault is one image through the embedded default model.
+func BenchmarkForwardDefault(b *testing.B) {
+	m, err := Load(DefaultModel, LoadOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	img := benchImage(m.Config)
+	for _, p := range []Precision{F64, F32} {
+		b.Run(p.String(), func(b *testing.B) {
+			m.Forward(img, p, nil)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := m.Forward(img, p, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

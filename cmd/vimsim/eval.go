@@ -29,6 +29,7 @@ type evalOptions struct {
 	out, predictions  string
 	mean, std         string
 	timing            bool
+	quant             quantEvalFlags
 }
 
 func newEvalCmd() *cobra.Command {
@@ -75,6 +76,7 @@ byte-identical from run to run).`,
 	fl.StringVar(&opt.mean, "mean", "", "preprocessing mean: one value or one per channel (default: the checkpoint's)")
 	fl.StringVar(&opt.std, "std", "", "preprocessing std: one value or one per channel (default: the checkpoint's)")
 	fl.BoolVar(&opt.timing, "timing", true, "report images per second (the only run-dependent number)")
+	opt.quant.register(fl)
 	return cmd
 }
 
@@ -129,8 +131,18 @@ func runEval(cmd *cobra.Command, mf *modelFlags, opt evalOptions) error {
 		defer pred.abort()
 		predW = pred
 	}
+	methods := evalMethods(m, prec)
+	names, err := opt.quant.rowNames(methods[0].name)
+	if err != nil {
+		return err
+	}
+	rows, err := opt.quant.quantRows(names[1:], m, cfg, opt.data)
+	if err != nil {
+		return err
+	}
+	methods = append(methods, rows...)
 	bar := newProgressBar(cmd.ErrOrStderr(), loader.Len())
-	stats, n, err := evaluate(loader, cfg.Classes, evalMethods(m, prec), bar.update, predW)
+	stats, n, err := evaluate(loader, cfg.Classes, methods, bar.update, predW)
 	bar.finish()
 	if err != nil {
 		return err

@@ -1,0 +1,179 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/mattn/go-isatty"
+	"github.com/spf13/cobra"
+	"github.com/vimsim/vimsim/data"
+	"github.com/vimsim/vimsim/quant"
+	"github.com/vimsim/vimsim/vim"
+)
+
+// calibFlags are the quantization flags shared by calibrate, sim and eval:
+// method, calibration size, bits and search settings.
+type calibFlags struct {
+	method            string
+	calib             int
+	wbits, abits      int
+	hbits             int
+	k, rounds         int
+	searchRows        int
+	weightSearchRows  int
+	ssmImages         int
+	weightGranularity string
+}
+
+func (f *calibFlags) register(cmd *cobra.Command) {
+	d := quant.DefaultOptions()
+	fl := cmd.Flags()
+	fl.StringVar(&f.method, "method", d.Method, "quantization method: "+strings.Join(quant.Methods(), ", "))
+	fl.IntVar(&f.calib, "calib", 256, "calibration images, drawn (seeded by --seed) from the dataset's train split")
+	fl.IntVar(&f.wbits, "wbits", d.WBits, "weight bits (4-8)")
+	fl.IntVar(&f.abits, "abits", d.ABits, "activation bits (4-8)")
+	fl.IntVar(&f.hbits, "hbits", 0, "hidden-state bits (4-8; 0: same as --abits)")
+	fl.IntVar(&f.k, "k", d.K, "groups of the k-scaled quantizers")
+	fl.IntVar(&f.rounds, "rounds", d.Rounds, "rounds of the coordinate-descent scale search")
+	fl.IntVar(&f.searchRows, "search-rows", d.SearchRows, "token rows sampled for the output scale search")
+	fl.IntVar(&f.weightSearchRows, "weight-search-rows", d.WeightSearchRows, "of those, rows on which each weight-scale candidate is evaluated")
+	fl.IntVar(&f.ssmImages, "ssm-images", d.SSMImages, "calibration images of the hidden-state and SSM-output search")
+	fl.StringVar(&f.weightGranularity, "weight-granularity", "tensor", "weight scales: tensor (the method's) or channel (one per output row)")
+}
+
+// options returns the quant.Options the flags select.
+func (f *calibFlags) options(seed uint64) (quant.Options, error) {
+	o := quant.DefaultOptions()
+	o.Method, o.WBits, o.ABits, o.HBits = f.method, f.wbits, f.abits, f.hbits
+	o.K, o.Rounds, o.SearchRows, o.WeightSearchRows = f.k, f.rounds, f.searchRows, f.weightSearchRows
+	o.SSMImages, o.Seed = f.ssmImages, seed
+	switch f.weightGranularity {
+	case "tensor":
+	case "channel":
+		o.PerChannelWeights = true
+	default:
+		return o, fmt.Errorf("--weight-granularity %q: want tensor or channel", f.weightGranularity)
+	}
+	if f.calib < 1 {
+		return o, fmt.Errorf("--calib %d: must be at least 1", f.calib)
+	}
+	return o, nil
+}
+
+// calibrationImages draws n calibration images for cfg from the split of
+// spec (the embedded sample has only its test split) and describes them.
+func calibrationImages(spec, split string, n int, cfg vim.Config, seed uint64) (quant.SliceImages, string, error) {
+	if spec == "sample" {
+		split = "test"
+	}
+	ds, err := data.Open(spec, split)
+	if err != nil {
+		return quant.SliceImages{}, "", err
+	}
+	defer ds.Close()
+	imgs, err := quant.CalibrationSet(ds, cfg, n, seed)
+	if err != nil {
+		return quant.SliceImages{}, "", fmt.Errorf("calibration data %s: %w", spec, err)
+	}
+	return imgs, fmt.Sprintf("%s (%s, %d images, seed %d)", spec, split, imgs.Len(), seed), nil
+}
+
+func newCalibrateCmd() *cobra.Command {
+	var (
+		mf          modelFlags
+		cf          calibFlags
+		dataSpec    string
+		split       string
+		out         string
+		mean, stdev string
+	)
+	cmd := &cobra.Command{
+		Use:   "calibrate",
+		Short: "Quantize a model (post-training) and write the quantized-model artifact",
+		Long: `Quantize a Vim model after training, as Shi et al. (arXiv 2501.16738) do, and
+write the quantized model: int weights, activation scales, k-scaled group
+tables, hidden-state reparameterization factors and per-step scales
+(see docs/QUANT.md).
+
+Methods: naive (per-tensor min-max everywhere, the official BasePTQ), paper
+(cosine-similarity scale search, k-scaled quantization, hidden-state
+reparameterization with folded factors, bias correction), and the ablations
+paper-no-kscale and paper-no-reparam.
+
+The --calib images are drawn from the train split of --data with a seeded
+permutation (--seed also seeds the synthetic weights of a preset); the
+embedded sample has only test images. The artifact is a safetensors file;
+inspect it with "vimsim qmodel info FILE". The same flags give the same file,
+byte for byte.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if out == "" {
+				return fmt.Errorf("--out: give the file to write the quantized model to")
+			}
+			opt, err := cf.options(mf.seed)
+			if err != nil {
+				return err
+			}
+			m, err := mf.load()
+			if err != nil {
+				return err
+			}
+			cfg, err := data.OverrideNorm(m.Config, mean, stdev)
+			if err != nil {
+				return err
+			}
+			m.Config = cfg // the artifact records the preprocessing it was calibrated with
+			imgs, desc, err := calibrationImages(dataSpec, split, cf.calib, cfg, mf.seed)
+			if err != nil {
+				return err
+			}
+			opt.Data = desc
+			opt.Progress = calibrationProgress(cmd.ErrOrStderr())
+			start := time.Now()
+			q, err := quant.Calibrate(m, imgs, opt)
+			if err != nil {
+				return err
+			}
+			elapsed := time.Since(start)
+			if err := q.Write(out); err != nil {
+				return err
+			}
+			cost := quant.Cost(m.Config)
+			w := cmd.OutOrStdout()
+			fmt.Fprintf(w, "%s: %s W%dA%d (hidden state %d bits), calibrated on %s\n",
+				out, q.Method, q.WBits, q.ABits, q.HBits, desc)
+			fmt.Fprintf(w, "reparameterization: %s multiplies per image applied naively, %s after folding\n",
+				groupDigits(cost.NaivePerImage), groupDigits(cost.FoldedPerImage))
+			fmt.Fprintf(cmd.ErrOrStderr(), "calibration took %s\n", elapsed.Round(time.Millisecond))
+			return nil
+		},
+	}
+	mf.register(cmd)
+	cf.register(cmd)
+	fl := cmd.Flags()
+	fl.StringVar(&dataSpec, "data", "fashion-mnist", "calibration dataset: "+strings.Join(data.KnownSpecs(), ", "))
+	fl.StringVar(&split, "split", "train", "dataset split of the calibration images: train or test")
+	fl.StringVar(&out, "out", "", "quantized-model file to write (safetensors)")
+	fl.StringVar(&mean, "mean", "", "preprocessing mean: one value or one per channel (default: the checkpoint's)")
+	fl.StringVar(&stdev, "std", "", "preprocessing std: one value or one per channel (default: the checkpoint's)")
+	return cmd
+}
+
+// calibrationProgress returns a progress callback drawing on w when it is a
+// terminal, nil otherwise.
+func calibrationProgress(w io.Writer) func(stage string, done, total int) {
+	f, ok := w.(*os.File)
+	if !ok || !(isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())) {
+		return nil
+	}
+	return func(stage string, done, total int) {
+		if done >= total && stage == "head" {
+			fmt.Fprint(w, "\r\x1b[K")
+			return
+		}
+		fmt.Fprintf(w, "\r\x1b[Kcalibrate: %s %d/%d", stage, done, total)
+	}
+}

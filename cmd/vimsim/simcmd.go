@@ -1,0 +1,349 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/tw"
+	"github.com/spf13/cobra"
+	"github.com/vimsim/vimsim/data"
+	"github.com/vimsim/vimsim/hw/datapath"
+	"github.com/vimsim/vimsim/quant"
+	"github.com/vimsim/vimsim/quant/intprog"
+	"github.com/vimsim/vimsim/sim"
+	"github.com/vimsim/vimsim/vim"
+)
+
+// simOptions are the flags of vimsim sim other than the model's and the
+// quantization's.
+type simOptions struct {
+	qmodel, data, split string
+	limit, batch        int
+	format, out         string
+	program             string
+	ops                 bool
+	mergeK              int
+}
+
+func newSimCmd() *cobra.Command {
+	var (
+		mf  modelFlags
+		cf  calibFlags
+		opt simOptions
+	)
+	cmd := &cobra.Command{
+		Use:   "sim",
+		Short: "Run a quantized model on the bit-accurate integer datapath and report its fidelity",
+		Long: `Run a quantized Vim on the bit-accurate integer units (docs/DATAPATH.md) and
+compare it, tensor by tensor, with the float64 reference and with the
+fake-quant execution of the same quantized model: SQNR and cosine similarity
+of every tensor, equal codes and the largest difference in LSB, logits SQNR,
+top-1 accuracy and agreement. Also prints the datapath counters per layer
+(MACs, requantizations, table look-ups, exponentials, rsqrts, saturations,
+accumulator overflows); --ops prints them per operation.
+
+The quantized model is read from --qmodel (written by vimsim calibrate) or
+calibrated on the fly (--method, --calib and the other quantization flags)
+on --calib images of the train split of --data. The scales of the
+quantization points the integer datapath adds (the merged scan output) are
+calibrated on the same images. The program can be written with --program.
+The images of --split (default test) of --data are then evaluated (--limit
+N: the first N). The report is deterministic (whatever the number of cores).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runSim(cmd, &mf, &cf, opt)
+		},
+	}
+	mf.register(cmd)
+	cf.register(cmd)
+	fl := cmd.Flags()
+	fl.StringVar(&opt.qmodel, "qmodel", "", "quantized model file (vimsim calibrate); default: calibrate with --method")
+	fl.StringVar(&opt.data, "data", "sample", "dataset (calibration from its train split, evaluation from --split): "+strings.Join(data.KnownSpecs(), ", "))
+	fl.StringVar(&opt.split, "split", "test", "dataset split to evaluate: train or test")
+	fl.IntVar(&opt.limit, "limit", 0, "evaluate only the first N images (0: all)")
+	fl.IntVar(&opt.batch, "batch", 64, "images per batch")
+	fl.StringVar(&opt.format, "format", "table", "output format: table or json")
+	fl.StringVar(&opt.out, "out", "", "write the report to this file instead of stdout")
+	fl.StringVar(&opt.program, "program", "", "also write the compiled integer program to this file (safetensors)")
+	fl.BoolVar(&opt.ops, "ops", false, "print the counters of every operation, not only per layer")
+	fl.IntVar(&opt.mergeK, "merge-k", 0, fmt.Sprintf("channel groups of the merged out_proj input, 1-16 (0: %d, 1 for the naive method)", intprog.DefaultMergeGroups))
+	return cmd
+}
+
+// runSim checks the flags, prepares the quantized model and the program,
+// runs the fidelity comparison and writes the report.
+func runSim(cmd *cobra.Command, mf *modelFlags, cf *calibFlags, opt simOptions) error {
+	if opt.format != "table" && opt.format != "json" {
+		return fmt.Errorf("--format %q: want table or json", opt.format)
+	}
+	if opt.batch < 1 {
+		return fmt.Errorf("--batch %d: must be at least 1", opt.batch)
+	}
+	if opt.limit < 0 {
+		return fmt.Errorf("--limit %d: must not be negative", opt.limit)
+	}
+	if opt.mergeK < 0 || opt.mergeK > 16 {
+		return fmt.Errorf("--merge-k %d: want 0 to 16", opt.mergeK)
+	}
+	split, err := data.ParseSplit(opt.split)
+	if err != nil {
+		return fmt.Errorf("--split: %w", err)
+	}
+	qopt, err := cf.options(mf.seed)
+	if err != nil {
+		return err
+	}
+	m, err := mf.load()
+	if err != nil {
+		return err
+	}
+	var qm *quant.QModel
+	if opt.qmodel != "" {
+		if qm, err = quant.ReadModel(opt.qmodel); err != nil {
+			return err
+		}
+		if err := qm.CheckConfig(m.Config); err != nil {
+			return fmt.Errorf("--qmodel %s: %w", opt.qmodel, err)
+		}
+	}
+	cfg := m.Config
+	if qm != nil {
+		cfg = qm.Config
+		m.Config.Mean, m.Config.Std = cfg.Mean, cfg.Std
+	}
+	calib, desc, err := calibrationImages(opt.data, "train", cf.calib, cfg, mf.seed)
+	if err != nil {
+		return err
+	}
+	if qm == nil {
+		qopt.Data = desc
+		if qm, err = quant.Calibrate(m, calib, qopt); err != nil {
+			return err
+		}
+	}
+	p, err := compileProgram(m, qm, calib, desc, opt.mergeK)
+	if err != nil {
+		return err
+	}
+	if opt.program != "" {
+		if err := p.Write(opt.program); err != nil {
+			return err
+		}
+	}
+	pre, err := data.NewPreprocessor(p.Config)
+	if err != nil {
+		return fmt.Errorf("model %s: %w", mf.model, err)
+	}
+	ds, err := data.Open(opt.data, string(split))
+	if err != nil {
+		return err
+	}
+	defer ds.Close()
+	loader := data.NewLoader(ds, pre, data.LoaderOptions{Batch: opt.batch, Limit: opt.limit})
+	fid, err := sim.NewFidelity(p, m, qm, sim.FidelityOptions{})
+	if err != nil {
+		return err
+	}
+	bar := newProgressBar(cmd.ErrOrStderr(), loader.Len())
+	done := 0
+	for {
+		b, err := loader.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		if err := fid.Add(b.Images, b.Labels, b.N); err != nil {
+			return err
+		}
+		done += b.N
+		bar.update(done)
+	}
+	bar.finish()
+	rep, err := fid.Report()
+	if err != nil {
+		return err
+	}
+	dataName := opt.data
+	if split != data.Test {
+		dataName += " (" + string(split) + ")"
+	}
+	out := simReport{Model: mf.model, Data: dataName, Program: p.Source, Report: rep}
+	write := func(w io.Writer) error { return out.write(w, opt.format, opt.ops) }
+	if opt.out == "" {
+		return write(cmd.OutOrStdout())
+	}
+	f, err := createAtomic(opt.out)
+	if err != nil {
+		return err
+	}
+	defer f.abort()
+	if err := write(f); err != nil {
+		return err
+	}
+	return f.commit()
+}
+
+// compileProgram calibrates the merge scales of qm's method on calib (the
+// float model's merged scan outputs; k channel groups, 0: the method's
+// default) and compiles the integer program.
+func compileProgram(m *vim.Model, qm *quant.QModel, calib quant.Images, desc string, k int) (*intprog.Program, error) {
+	mo := intprog.MergeOptionsFor(qm)
+	if k > 0 {
+		mo.K = k
+	}
+	ms, err := intprog.CalibrateMerge(m, calib, mo)
+	if err != nil {
+		return nil, err
+	}
+	how := "min-max"
+	if mo.Search {
+		how = "searched"
+	}
+	src := fmt.Sprintf("merge scales: %d channel groups by max |m|, %s, headroom for the gated outputs, on %s", mo.K, how, desc)
+	return intprog.CompileWith(qm, intprog.Options{Merge: ms, Source: src})
+}
+
+// simEvalMethods returns the integer-datapath rows of vimsim eval: "int8"
+// (the paper method's quantized model on the datapath) and "int8-naive"
+// (the naive one), for the names requested. qmodel returns the quantized
+// model of a method (shared with the fake-quant rows, so that both run the
+// same calibration); the merge scales are calibrated on calib.
+func simEvalMethods(names []string, m *vim.Model, calib quant.Images, desc string, qmodel func(method string) (*quant.QModel, error)) ([]evalMethod, error) {
+	var out []evalMethod
+	for _, name := range names {
+		var method string
+		switch name {
+		case "int8":
+			method = quant.MethodPaper
+		case "int8-naive":
+			method = quant.MethodNaive
+		default:
+			continue
+		}
+		qm, err := qmodel(method)
+		if err != nil {
+			return nil, err
+		}
+		p, err := compileProgram(m, qm, calib, desc, 0)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, evalMethod{name: name, predict: func(imgs []float64, n int) ([]float64, error) {
+			res, err := sim.Run(p, imgs, n, sim.Options{})
+			if err != nil {
+				return nil, err
+			}
+			return res.Logits, nil
+		}})
+	}
+	return out, nil
+}
+
+// simReport is the output of vimsim sim: the fidelity report with what was
+// run.
+type simReport struct {
+	Model   string `json:"model"`
+	Data    string `json:"data"`
+	Program string `json:"program"`
+	*sim.Report
+}
+
+func layerLabel(l int) string {
+	switch l {
+	case vim.LayerEmbed:
+		return "embed"
+	case vim.LayerHead:
+		return "head"
+	}
+	return strconv.Itoa(l)
+}
+
+func newSimTable(w io.Writer, header ...string) *tablewriter.Table {
+	t := tablewriter.NewTable(w,
+		tablewriter.WithHeaderAutoFormat(tw.Off),
+		tablewriter.WithRowAlignmentConfig(tw.CellAlignment{Global: tw.AlignRight, PerColumn: []tw.Align{tw.AlignLeft}}),
+	)
+	t.Header(header)
+	return t
+}
+
+func counterRow(label string, c datapath.Counters) []string {
+	return []string{label, groupDigits(c.MACs), groupDigits(c.Requants), groupDigits(c.LUTLookups), groupDigits(c.Exps),
+		groupDigits(c.Rsqrts), groupDigits(c.Saturations), groupDigits(c.Overflows)}
+}
+
+// write renders r as tables or as indented JSON.
+func (r simReport) write(w io.Writer, format string, ops bool) error {
+	if format == "json" {
+		b, err := json.MarshalIndent(r, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(append(b, '\n'))
+		return err
+	}
+	fmt.Fprintf(w, "model %s (%s), data %s, %d images\nprogram: %s\n\n", r.Model, r.Method, r.Data, r.Images, r.Program)
+	t := newSimTable(w, "path", "top-1", "agree fp64", "agree fake-quant", "logits SQNR fp64 dB", "logits SQNR fake-quant dB")
+	for _, p := range r.Paths {
+		top := "-"
+		if p.Top1 != nil {
+			top = fmt.Sprintf("%.4f", *p.Top1)
+		}
+		if err := t.Append([]string{p.Name, top, fmt.Sprintf("%.4f", p.AgreeFloat), fmt.Sprintf("%.4f", p.AgreeFakeQuant),
+			p.SQNRFloat.String(), p.SQNRFakeQuant.String()}); err != nil {
+			return err
+		}
+	}
+	if err := t.Render(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w)
+	t = newSimTable(w, "tensor", "SQNR fp64 dB", "cos fp64", "SQNR fake-quant dB", "cos fake-quant", "equal", "max |Δ| LSB")
+	for _, tf := range r.Tensors {
+		row := []string{tf.Name, "-", "-", "-", "-", "-", "-"}
+		if c := tf.Float; c != nil {
+			row[1], row[2] = c.SQNR.String(), fmt.Sprintf("%.6f", c.Cosine)
+		}
+		if c := tf.FakeQuant; c != nil {
+			row[3], row[4], row[5] = c.SQNR.String(), fmt.Sprintf("%.6f", c.Cosine), fmt.Sprintf("%.4f", c.Equal)
+			row[6] = strconv.FormatFloat(c.MaxLSB, 'g', 4, 64)
+		}
+		if err := t.Append(row); err != nil {
+			return err
+		}
+	}
+	if err := t.Render(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w)
+	header := []string{"layer", "MACs", "requants", "LUT", "exps", "rsqrts", "saturations", "overflows"}
+	if ops {
+		t = newSimTable(w, append([]string{"layer", "op"}, header[1:]...)...)
+		for _, o := range r.Ops {
+			row := counterRow(layerLabel(o.Layer), o.Counters)
+			if err := t.Append(append([]string{row[0], o.Name}, row[1:]...)); err != nil {
+				return err
+			}
+		}
+		if err := t.Render(); err != nil {
+			return err
+		}
+		fmt.Fprintln(w)
+	}
+	t = newSimTable(w, header...)
+	for _, l := range r.Layers {
+		if err := t.Append(counterRow(layerLabel(l.Layer), l.Counters)); err != nil {
+			return err
+		}
+	}
+	if err := t.Append(counterRow("total", r.Total)); err != nil {
+		return err
+	}
+	return t.Render()
+}

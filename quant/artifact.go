@@ -1,0 +1,539 @@
+package quant
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+
+	"github.com/vimsim/vimsim/vim"
+	"github.com/vimsim/vimsim/vim/ckpt"
+)
+
+// Artifact format. A quantized model is a safetensors file whose metadata
+// holds "format" = ArtifactFormat, "version" = ArtifactVersion and
+// "qmodel" = the JSON header (method, bits, model config, calibration,
+// rounding rules and one entry per quantization point giving its kind,
+// bits, axis and group count). Tensors, under the official state_dict
+// names where one exists:
+//
+//	NAME.weight        I8   integer weight codes, official shape
+//	NAME.weight_scale  F64  [1] (per tensor) or [rows] (per output channel)
+//	NAME.bias          F64  float bias (bias-corrected where the method corrects)
+//	POINT.scale        F64  [k] activation scales, one per group
+//	POINT.group        U8   [tokens or channels] group of each index (grouped points only)
+//	POINT.exp          I8   [k] power-of-two exponents, scale[g] = scale[0]·2^exp[g] (pow2 points only)
+//	...ssm[_b].r_C/r_L/r_D F64 reparameterization factors (r_D already folded into x_proj)
+//	...ssm[_b].h_scale F64  [L] per-step scales of the carried hidden state
+//	cls_token, pos_embed, A_log, A_b_log, D, D_b   F64, float in the method
+//
+// Datapath extras, ranges of tensors the method keeps in float: "input"
+// (the preprocessed image, 8-bit per tensor), "layers.i.mixer.merge.out"
+// (the merged gated output, the out_proj input) and "residual.max_abs"
+// (F64 [depth+1], max |residual| entering each norm). The fake-quant
+// forward does not apply them.
+//
+// A dequantized value is code·scale; codes are clamp(round_half_even(v/s),
+// −2^(b−1), 2^(b−1)−1).
+const (
+	ArtifactFormat  = "vimsim-qmodel"
+	ArtifactVersion = 1
+)
+
+// header is the JSON metadata of an artifact.
+type header struct {
+	Format      string      `json:"format"`
+	Version     int         `json:"version"`
+	Method      string      `json:"method"`
+	WBits       int         `json:"wbits"`
+	ABits       int         `json:"abits"`
+	HBits       int         `json:"hbits"`
+	Config      vim.Config  `json:"config"`
+	Calibration CalibInfo   `json:"calibration"`
+	Rounding    string      `json:"rounding"`
+	Folding     string      `json:"folding"`
+	Points      []pointMeta `json:"points"`
+}
+
+// pointMeta describes one quantizer in the header.
+type pointMeta struct {
+	Name       string `json:"name"`
+	Kind       string `json:"kind"` // "weight", "activation" or "hidden"
+	Bits       int    `json:"bits"`
+	Axis       string `json:"axis,omitempty"`
+	Groups     int    `json:"groups,omitempty"`
+	Pow2       bool   `json:"pow2,omitempty"`
+	PerChannel bool   `json:"per_channel,omitempty"`
+}
+
+const roundingDoc = "symmetric signed: code = clamp(round_half_even(v/scale), -2^(b-1), 2^(b-1)-1), value = code*scale; " +
+	"initial scale max|T|/(2^(b-1)-0.5); activation quantizers act on module outputs"
+
+const foldingDoc = "x_proj rows: B divided by r_D, C multiplied by r_D (in the stored weights); " +
+	"scan step s: x~ = x/r_C (per-channel dequant of x), B~ = B/r_L[s], C~ = C*r_L[s] (per-token dequant), " +
+	"carried state dequant = h_scale[s-1]*r_L[s-1]/r_L[s] (per-step constant), " +
+	"out = (Q(y') + D*x~) * (r_C * SiLU(z)) (per-channel gate constant); y = r_C*y'"
+
+// visitor is called for every part of a QModel, in artifact order.
+type visitor interface {
+	weight(name string, w *QWeight, shape []int) error
+	floats(name string, v *[]float64, shape []int) error
+	act(name string, q **ActQuant, tokens, channels int) error
+	factor(name string, v *[]float64, n int, hidden bool) error
+}
+
+// walk visits every part of q with the official names (see ArtifactFormat).
+func (q *QModel) walk(v visitor) error {
+	c := q.Config
+	D, E, L, N, K, R, M := c.Dim, c.DInner, c.Tokens(), c.DState, c.DConv, c.DtRank, c.Patches()
+	XO := c.XProjOut()
+	if err := v.weight("patch_embed.proj", &q.Patch.W, []int{D, c.Channels, c.Patch, c.Patch}); err != nil {
+		return err
+	}
+	if err := v.floats("patch_embed.proj.bias", &q.Patch.Bias, []int{D}); err != nil {
+		return err
+	}
+	if err := v.act("patch_embed.proj.out", &q.Patch.Out, M, D); err != nil {
+		return err
+	}
+	if err := v.act("input", &q.Input, 1, 1); err != nil {
+		return err
+	}
+	if err := v.floats("cls_token", &q.Cls, []int{D}); err != nil {
+		return err
+	}
+	if err := v.floats("pos_embed", &q.Pos, []int{L, D}); err != nil {
+		return err
+	}
+	for i := range q.Layers {
+		l := &q.Layers[i]
+		p := "layers." + strconv.Itoa(i) + "."
+		mx := p + "mixer."
+		steps := []func() error{
+			func() error { return v.weight(p+"norm", &l.Norm.Gamma, []int{D}) },
+			func() error { return v.act(p+"norm.out", &l.Norm.Out, L, D) },
+			func() error { return v.weight(mx+"in_proj", &l.InProj.W, []int{2 * E, D}) },
+			func() error { return v.act(mx+"in_proj.out", &l.InProj.Out, L, 2*E) },
+			func() error { return v.act(mx+"act_z.out", &l.ActZ, L, E) },
+		}
+		for d := range l.Dir {
+			qd := &l.Dir[d]
+			sfx := [2]string{"", "_b"}[d]
+			steps = append(steps,
+				func() error { return v.weight(mx+"conv1d"+sfx, &qd.Conv.W, []int{E, 1, K}) },
+				func() error { return v.floats(mx+"conv1d"+sfx+".bias", &qd.Conv.Bias, []int{E}) },
+				func() error { return v.act(mx+"conv1d"+sfx+".out", &qd.Conv.Out, L, E) },
+				func() error { return v.act(mx+"act"+sfx+".out", &qd.Act, L, E) },
+				func() error { return v.weight(mx+"x_proj"+sfx, &qd.XProj.W, []int{XO, E}) },
+				func() error { return v.act(mx+"x_proj"+sfx+".out", &qd.XProj.Out, L, XO) },
+				func() error { return v.weight(mx+"dt_proj"+sfx, &qd.DtProj.W, []int{E, R}) },
+				func() error { return v.floats(mx+"dt_proj"+sfx+".bias", &qd.DtProj.Bias, []int{E}) },
+				func() error { return v.act(mx+"dt_proj"+sfx+".out", &qd.DtProj.Out, L, E) },
+				func() error { return v.act(mx+"softplus"+sfx+".out", &qd.Delta, L, E) },
+				func() error { return v.floats(mx+"A"+sfx+"_log", &qd.ALog, []int{E, N}) },
+				func() error { return v.floats(mx+"D"+sfx, &qd.D, []int{E}) },
+				func() error { return v.factor(mx+"ssm"+sfx+".r_C", &qd.SSM.RC, E, false) },
+				func() error { return v.factor(mx+"ssm"+sfx+".r_L", &qd.SSM.RL, L, false) },
+				func() error { return v.factor(mx+"ssm"+sfx+".r_D", &qd.SSM.RD, N, false) },
+				func() error { return v.factor(mx+"ssm"+sfx+".h_scale", &qd.SSM.HScale, L, true) },
+				func() error { return v.act(mx+"ssm"+sfx+".out", &qd.SSM.Y, L, E) },
+			)
+		}
+		steps = append(steps,
+			func() error { return v.act(mx+"merge.out", &l.Merge, L, E) },
+			func() error { return v.weight(mx+"out_proj", &l.OutProj.W, []int{D, E}) },
+			func() error { return v.act(mx+"out_proj.out", &l.OutProj.Out, L, D) },
+		)
+		for _, f := range steps {
+			if err := f(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := v.factor("residual.max_abs", &q.ResidualMax, c.Depth+1, false); err != nil {
+		return err
+	}
+	if err := v.weight("norm_f", &q.NormF.Gamma, []int{D}); err != nil {
+		return err
+	}
+	if err := v.act("norm_f.out", &q.NormF.Out, 1, D); err != nil {
+		return err
+	}
+	if err := v.weight("head", &q.Head.W, []int{c.Classes, D}); err != nil {
+		return err
+	}
+	if err := v.floats("head.bias", &q.Head.Bias, []int{c.Classes}); err != nil {
+		return err
+	}
+	return v.act("head.out", &q.Head.Out, 1, c.Classes)
+}
+
+// writer collects the tensors and point descriptions of a QModel.
+type writer struct {
+	f      *ckpt.File
+	points []pointMeta
+}
+
+func (w *writer) add(name, dtype string, shape []int, data []float64) {
+	w.f.Tensors = append(w.f.Tensors, ckpt.Tensor{Name: name, DType: dtype, Shape: slices.Clone(shape), Data: data})
+}
+
+func (w *writer) weight(name string, q *QWeight, shape []int) error {
+	if err := q.Validate(); err != nil {
+		return fmt.Errorf("%s.weight: %w", name, err)
+	}
+	codes := make([]float64, len(q.Codes))
+	for i, c := range q.Codes {
+		codes[i] = float64(c)
+	}
+	w.add(name+".weight", "I8", shape, codes)
+	w.add(name+".weight_scale", "F64", []int{len(q.Scales)}, slices.Clone(q.Scales))
+	w.points = append(w.points, pointMeta{Name: name + ".weight", Kind: "weight", Bits: q.Bits, PerChannel: q.PerChannel()})
+	return nil
+}
+
+func (w *writer) floats(name string, v *[]float64, shape []int) error {
+	if *v == nil {
+		return nil
+	}
+	w.add(name, "F64", shape, slices.Clone(*v))
+	return nil
+}
+
+func (w *writer) act(name string, q **ActQuant, tokens, channels int) error {
+	a := *q
+	if a == nil {
+		return nil
+	}
+	n := channels
+	if a.Axis == PerToken {
+		n = tokens
+	}
+	if err := a.Validate(n); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	if len(a.Scales) > 256 {
+		return fmt.Errorf("%s: %d groups exceed the 256 an 8-bit group index holds", name, len(a.Scales))
+	}
+	w.add(name+".scale", "F64", []int{len(a.Scales)}, slices.Clone(a.Scales))
+	if a.Group != nil {
+		g := make([]float64, len(a.Group))
+		for i, x := range a.Group {
+			g[i] = float64(x)
+		}
+		w.add(name+".group", "U8", []int{len(g)}, g)
+	}
+	if a.Exp != nil {
+		e := make([]float64, len(a.Exp))
+		for i, x := range a.Exp {
+			e[i] = float64(x)
+		}
+		w.add(name+".exp", "I8", []int{len(e)}, e)
+	}
+	w.points = append(w.points, pointMeta{Name: name, Kind: "activation", Bits: a.Bits, Axis: a.Axis.String(),
+		Groups: len(a.Scales), Pow2: a.Exp != nil})
+	return nil
+}
+
+func (w *writer) factor(name string, v *[]float64, n int, hidden bool) error {
+	if *v == nil {
+		return nil
+	}
+	if len(*v) != n {
+		return fmt.Errorf("%s: %d values, want %d", name, len(*v), n)
+	}
+	w.add(name, "F64", []int{n}, slices.Clone(*v))
+	if hidden {
+		w.points = append(w.points, pointMeta{Name: name, Kind: "hidden", Axis: "step", Groups: n})
+	}
+	return nil
+}
+
+// File returns q as a safetensors file (see ArtifactFormat).
+func (q *QModel) File() (*ckpt.File, error) {
+	w := &writer{f: &ckpt.File{Metadata: map[string]string{}}}
+	if err := q.walk(w); err != nil {
+		return nil, err
+	}
+	for i := range w.points {
+		if w.points[i].Kind == "hidden" {
+			w.points[i].Bits = q.HBits
+		}
+	}
+	h := header{Format: ArtifactFormat, Version: ArtifactVersion, Method: q.Method, WBits: q.WBits,
+		ABits: q.ABits, HBits: q.HBits, Config: q.Config, Calibration: q.Calib, Rounding: roundingDoc,
+		Folding: foldingDoc, Points: w.points}
+	b, err := json.Marshal(h)
+	if err != nil {
+		return nil, err
+	}
+	w.f.Metadata["format"] = ArtifactFormat
+	w.f.Metadata["version"] = strconv.Itoa(ArtifactVersion)
+	w.f.Metadata["qmodel"] = string(b)
+	return w.f, nil
+}
+
+// Write stores q at path (through a temporary file renamed into place).
+func (q *QModel) Write(path string) error {
+	f, err := q.File()
+	if err != nil {
+		return fmt.Errorf("write qmodel %s: %w", path, err)
+	}
+	return ckpt.WriteSafetensors(path, f)
+}
+
+// ReadModel reads a quantized model written by Write. Every error is one
+// line naming the file.
+func ReadModel(path string) (*QModel, error) {
+	f, err := ckpt.ReadSafetensors(path)
+	if err != nil {
+		return nil, fmt.Errorf("read qmodel: %w", err)
+	}
+	q, err := FromFile(f)
+	if err != nil {
+		return nil, fmt.Errorf("read qmodel %s: %w", path, err)
+	}
+	return q, nil
+}
+
+// FromFile builds a QModel from the tensors and metadata of an artifact,
+// checking every shape, range and consistency rule.
+func FromFile(f *ckpt.File) (*QModel, error) {
+	if f.Metadata["format"] != ArtifactFormat {
+		return nil, fmt.Errorf("not a quantized model (metadata format %q, want %q)", f.Metadata["format"], ArtifactFormat)
+	}
+	if v := f.Metadata["version"]; v != strconv.Itoa(ArtifactVersion) {
+		return nil, fmt.Errorf("unsupported quantized-model version %q (this vimsim reads %d)", v, ArtifactVersion)
+	}
+	var h header
+	if err := json.Unmarshal([]byte(f.Metadata["qmodel"]), &h); err != nil {
+		return nil, fmt.Errorf("metadata qmodel: %w", err)
+	}
+	if h.Format != ArtifactFormat || h.Version != ArtifactVersion {
+		return nil, fmt.Errorf("metadata qmodel: format %q version %d, want %q %d", h.Format, h.Version, ArtifactFormat, ArtifactVersion)
+	}
+	if _, err := recipeOf(h.Method); err != nil {
+		return nil, fmt.Errorf("metadata qmodel: %w", err)
+	}
+	for _, b := range []int{h.WBits, h.ABits, h.HBits} {
+		if b < MinBits || b > MaxBits {
+			return nil, fmt.Errorf("metadata qmodel: bits %d/%d/%d out of [%d, %d]", h.WBits, h.ABits, h.HBits, MinBits, MaxBits)
+		}
+	}
+	if err := h.Config.Validate(); err != nil {
+		return nil, fmt.Errorf("metadata qmodel: %w", err)
+	}
+	if h.Config.Depth > 1024 || h.Config.Tokens() > 1<<16 {
+		return nil, fmt.Errorf("metadata qmodel: config too large (depth %d, %d tokens)", h.Config.Depth, h.Config.Tokens())
+	}
+	q := &QModel{Config: h.Config, Method: h.Method, WBits: h.WBits, ABits: h.ABits, HBits: h.HBits,
+		Calib: h.Calibration, Layers: make([]QLayer, h.Config.Depth)}
+	r := &reader{f: f, used: map[string]bool{}, points: map[string]pointMeta{}, q: q}
+	for _, p := range h.Points {
+		if _, dup := r.points[p.Name]; dup {
+			return nil, fmt.Errorf("metadata qmodel: point %s listed twice", p.Name)
+		}
+		r.points[p.Name] = p
+	}
+	if err := q.walk(r); err != nil {
+		return nil, err
+	}
+	for _, t := range f.Tensors {
+		if !r.used[t.Name] {
+			return nil, fmt.Errorf("unexpected tensor %s", t.Name)
+		}
+	}
+	for _, p := range h.Points {
+		if !r.usedPoint[p.Name] {
+			return nil, fmt.Errorf("metadata qmodel: point %s has no tensors", p.Name)
+		}
+	}
+	for i := range q.Layers {
+		for d := range q.Layers[i].Dir {
+			s := &q.Layers[i].Dir[d].SSM
+			if (s.RC == nil) != (s.RL == nil) || (s.RC == nil) != (s.RD == nil) {
+				return nil, fmt.Errorf("layer %d direction %d: reparameterization factors r_C, r_L, r_D must be all present or all absent", i, d)
+			}
+		}
+	}
+	return q, nil
+}
+
+// reader fills a QModel from an artifact's tensors.
+type reader struct {
+	f         *ckpt.File
+	q         *QModel
+	used      map[string]bool
+	usedPoint map[string]bool
+	points    map[string]pointMeta
+}
+
+// tensor returns the named tensor, checking its shape and dtype and that
+// every value is finite.
+func (r *reader) tensor(name, dtype string, shape []int, optional bool) (*ckpt.Tensor, error) {
+	t, ok := r.f.Get(name)
+	if !ok {
+		if optional {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("missing tensor %s", name)
+	}
+	r.used[name] = true
+	if t.DType != dtype {
+		return nil, fmt.Errorf("tensor %s: dtype %s, want %s", name, t.DType, dtype)
+	}
+	if !slices.Equal(t.Shape, shape) {
+		return nil, fmt.Errorf("tensor %s: shape %v, want %v", name, t.Shape, shape)
+	}
+	for i, v := range t.Data {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil, fmt.Errorf("tensor %s: element %d is %v", name, i, v)
+		}
+	}
+	return t, nil
+}
+
+func (r *reader) point(name, kind string) (pointMeta, error) {
+	p, ok := r.points[name]
+	if !ok {
+		return p, fmt.Errorf("metadata qmodel: no entry for point %s", name)
+	}
+	if p.Kind != kind {
+		return p, fmt.Errorf("metadata qmodel: point %s is a %s, want %s", name, p.Kind, kind)
+	}
+	if r.usedPoint == nil {
+		r.usedPoint = map[string]bool{}
+	}
+	r.usedPoint[name] = true
+	return p, nil
+}
+
+func (r *reader) weight(name string, w *QWeight, shape []int) error {
+	p, err := r.point(name+".weight", "weight")
+	if err != nil {
+		return err
+	}
+	t, err := r.tensor(name+".weight", "I8", shape, false)
+	if err != nil {
+		return err
+	}
+	rows := shape[0]
+	cols := len(t.Data) / rows
+	if len(shape) == 1 {
+		rows, cols = 1, shape[0]
+	}
+	ns := 1
+	if p.PerChannel {
+		ns = rows
+	}
+	st, err := r.tensor(name+".weight_scale", "F64", []int{ns}, false)
+	if err != nil {
+		return err
+	}
+	*w = QWeight{Rows: rows, Cols: cols, Bits: p.Bits, Codes: make([]int8, len(t.Data)), Scales: slices.Clone(st.Data)}
+	for i, v := range t.Data {
+		w.Codes[i] = int8(v)
+	}
+	if p.Bits != r.q.WBits {
+		return fmt.Errorf("%s.weight: %d bits, the model's weights have %d", name, p.Bits, r.q.WBits)
+	}
+	if err := w.Validate(); err != nil {
+		return fmt.Errorf("%s.weight: %w", name, err)
+	}
+	return nil
+}
+
+func (r *reader) floats(name string, v *[]float64, shape []int) error {
+	t, err := r.tensor(name, "F64", shape, false)
+	if err != nil {
+		return err
+	}
+	*v = slices.Clone(t.Data)
+	return nil
+}
+
+func (r *reader) act(name string, q **ActQuant, tokens, channels int) error {
+	p, ok := r.points[name]
+	if !ok {
+		if _, has := r.f.Get(name + ".scale"); has {
+			return fmt.Errorf("metadata qmodel: no entry for point %s", name)
+		}
+		*q = nil
+		return nil
+	}
+	if _, err := r.point(name, "activation"); err != nil {
+		return err
+	}
+	axis, err := parseAxis(p.Axis)
+	if err != nil {
+		return fmt.Errorf("metadata qmodel: point %s: %w", name, err)
+	}
+	if p.Groups < 1 || p.Groups > 256 {
+		return fmt.Errorf("metadata qmodel: point %s: %d groups out of [1, 256]", name, p.Groups)
+	}
+	if p.Bits != r.q.ABits && name != "input" {
+		return fmt.Errorf("%s: %d bits, the model's activations have %d", name, p.Bits, r.q.ABits)
+	}
+	if p.Bits < MinBits || p.Bits > MaxBits {
+		return fmt.Errorf("%s: %d bits out of [%d, %d]", name, p.Bits, MinBits, MaxBits)
+	}
+	a := &ActQuant{Bits: p.Bits, Axis: axis}
+	st, err := r.tensor(name+".scale", "F64", []int{p.Groups}, false)
+	if err != nil {
+		return err
+	}
+	a.Scales = slices.Clone(st.Data)
+	n := channels
+	if axis == PerToken {
+		n = tokens
+	}
+	if axis != PerTensor {
+		gt, err := r.tensor(name+".group", "U8", []int{n}, false)
+		if err != nil {
+			return err
+		}
+		a.Group = make([]int, n)
+		for i, v := range gt.Data {
+			a.Group[i] = int(v)
+		}
+	}
+	if p.Pow2 {
+		et, err := r.tensor(name+".exp", "I8", []int{p.Groups}, false)
+		if err != nil {
+			return err
+		}
+		a.Exp = make([]int, p.Groups)
+		for i, v := range et.Data {
+			a.Exp[i] = int(v)
+		}
+	}
+	if err := a.Validate(n); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	*q = a
+	return nil
+}
+
+func (r *reader) factor(name string, v *[]float64, n int, hidden bool) error {
+	if hidden {
+		p, err := r.point(name, "hidden")
+		if err != nil {
+			return err
+		}
+		if p.Bits != r.q.HBits {
+			return fmt.Errorf("%s: %d bits, the model's hidden state has %d", name, p.Bits, r.q.HBits)
+		}
+	}
+	t, err := r.tensor(name, "F64", []int{n}, !hidden)
+	if err != nil || t == nil {
+		return err
+	}
+	for i, x := range t.Data {
+		if !(x > 0) {
+			return fmt.Errorf("tensor %s: element %d = %g is not positive", name, i, x)
+		}
+	}
+	*v = slices.Clone(t.Data)
+	return nil
+}

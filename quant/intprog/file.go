@@ -1,0 +1,665 @@
+package intprog
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+
+	"github.com/vimsim/vimsim/hw/datapath"
+	"github.com/vimsim/vimsim/vim"
+	"github.com/vimsim/vimsim/vim/ckpt"
+)
+
+// File format of a Program: a safetensors file whose metadata holds
+// "format" = FileFormat, "version" = FileVersion and "intprog" = a JSON
+// header {format, version, config, method, source, exp_table_bits,
+// rsqrt_table_bits, scalars}; "scalars" maps NAME to the integer scalars
+// of the parts (requantizer widths and zero points, group-requantizer
+// shifts, norm constants). Tensors (shapes for Vim: D dim, E d_inner, L
+// tokens, N d_state, K d_conv, R dt_rank, XO = R+2N, kk = C·P·P):
+//
+//	input.gain, input.offset                 F64 [C]  boundary conversion (Input)
+//	patch_embed.weight I8 [D, kk], .in_group U8 [kk], .bias I32 [D], .mult I32 [k]
+//	patch_embed.residual.*                   requantizer (below)
+//	pos_embed                                I32 [L, D]
+//	layers.i.norm.gamma                      I16 [D]
+//	layers.i.in_proj.weight I8 [2E, D] + requantizer
+//	layers.i.silu_z.tables I8 [T, 256], .clamped U8 [T, 256], .index U8 [E]
+//	layers.i.{fwd,bwd}.conv1d.weight I8 [E, K] + requantizer, .silu tables,
+//	  .x_proj.weight I8 [XO, E], .in_group U8 [E], .mult I32 [k],
+//	  .dt_proj.weight I8 [E, R] + requantizer, .softplus tables,
+//	  .scan.a_neg I32 [E·N], .step_log2 I32 [L], .u_chan/.u_step/.y_step/.gate
+//	  multipliers, .u_chan_norm I8 [E], .token_group U8 [L], .group_shift I8 [k],
+//	  .skip_shift I8 [E], .skip_d I32 [E]
+//	layers.i.out_proj.weight I8 [D, E] + requantizer, optionally
+//	  .split.in_group U8 [E], .split.mult I32 [k] (split-K by merge groups),
+//	layers.i.residual requantizer
+//	norm_f.gamma I16 [D], head.weight I8 [classes, D] + requantizer
+//	scales.*                                 F64 dequantization scales (Scales)
+//
+// A requantizer NAME has NAME.mult.m I32 [k] and NAME.mult.shift I8 [k]
+// (the multipliers M·2^−shift), and optionally NAME.bias I32 [channels],
+// NAME.channel_group U16 [channels], NAME.token_group U8 [L],
+// NAME.token_shift I8 [g]; scalars NAME.bits and NAME.zero_point. A
+// multiplier vector NAME is stored the same way (NAME.m, NAME.shift).
+const (
+	FileFormat  = "vimsim-intprog"
+	FileVersion = 1
+)
+
+// header is the JSON metadata of a program file.
+type header struct {
+	Format         string           `json:"format"`
+	Version        int              `json:"version"`
+	Config         vim.Config       `json:"config"`
+	Method         string           `json:"method"`
+	Source         string           `json:"source"`
+	ExpTableBits   int              `json:"exp_table_bits"`
+	RsqrtTableBits int              `json:"rsqrt_table_bits"`
+	Scalars        map[string]int64 `json:"scalars"`
+}
+
+// anyLen marks a dimension whose length the file decides (bounded by the
+// shape rules checked when the program is built).
+const anyLen = -1
+
+// visitor is called for every part of a Program, in file order. Slices are
+// read or written through the pointers; shapes give the expected
+// dimensions (anyLen: free). Optional tensors may be absent (nil slice).
+type visitor interface {
+	reading() bool
+	ints(name, dtype string, shape []int, optional bool, get func() []int64, set func([]int64)) error
+	f64(name string, v *[]float64, shape []int) error
+	scalar(name string, v *int64) error
+}
+
+// File returns p as a safetensors file (see FileFormat).
+func (p *Program) File() (*ckpt.File, error) {
+	w := &writer{f: &ckpt.File{Metadata: map[string]string{}}, scalars: map[string]int64{}}
+	if err := p.walk(w); err != nil {
+		return nil, err
+	}
+	h := header{Format: FileFormat, Version: FileVersion, Config: p.Config, Method: p.Method, Source: p.Source,
+		ExpTableBits: p.ExpTableBits, RsqrtTableBits: p.RsqrtTableBits, Scalars: w.scalars}
+	b, err := json.Marshal(h)
+	if err != nil {
+		return nil, err
+	}
+	w.f.Metadata["format"] = FileFormat
+	w.f.Metadata["version"] = strconv.Itoa(FileVersion)
+	w.f.Metadata["intprog"] = string(b)
+	return w.f, nil
+}
+
+// Write stores p at path through a temporary file renamed into place.
+func (p *Program) Write(path string) error {
+	f, err := p.File()
+	if err != nil {
+		return fmt.Errorf("write program %s: %w", path, err)
+	}
+	if err := ckpt.WriteSafetensors(path, f); err != nil {
+		return fmt.Errorf("write program %s: %w", path, err)
+	}
+	return nil
+}
+
+// Read reads a program written by Write; every error is one line naming
+// the file.
+func Read(path string) (*Program, error) {
+	f, err := ckpt.ReadSafetensors(path)
+	if err != nil {
+		return nil, fmt.Errorf("read program: %w", err)
+	}
+	p, err := FromFile(f)
+	if err != nil {
+		return nil, fmt.Errorf("read program %s: %w", path, err)
+	}
+	return p, nil
+}
+
+// Parse reads a program from the bytes of a safetensors file.
+func Parse(b []byte) (*Program, error) {
+	f, err := ckpt.ParseSafetensors(b)
+	if err != nil {
+		return nil, err
+	}
+	return FromFile(f)
+}
+
+// FromFile builds a Program from the tensors and metadata of a program
+// file, checking every shape, range and consistency rule.
+func FromFile(f *ckpt.File) (*Program, error) {
+	if f.Metadata["format"] != FileFormat {
+		return nil, fmt.Errorf("not an integer program (metadata format %q, want %q)", f.Metadata["format"], FileFormat)
+	}
+	if v := f.Metadata["version"]; v != strconv.Itoa(FileVersion) {
+		return nil, fmt.Errorf("unsupported integer-program version %q (this vimsim reads %d)", v, FileVersion)
+	}
+	var h header
+	if err := json.Unmarshal([]byte(f.Metadata["intprog"]), &h); err != nil {
+		return nil, fmt.Errorf("metadata intprog: %w", err)
+	}
+	if h.Format != FileFormat || h.Version != FileVersion {
+		return nil, fmt.Errorf("metadata intprog: format %q version %d, want %q %d", h.Format, h.Version, FileFormat, FileVersion)
+	}
+	c := h.Config
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("metadata intprog: %w", err)
+	}
+	if c.Depth > 1024 || c.Tokens() > 1<<16 || c.Channels > 64 {
+		return nil, fmt.Errorf("metadata intprog: config too large (depth %d, %d tokens, %d channels)", c.Depth, c.Tokens(), c.Channels)
+	}
+	p := &Program{Config: c, Method: h.Method, Source: h.Source, ExpTableBits: h.ExpTableBits,
+		RsqrtTableBits: h.RsqrtTableBits, Layers: make([]Layer, c.Depth)}
+	p.Scales.Layers = make([]LayerScales, c.Depth)
+	r := &reader{f: f, used: map[string]bool{}, scalars: h.Scalars, usedScalar: map[string]bool{}}
+	if err := p.walk(r); err != nil {
+		return nil, err
+	}
+	for _, t := range f.Tensors {
+		if !r.used[t.Name] {
+			return nil, fmt.Errorf("unexpected tensor %s", t.Name)
+		}
+	}
+	for name := range h.Scalars {
+		if !r.usedScalar[name] {
+			return nil, fmt.Errorf("metadata intprog: unexpected scalar %s", name)
+		}
+	}
+	if err := p.Build(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// walk visits every part of p.
+func (p *Program) walk(v visitor) error {
+	c := p.Config
+	D, E, L, N, K, R := c.Dim, c.DInner, c.Tokens(), c.DState, c.DConv, c.DtRank
+	XO, C := c.XProjOut(), c.Channels
+	kk := C * c.Patch * c.Patch
+	w := &walker{v: v}
+	w.f64("input.gain", &p.Input.Gain, C)
+	w.f64("input.offset", &p.Input.Offset, C)
+	w.groupLinear("patch_embed", &p.Embed.Patch, D, kk, true)
+	w.requant("patch_embed.residual", &p.Embed.ToResidual, c.Patches(), D)
+	w.matrix32("pos_embed", &p.Embed.Pos, L, D)
+	for i := range p.Layers {
+		l := &p.Layers[i]
+		pre := "layers." + strconv.Itoa(i) + "."
+		w.norm(pre+"norm", &l.Norm, D)
+		w.linear(pre+"in_proj", &l.InProj, 2*E, D, L)
+		w.tables(pre+"silu_z", &l.SiLUZ, E)
+		for d := range l.Dir {
+			dr := &l.Dir[d]
+			dp := pre + [2]string{"fwd.", "bwd."}[d]
+			w.matrix8(dp+"conv1d.weight", &dr.ConvW, E, K)
+			w.requant(dp+"conv1d", &dr.Conv, L, E)
+			w.tables(dp+"silu", &dr.SiLU, E)
+			w.groupLinear(dp+"x_proj", &dr.XProj, XO, E, false)
+			w.linear(dp+"dt_proj", &dr.DtProj, E, R, L)
+			w.tables(dp+"softplus", &dr.Softplus, E)
+			w.scan(dp+"scan", &dr.Scan, E, N, L)
+		}
+		w.linear(pre+"out_proj", &l.OutProj, D, E, L)
+		w.split(pre+"out_proj.split", &l.OutSplit, E)
+		w.requant(pre+"residual", &l.ToResidual, L, D)
+	}
+	w.norm("norm_f", &p.NormF, D)
+	w.linear("head", &p.Head, c.Classes, D, 1)
+	w.scales(&p.Scales, c)
+	return w.err
+}
+
+// walker adapts the typed parts of a Program to a visitor, keeping the
+// first error.
+type walker struct {
+	v   visitor
+	err error
+}
+
+func (w *walker) do(err error) {
+	if w.err == nil {
+		w.err = err
+	}
+}
+
+func (w *walker) f64(name string, v *[]float64, n int) {
+	if w.err == nil {
+		w.do(w.v.f64(name, v, []int{n}))
+	}
+}
+
+func (w *walker) scalar(name string, v *int) {
+	if w.err != nil {
+		return
+	}
+	x := int64(*v)
+	w.do(w.v.scalar(name, &x))
+	if x < math.MinInt32 || x > math.MaxInt32 {
+		w.do(fmt.Errorf("scalar %s = %d out of range", name, x))
+	}
+	*v = int(x)
+}
+
+// intSlice visits an integer slice of element type T stored as dtype.
+func intSlice[T ~int8 | ~int16 | ~int32 | ~uint8 | ~uint16](w *walker, name, dtype string, v *[]T, shape []int, optional bool) {
+	if w.err != nil {
+		return
+	}
+	w.do(w.v.ints(name, dtype, shape, optional, func() []int64 {
+		if *v == nil {
+			return nil
+		}
+		out := make([]int64, len(*v))
+		for i, x := range *v {
+			out[i] = int64(x)
+		}
+		return out
+	}, func(x []int64) {
+		if x == nil {
+			*v = nil
+			return
+		}
+		*v = make([]T, len(x))
+		for i, e := range x {
+			(*v)[i] = T(e)
+		}
+	}))
+}
+
+func (w *walker) mults(name string, m *[]datapath.Multiplier, n int) {
+	if w.err != nil {
+		return
+	}
+	var ms []int32
+	var ss []int8
+	if !w.v.reading() {
+		for _, x := range *m {
+			ms = append(ms, x.M)
+			ss = append(ss, x.Shift)
+		}
+	}
+	intSlice(w, name+".m", "I32", &ms, []int{n}, false)
+	intSlice(w, name+".shift", "I8", &ss, []int{n}, false)
+	if w.err != nil || !w.v.reading() {
+		return
+	}
+	if len(ms) != len(ss) {
+		w.do(fmt.Errorf("multipliers %s: %d mantissas and %d shifts", name, len(ms), len(ss)))
+		return
+	}
+	*m = make([]datapath.Multiplier, len(ms))
+	for i := range ms {
+		(*m)[i] = datapath.Multiplier{M: ms[i], Shift: ss[i]}
+	}
+}
+
+func (w *walker) weights(name string, wp **datapath.Weights, n, k int) {
+	if w.err != nil {
+		return
+	}
+	var data []int8
+	if !w.v.reading() {
+		if *wp == nil {
+			w.do(fmt.Errorf("%s: no weights", name))
+			return
+		}
+		data = (*wp).Data
+	}
+	intSlice(w, name, "I8", &data, []int{n, k}, false)
+	if w.err == nil && w.v.reading() {
+		dw, err := datapath.NewWeights(n, k, data)
+		if err != nil {
+			w.do(fmt.Errorf("%s: %w", name, err))
+			return
+		}
+		*wp = dw
+	}
+}
+
+func (w *walker) matrix8(name string, m *datapath.Matrix[int8], rows, cols int) {
+	intSlice(w, name, "I8", &m.Data, []int{rows, cols}, false)
+	m.Rows, m.Cols = rows, cols
+}
+
+func (w *walker) matrix32(name string, m *datapath.Matrix[int32], rows, cols int) {
+	intSlice(w, name, "I32", &m.Data, []int{rows, cols}, false)
+	m.Rows, m.Cols = rows, cols
+}
+
+func (w *walker) requant(name string, r *datapath.Requantizer, tokens, channels int) {
+	w.mults(name+".mult", &r.Mult, anyLen)
+	intSlice(w, name+".bias", "I32", &r.Bias, []int{channels}, true)
+	intSlice(w, name+".channel_group", "U16", &r.ChannelGroup, []int{channels}, true)
+	intSlice(w, name+".token_group", "U8", &r.TokenGroup, []int{tokens}, true)
+	intSlice(w, name+".token_shift", "I8", &r.TokenShift, []int{anyLen}, true)
+	zp := int(r.ZeroPoint)
+	w.scalar(name+".zero_point", &zp)
+	r.ZeroPoint = int32(zp)
+	w.scalar(name+".bits", &r.Bits)
+}
+
+func (w *walker) linear(name string, l *Linear, n, k, tokens int) {
+	w.weights(name+".weight", &l.W, n, k)
+	w.requant(name, &l.Req, tokens, n)
+}
+
+func (w *walker) groupLinear(name string, g *GroupLinear, n, k int, bias bool) {
+	w.weights(name+".weight", &g.W, n, k)
+	intSlice(w, name+".in_group", "U8", &g.InGroup, []int{k}, false)
+	if bias {
+		intSlice(w, name+".bias", "I32", &g.Bias, []int{n}, false)
+	}
+	intSlice(w, name+".mult", "I32", &g.Req.Mult, []int{anyLen}, false)
+	zp := int(g.Req.ZeroPoint)
+	w.scalar(name+".shift", &g.Req.Shift)
+	w.scalar(name+".zero_point", &zp)
+	w.scalar(name+".bits", &g.Req.Bits)
+	g.Req.ZeroPoint = int32(zp)
+}
+
+// split visits the optional split-K stage of out_proj (its weights are
+// out_proj's).
+func (w *walker) split(name string, sp **GroupLinear, k int) {
+	if w.err != nil {
+		return
+	}
+	var in []uint8
+	if *sp != nil {
+		in = (*sp).InGroup
+	}
+	intSlice(w, name+".in_group", "U8", &in, []int{k}, true)
+	if w.err != nil || in == nil {
+		return
+	}
+	if *sp == nil {
+		*sp = &GroupLinear{}
+	}
+	g := *sp
+	g.InGroup = in
+	intSlice(w, name+".mult", "I32", &g.Req.Mult, []int{anyLen}, false)
+	zp := int(g.Req.ZeroPoint)
+	w.scalar(name+".shift", &g.Req.Shift)
+	w.scalar(name+".zero_point", &zp)
+	w.scalar(name+".bits", &g.Req.Bits)
+	g.Req.ZeroPoint = int32(zp)
+}
+
+func (w *walker) tables(name string, t *datapath.ChannelTables, channels int) {
+	if w.err != nil {
+		return
+	}
+	var ent []int8
+	var clamped []uint8
+	if !w.v.reading() {
+		for i := range t.Tables {
+			ent = append(ent, t.Tables[i].Entries[:]...)
+			for _, c := range t.Tables[i].Clamped {
+				clamped = append(clamped, uint8(b2i(c)))
+			}
+		}
+	}
+	intSlice(w, name+".tables", "I8", &ent, []int{anyLen, 256}, false)
+	intSlice(w, name+".clamped", "U8", &clamped, []int{anyLen, 256}, false)
+	intSlice(w, name+".index", "U8", &t.Index, []int{channels}, false)
+	if w.err != nil || !w.v.reading() {
+		return
+	}
+	if len(ent) != len(clamped) || len(ent)%256 != 0 {
+		w.do(fmt.Errorf("%s: %d entries and %d clamp flags", name, len(ent), len(clamped)))
+		return
+	}
+	t.Tables = make([]datapath.Table8, len(ent)/256)
+	for i := range t.Tables {
+		copy(t.Tables[i].Entries[:], ent[i*256:(i+1)*256])
+		for j, c := range clamped[i*256 : (i+1)*256] {
+			if c > 1 {
+				w.do(fmt.Errorf("%s.clamped: flag %d is not 0 or 1", name, c))
+				return
+			}
+			t.Tables[i].Clamped[j] = c == 1
+		}
+	}
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func (w *walker) norm(name string, p *datapath.NormParams, d int) {
+	intSlice(w, name+".gamma", "I16", &p.Gamma, []int{d}, false)
+	w.scalar(name+".gamma_bits", &p.GammaBits)
+	if w.err == nil {
+		w.do(w.v.scalar(name+".eps_d", &p.EpsD))
+	}
+	m, s := int(p.Out.M), int(p.Out.Shift)
+	w.scalar(name+".out.m", &m)
+	w.scalar(name+".out.shift", &s)
+	if s < math.MinInt8 || s > math.MaxInt8 {
+		w.do(fmt.Errorf("scalar %s.out.shift = %d out of range", name, s))
+	}
+	p.Out = datapath.Multiplier{M: int32(m), Shift: int8(s)}
+	zp := int(p.ZeroPoint)
+	w.scalar(name+".zero_point", &zp)
+	p.ZeroPoint = int32(zp)
+	w.scalar(name+".bits", &p.Bits)
+}
+
+func (w *walker) scan(name string, s *datapath.ScanParams, e, n, l int) {
+	s.Channels, s.States, s.Steps = e, n, l
+	intSlice(w, name+".a_neg", "I32", &s.ANeg, []int{e * n}, false)
+	intSlice(w, name+".step_log2", "I32", &s.StepLog2, []int{l}, false)
+	w.mults(name+".u_chan", &s.UChan, e)
+	intSlice(w, name+".u_chan_norm", "I8", &s.UChanNorm, []int{e}, false)
+	w.mults(name+".u_step", &s.UStep, l)
+	w.mults(name+".y_step", &s.YStep, l)
+	intSlice(w, name+".token_group", "U8", &s.TokenGroup, []int{l}, false)
+	intSlice(w, name+".group_shift", "I8", &s.GroupShift, []int{anyLen}, false)
+	intSlice(w, name+".skip_shift", "I8", &s.SkipShift, []int{e}, false)
+	intSlice(w, name+".skip_d", "I32", &s.SkipD, []int{e}, false)
+	w.mults(name+".gate", &s.Gate, e)
+}
+
+func (w *walker) one(name string, v *float64) {
+	s := []float64{*v}
+	w.f64(name, &s, 1)
+	if w.err == nil {
+		*v = s[0]
+	}
+}
+
+func (w *walker) tokenScale(name string, t *TokenScale, tokens int) {
+	w.one(name+".s0", &t.S0)
+	var e []int8
+	if !w.v.reading() {
+		for _, x := range t.Exp {
+			e = append(e, int8(x))
+		}
+	}
+	intSlice(w, name+".exp", "I8", &e, []int{anyLen}, false)
+	if w.err == nil && w.v.reading() {
+		t.Exp = make([]int, len(e))
+		for i, x := range e {
+			t.Exp[i] = int(x)
+		}
+	}
+	intSlice(w, name+".group", "U8", &t.Group, []int{tokens}, false)
+}
+
+func (w *walker) scales(s *Scales, c vim.Config) {
+	E, L := c.DInner, c.Tokens()
+	w.one("scales.residual", &s.Residual)
+	w.one("scales.patch_embed", &s.Patch)
+	w.one("scales.norm_f", &s.NormF)
+	if w.err == nil {
+		w.do(w.v.f64("scales.logits", &s.Logits, []int{anyLen}))
+	}
+	for i := range s.Layers {
+		l := &s.Layers[i]
+		p := "scales.layers." + strconv.Itoa(i) + "."
+		w.one(p+"norm", &l.Norm)
+		w.f64(p+"xz", &l.XZ, 2*E)
+		w.f64(p+"z", &l.Z, E)
+		w.f64(p+"merge", &l.Merge, E)
+		w.tokenScale(p+"out", &l.Out, L)
+		for d := range l.Dir {
+			ds := &l.Dir[d]
+			q := p + [2]string{"fwd.", "bwd."}[d]
+			w.f64(q+"conv", &ds.Conv, E)
+			w.f64(q+"x", &ds.X, E)
+			w.one(q+"x_proj", &ds.XProj)
+			w.one(q+"dt", &ds.Dt)
+			w.f64(q+"delta", &ds.Delta, E)
+			w.tokenScale(q+"y", &ds.Y, L)
+		}
+	}
+}
+
+// writer collects tensors and scalars.
+type writer struct {
+	f       *ckpt.File
+	scalars map[string]int64
+}
+
+func (w *writer) reading() bool { return false }
+
+func (w *writer) ints(name, dtype string, shape []int, optional bool, get func() []int64, _ func([]int64)) error {
+	v := get()
+	if v == nil {
+		if optional {
+			return nil
+		}
+		return fmt.Errorf("%s: missing", name)
+	}
+	sh := slices.Clone(shape)
+	free := -1
+	known := 1
+	for i, d := range sh {
+		if d == anyLen {
+			free = i
+		} else {
+			known *= d
+		}
+	}
+	if free >= 0 {
+		if known == 0 || len(v)%known != 0 {
+			return fmt.Errorf("%s: %d values do not fill shape %v", name, len(v), shape)
+		}
+		sh[free] = len(v) / known
+	} else if len(v) != known {
+		return fmt.Errorf("%s: %d values for shape %v", name, len(v), shape)
+	}
+	data := make([]float64, len(v))
+	for i, x := range v {
+		data[i] = float64(x)
+	}
+	w.f.Tensors = append(w.f.Tensors, ckpt.Tensor{Name: name, DType: dtype, Shape: sh, Data: data})
+	return nil
+}
+
+func (w *writer) f64(name string, v *[]float64, shape []int) error {
+	sh := slices.Clone(shape)
+	for i, d := range sh {
+		if d == anyLen {
+			sh[i] = len(*v)
+		}
+	}
+	w.f.Tensors = append(w.f.Tensors, ckpt.Tensor{Name: name, DType: "F64", Shape: sh, Data: slices.Clone(*v)})
+	return nil
+}
+
+func (w *writer) scalar(name string, v *int64) error {
+	w.scalars[name] = *v
+	return nil
+}
+
+// reader fills a Program from a file.
+type reader struct {
+	f          *ckpt.File
+	used       map[string]bool
+	scalars    map[string]int64
+	usedScalar map[string]bool
+}
+
+func (r *reader) reading() bool { return true }
+
+// tensor returns the named tensor after checking its dtype and shape
+// (anyLen: a free dimension of 1 to 65536 elements).
+func (r *reader) tensor(name, dtype string, shape []int, optional bool) (*ckpt.Tensor, error) {
+	t, ok := r.f.Get(name)
+	if !ok {
+		if optional {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("missing tensor %s", name)
+	}
+	r.used[name] = true
+	if t.DType != dtype {
+		return nil, fmt.Errorf("tensor %s: dtype %s, want %s", name, t.DType, dtype)
+	}
+	if len(t.Shape) != len(shape) {
+		return nil, fmt.Errorf("tensor %s: shape %v, want rank %d", name, t.Shape, len(shape))
+	}
+	for i, d := range shape {
+		if d == anyLen {
+			if t.Shape[i] < 1 || t.Shape[i] > 1<<16 {
+				return nil, fmt.Errorf("tensor %s: dimension %d = %d out of [1, 65536]", name, i, t.Shape[i])
+			}
+			continue
+		}
+		if t.Shape[i] != d {
+			return nil, fmt.Errorf("tensor %s: shape %v, want %v", name, t.Shape, shape)
+		}
+	}
+	return t, nil
+}
+
+func (r *reader) ints(name, dtype string, shape []int, optional bool, _ func() []int64, set func([]int64)) error {
+	t, err := r.tensor(name, dtype, shape, optional)
+	if err != nil {
+		return err
+	}
+	if t == nil {
+		set(nil)
+		return nil
+	}
+	v := make([]int64, len(t.Data))
+	for i, x := range t.Data {
+		if x != math.Trunc(x) || math.IsNaN(x) {
+			return fmt.Errorf("tensor %s: element %d = %g is not an integer", name, i, x)
+		}
+		v[i] = int64(x)
+	}
+	set(v)
+	return nil
+}
+
+func (r *reader) f64(name string, v *[]float64, shape []int) error {
+	t, err := r.tensor(name, "F64", shape, false)
+	if err != nil {
+		return err
+	}
+	for i, x := range t.Data {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return fmt.Errorf("tensor %s: element %d is %v", name, i, x)
+		}
+	}
+	*v = slices.Clone(t.Data)
+	return nil
+}
+
+func (r *reader) scalar(name string, v *int64) error {
+	x, ok := r.scalars[name]
+	if !ok {
+		return fmt.Errorf("metadata intprog: missing scalar %s", name)
+	}
+	r.usedScalar[name] = true
+	*v = x
+	return nil
+}

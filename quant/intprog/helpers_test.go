@@ -1,0 +1,95 @@
+package intprog
+
+import (
+	"math/rand/v2"
+	"sync"
+	"testing"
+
+	"github.com/vimsim/vimsim/quant"
+	"github.com/vimsim/vimsim/vim"
+)
+
+const toyPath = "../../vim/testdata/toy_pert.weights.safetensors"
+
+// pixelImages returns n random 8-bit images of c, normalised with the
+// configuration's mean and std (the images the boundary conversion
+// represents exactly).
+func pixelImages(c vim.Config, n int, seed uint64) []float64 {
+	rng := rand.New(rand.NewPCG(seed, 7))
+	plane := c.ImgH * c.ImgW
+	size := c.Channels * plane
+	out := make([]float64, n*size)
+	for i := range out {
+		ch := (i % size) / plane
+		mean, std := 0.0, 1.0
+		if len(c.Mean) > 0 {
+			mean = c.Mean[min(ch, len(c.Mean)-1)]
+		}
+		if len(c.Std) > 0 {
+			std = c.Std[min(ch, len(c.Std)-1)]
+		}
+		out[i] = (float64(rng.IntN(256))/255 - mean) / std
+	}
+	return out
+}
+
+// toy is the vim-toy fixture model with quantized versions, shared by the
+// tests (calibration takes seconds).
+type toy struct {
+	m      *vim.Model
+	imgs   quant.SliceImages
+	qm     map[string]*quant.QModel
+	merges map[string][]MergeScale
+}
+
+var (
+	toyOnce sync.Once
+	toyVal  *toy
+	toyErr  error
+)
+
+func loadToy(t testing.TB) *toy {
+	t.Helper()
+	toyOnce.Do(func() {
+		m, err := vim.Load(toyPath, vim.LoadOptions{})
+		if err != nil {
+			toyErr = err
+			return
+		}
+		c := m.Config
+		size := c.Channels * c.ImgH * c.ImgW
+		tv := &toy{m: m, imgs: quant.SliceImages{Data: pixelImages(c, 6, 1), Size: size},
+			qm: map[string]*quant.QModel{}, merges: map[string][]MergeScale{}}
+		for _, method := range []string{quant.MethodPaper, quant.MethodNaive} {
+			opt := quant.DefaultOptions()
+			opt.Method, opt.Rounds, opt.SearchRows, opt.SSMImages = method, 1, 128, 2
+			qm, err := quant.Calibrate(m, tv.imgs, opt)
+			if err != nil {
+				toyErr = err
+				return
+			}
+			tv.qm[method] = qm
+			ms, err := CalibrateMerge(m, tv.imgs, MergeOptionsFor(qm))
+			if err != nil {
+				toyErr = err
+				return
+			}
+			tv.merges[method] = ms
+		}
+		toyVal = tv
+	})
+	if toyErr != nil {
+		t.Fatal(toyErr)
+	}
+	return toyVal
+}
+
+// program compiles the toy's quantized model of method.
+func (tv *toy) program(t testing.TB, method string) *Program {
+	t.Helper()
+	p, err := CompileWith(tv.qm[method], Options{Merge: tv.merges[method], Source: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}

@@ -1,0 +1,19 @@
+// Package sim executes a quantized Vision Mamba on the bit-accurate integer
+// units of hw/datapath: Run takes an integer program (quant/intprog) and a
+// batch of normalised images and returns the logits, exactly as hardware
+// built to docs/DATAPATH.md would compute them, with the work each operation
+// did and every saturation and overflow it met (datapath.Counters per
+// operation).
+//
+// The only float arithmetic of a run is at its boundary: the conversion of
+// the input image to int8 codes (intprog.Input) and the dequantization of
+// the int32 logits and of the tapped tensors for reports. Everything in
+// between is integer and deterministic; images run in parallel on all cores
+// and the results do not depend on GOMAXPROCS.
+//
+// Fidelity compares a run with the float reference (vim.Model.Forward) and
+// with the fake-quant execution of the same quantized model
+// (quant.QModel.ForwardTap), tensor by tensor: SQNR, cosine similarity, equal
+// codes and the largest difference, plus the logits SQNR and top-1
+// agreement.
+package sim

@@ -1,0 +1,146 @@
+package sim
+
+import (
+	"encoding/json"
+	"math"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/vimsim/vimsim/quant"
+	"github.com/vimsim/vimsim/vim"
+)
+
+func TestCompare(t *testing.T) {
+	r := []float64{1, -2, 3, 0}
+	var a acc
+	a.add(r, r, 0.5, nil)
+	c := a.compare()
+	if !math.IsInf(float64(c.SQNR), 1) || c.Cosine != 1 || c.Equal != 1 || c.MaxAbsDiff != 0 || c.MaxAbsRef != 3 || c.Elements != 4 {
+		t.Errorf("identical: %+v", c)
+	}
+	var b acc
+	x := []float64{1.5, -2, 3, -1}
+	b.add(x, r, 0, []float64{0.5, 1, 1, 0.25})
+	c = b.compare()
+	// Σr² = 14, Σ(x−r)² = 0.25 + 1, Σx·r = 1.5+4+9 = 14.5, Σx² = 2.25+4+9+1.
+	wantSQNR := 10 * math.Log10(14/1.25)
+	wantCos := 14.5 / math.Sqrt(16.25*14)
+	if math.Abs(float64(c.SQNR)-wantSQNR) > 1e-12 || math.Abs(c.Cosine-wantCos) > 1e-12 || c.Equal != 0.5 ||
+		c.MaxAbsDiff != 1 || c.MaxLSB != 4 {
+		t.Errorf("compare %+v, want SQNR %g cos %g", c, wantSQNR, wantCos)
+	}
+	var m acc
+	m.merge(&a)
+	m.merge(&b)
+	if got := m.compare(); got.Elements != 8 || got.Equal != 0.75 {
+		t.Errorf("merged %+v", got)
+	}
+	if (&acc{}).compare() != nil {
+		t.Error("an absent comparison must be nil")
+	}
+	j, err := json.Marshal(Compare{SQNR: DB(math.Inf(1))})
+	if err != nil || !strings.Contains(string(j), `"sqnr_db":null`) {
+		t.Errorf("JSON of an infinite SQNR: %s, %v", j, err)
+	}
+}
+
+func TestFidelity(t *testing.T) {
+	f := loadToy(t)
+	c := f.m.Config
+	size := c.Channels * c.ImgH * c.ImgW
+	labels := make([]int, f.n)
+	for i := range labels {
+		labels[i] = i % c.Classes
+	}
+	for method, p := range f.prog {
+		t.Run(method, func(t *testing.T) {
+			rep, err := RunFidelity(p, f.m, f.qm[method], f.imgs, labels, f.n, FidelityOptions{Workers: 1, Batch: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Images != f.n || len(rep.Paths) != 3 || rep.Method != method {
+				t.Fatalf("report %d images, %d paths, method %s", rep.Images, len(rep.Paths), rep.Method)
+			}
+			fp, fq, in := rep.Paths[0], rep.Paths[1], rep.Paths[2]
+			if fp.AgreeFloat != 1 || !math.IsInf(float64(fp.SQNRFloat), 1) || fq.AgreeFakeQuant != 1 || fp.Top1 == nil {
+				t.Errorf("reference paths %+v %+v", fp, fq)
+			}
+			if in.SQNRFakeQuant < 15 || in.AgreeFakeQuant < 0.5 {
+				t.Errorf("int8 vs fake-quant: logits SQNR %v dB, agreement %v", in.SQNRFakeQuant, in.AgreeFakeQuant)
+			}
+			byName := map[string]TensorFidelity{}
+			for _, tf := range rep.Tensors {
+				byName[tf.Name] = tf
+			}
+			// The first tensors differ from the fake-quant path by rounding
+			// only: at most one LSB, almost all codes equal.
+			for _, name := range []string{"patch_embed", "layers.0.norm_out", "layers.0.mixer.xz"} {
+				tf, ok := byName[name]
+				if !ok || tf.FakeQuant == nil || tf.Float == nil {
+					t.Fatalf("tensor %s missing", name)
+				}
+				if q := tf.FakeQuant; q.MaxLSB > 1+1e-9 || q.Equal < 0.99 {
+					t.Errorf("%s vs fake-quant: max %g LSB, %.4f equal", name, q.MaxLSB, q.Equal)
+				}
+			}
+			for _, name := range []string{"layers.1.mixer.z_gate", "layers.0.mixer.bwd.ssm_y", "layers.0.mixer.fwd.dt"} {
+				if tf, ok := byName[name]; !ok || tf.Float != nil || tf.FakeQuant == nil {
+					t.Errorf("%s: present %v, want no float reference and a fake-quant one", name, ok)
+				}
+			}
+			for i := 0; i < c.Depth; i++ {
+				for _, s := range []string{".residual", ".out", ".mixer.y_comb", ".mixer.fwd.y", ".mixer.bwd.delta"} {
+					if tf, ok := byName["layers."+string(rune('0'+i))+s]; !ok || tf.Float == nil || tf.Layer != i {
+						t.Errorf("layer %d tensor %s missing", i, s)
+					}
+				}
+			}
+			if tot := rep.Total; tot.Overflows != 0 || tot.MACs == 0 {
+				t.Errorf("counters %+v", tot)
+			}
+			if len(rep.Layers) != c.Depth+2 || rep.Layers[0].Layer != vim.LayerEmbed || rep.Layers[c.Depth+1].Layer != vim.LayerHead {
+				t.Errorf("layers %+v", rep.Layers)
+			}
+			// Workers, batches and streaming do not change the report.
+			fid, err := NewFidelity(p, f.m, f.qm[method], FidelityOptions{Workers: 3, Batch: 4})
+			if err != nil {
+				t.Fatal(err)
+			}
+			half := f.n / 2
+			if err := fid.Add(f.imgs[:half*size], labels[:half], half); err != nil {
+				t.Fatal(err)
+			}
+			if err := fid.Add(f.imgs[half*size:], labels[half:], f.n-half); err != nil {
+				t.Fatal(err)
+			}
+			again, err := fid.Report()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(rep, again) {
+				t.Error("report depends on workers, batches or streaming")
+			}
+		})
+	}
+}
+
+func TestFidelityErrors(t *testing.T) {
+	f := loadToy(t)
+	p := f.prog[quant.MethodNaive]
+	qm := f.qm[quant.MethodNaive]
+	if _, err := RunFidelity(p, f.m, qm, f.imgs, []int{1}, f.n, FidelityOptions{}); err == nil || !strings.Contains(err.Error(), "labels") {
+		t.Errorf("label count: %v", err)
+	}
+	if _, err := RunFidelity(p, f.m, qm, f.imgs[1:], nil, f.n, FidelityOptions{}); err == nil {
+		t.Error("short images: no error")
+	}
+	other, err := vim.Synthetic(vim.Config{Name: "other", ImgH: 64, ImgW: 64, Channels: 3, Patch: 16, Stride: 16, Dim: 32, Depth: 1,
+		DInner: 64, DState: 8, DConv: 4, DtRank: 2, Classes: 10, Eps: 1e-5}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewFidelity(p, other, qm, FidelityOptions{}); err == nil || !strings.Contains(err.Error(), "different shapes") {
+		t.Errorf("other model: %v", err)
+	}
+}

@@ -1,0 +1,94 @@
+package sim
+
+import (
+	"math/rand/v2"
+	"sync"
+	"testing"
+
+	"github.com/vimsim/vimsim/quant"
+	"github.com/vimsim/vimsim/quant/intprog"
+	"github.com/vimsim/vimsim/vim"
+)
+
+const toyPath = "../vim/testdata/toy_pert.weights.safetensors"
+
+// pixelImages returns n random 8-bit images of c, normalised with the
+// configuration's mean and std.
+func pixelImages(c vim.Config, n int, seed uint64) []float64 {
+	rng := rand.New(rand.NewPCG(seed, 7))
+	plane := c.ImgH * c.ImgW
+	size := c.Channels * plane
+	out := make([]float64, n*size)
+	for i := range out {
+		ch := (i % size) / plane
+		mean, std := 0.0, 1.0
+		if len(c.Mean) > 0 {
+			mean = c.Mean[min(ch, len(c.Mean)-1)]
+		}
+		if len(c.Std) > 0 {
+			std = c.Std[min(ch, len(c.Std)-1)]
+		}
+		out[i] = (float64(rng.IntN(256))/255 - mean) / std
+	}
+	return out
+}
+
+// fixture is a float model with its quantized models and programs.
+type fixture struct {
+	m    *vim.Model
+	imgs []float64 // test images (not the calibration ones)
+	n    int
+	qm   map[string]*quant.QModel
+	prog map[string]*intprog.Program
+}
+
+var (
+	toyOnce sync.Once
+	toyFix  *fixture
+	toyErr  error
+)
+
+// newFixture calibrates m (methods paper and naive) on calib pixel images
+// and compiles the programs.
+func newFixture(m *vim.Model, calib, test int) (*fixture, error) {
+	c := m.Config
+	size := c.Channels * c.ImgH * c.ImgW
+	src := quant.SliceImages{Data: pixelImages(c, calib, 1), Size: size}
+	f := &fixture{m: m, imgs: pixelImages(c, test, 2), n: test,
+		qm: map[string]*quant.QModel{}, prog: map[string]*intprog.Program{}}
+	for _, method := range []string{quant.MethodPaper, quant.MethodNaive} {
+		opt := quant.DefaultOptions()
+		opt.Method, opt.Rounds, opt.SearchRows, opt.SSMImages = method, 1, 128, 2
+		qm, err := quant.Calibrate(m, src, opt)
+		if err != nil {
+			return nil, err
+		}
+		ms, err := intprog.CalibrateMerge(m, src, intprog.MergeOptionsFor(qm))
+		if err != nil {
+			return nil, err
+		}
+		p, err := intprog.CompileWith(qm, intprog.Options{Merge: ms})
+		if err != nil {
+			return nil, err
+		}
+		f.qm[method], f.prog[method] = qm, p
+	}
+	return f, nil
+}
+
+// loadToy returns the vim-toy fixture, calibrated once per test binary.
+func loadToy(t testing.TB) *fixture {
+	t.Helper()
+	toyOnce.Do(func() {
+		m, err := vim.Load(toyPath, vim.LoadOptions{})
+		if err != nil {
+			toyErr = err
+			return
+		}
+		toyFix, toyErr = newFixture(m, 6, 6)
+	})
+	if toyErr != nil {
+		t.Fatal(toyErr)
+	}
+	return toyFix
+}
