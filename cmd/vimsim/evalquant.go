@@ -6,7 +6,6 @@ import (
 	"sync"
 
 	"github.com/spf13/pflag"
-	"github.com/vimsim/vimsim/data"
 	"github.com/vimsim/vimsim/quant"
 	"github.com/vimsim/vimsim/vim"
 )
@@ -90,24 +89,14 @@ func (q *quantEvalFlags) quantRows(names []string, m *vim.Model, cfg vim.Config,
 	)
 	calibration := func() (quant.SliceImages, error) {
 		calibOnce.Do(func() {
-			spec, split := q.calibData, "train"
+			spec := q.calibData
 			if spec == "" {
 				spec = dataSpec
-				if spec == "sample" {
-					split = "test"
-				}
 			}
-			if spec == "sample" {
-				split = "test"
+			calibSet, calibDesc, calibErr = calibrationImages(spec, "train", q.calib, cfg, q.calibSeed)
+			if calibErr != nil {
+				calibErr = fmt.Errorf("calibration: %w", calibErr)
 			}
-			ds, err := data.Open(spec, split)
-			if err != nil {
-				calibErr = fmt.Errorf("--calib-data: %w", err)
-				return
-			}
-			defer ds.Close()
-			calibSet, calibErr = quant.CalibrationSet(ds, cfg, q.calib, q.calibSeed)
-			calibDesc = fmt.Sprintf("%d images of %s (%s), seed %d", len(calibSet.Data)/max(calibSet.Size, 1), spec, split, q.calibSeed)
 		})
 		return calibSet, calibErr
 	}

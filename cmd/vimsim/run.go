@@ -101,6 +101,7 @@ func newRunCmd() *cobra.Command {
 	var arch, format, out, actions string
 	var perOp bool
 	var ov archOverrides
+	var fid fidelityFlags
 	cmd := &cobra.Command{
 		Use:   "run --model M --arch A",
 		Short: "Estimate per-layer cycles, utilisation, DRAM traffic and energy of a model on an architecture",
@@ -141,14 +142,42 @@ func newRunCmd() *cobra.Command {
 					return err
 				}
 			}
+			nfid, err := fid.count(mf.model)
+			if err != nil {
+				return err
+			}
+			var summary *fidelitySummary
+			if nfid > 0 && format != "csv" {
+				if summary, err = runFidelity(&mf, fid, nfid); err != nil {
+					return fmt.Errorf("fidelity: %w", err)
+				}
+			}
 			err = writeOutput(cmd.OutOrStdout(), out, func(w io.Writer) error {
 				switch format {
 				case "json":
-					return e.WriteJSON(w)
+					if summary == nil {
+						return e.WriteJSON(w)
+					}
+					var buf bytes.Buffer
+					if err := e.WriteJSON(&buf); err != nil {
+						return err
+					}
+					b, err := appendFidelityJSON(buf.Bytes(), summary)
+					if err != nil {
+						return err
+					}
+					_, err = w.Write(b)
+					return err
 				case "csv":
 					return e.WriteCSV(w, perOp)
 				}
-				return writeRunTable(w, e, perOp)
+				if err := writeRunTable(w, e, perOp); err != nil {
+					return err
+				}
+				if summary != nil {
+					return writeFidelityTable(w, summary)
+				}
+				return nil
 			})
 			if err != nil {
 				return err
@@ -167,6 +196,7 @@ func newRunCmd() *cobra.Command {
 	f.StringVar(&out, "out", "", "write the report to this file instead of stdout")
 	f.StringVar(&actions, "actions", "", "also write Accelergy-style action counts to this .yaml or .csv file")
 	f.BoolVar(&perOp, "per-op", false, "one row per operation instead of per layer (table and csv)")
+	fid.register(f)
 	return cmd
 }
 

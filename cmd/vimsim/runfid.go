@@ -1,0 +1,129 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/spf13/pflag"
+	"github.com/vimsim/vimsim/data"
+	"github.com/vimsim/vimsim/quant"
+	"github.com/vimsim/vimsim/sim"
+	"github.com/vimsim/vimsim/vim"
+)
+
+// fidelityFlags select the integer-datapath fidelity summary of vimsim run.
+type fidelityFlags struct {
+	images int
+	data   string
+	calib  int
+}
+
+func (f *fidelityFlags) register(fl *pflag.FlagSet) {
+	fl.IntVar(&f.images, "fidelity", -1, "images of --fidelity-data run on the int8 datapath for the fidelity summary (-1: 64 for the embedded default model, else 0 = off)")
+	fl.StringVar(&f.data, "fidelity-data", "sample", "dataset of the fidelity summary and its calibration")
+	fl.IntVar(&f.calib, "fidelity-calib", 64, "calibration images of the fidelity summary (paper method, W8A8)")
+}
+
+// count resolves the automatic image count for model.
+func (f *fidelityFlags) count(model string) (int, error) {
+	switch {
+	case f.images == -1 && model == vim.DefaultModel:
+		return 64, nil
+	case f.images == -1:
+		return 0, nil
+	case f.images < 0:
+		return 0, fmt.Errorf("--fidelity %d: want -1, 0 or a positive count", f.images)
+	}
+	if f.calib < 1 {
+		return 0, fmt.Errorf("--fidelity-calib %d: must be at least 1", f.calib)
+	}
+	return f.images, nil
+}
+
+// fidelitySummary is the part of sim.Report that vimsim run prints.
+type fidelitySummary struct {
+	Method      string          `json:"method"`
+	Data        string          `json:"data"`
+	Images      int             `json:"images"`
+	Paths       []sim.PathStats `json:"paths"`
+	Overflows   int64           `json:"accumulator_overflows"`
+	Saturations int64           `json:"saturations"`
+}
+
+// runFidelity calibrates the paper method on f.data, compiles the integer
+// program and compares n images of f.data on the int8 datapath with the
+// float reference and the fake-quant path.
+func runFidelity(mf *modelFlags, f fidelityFlags, n int) (*fidelitySummary, error) {
+	m, err := mf.load()
+	if err != nil {
+		return nil, err
+	}
+	calib, desc, err := calibrationImages(f.data, "train", f.calib, m.Config, 1)
+	if err != nil {
+		return nil, fmt.Errorf("--fidelity-data: %w", err)
+	}
+	opt := quant.DefaultOptions()
+	opt.Data = desc
+	qm, err := quant.Calibrate(m, calib, opt)
+	if err != nil {
+		return nil, err
+	}
+	p, err := compileProgram(m, qm, calib, desc, 0)
+	if err != nil {
+		return nil, err
+	}
+	pre, err := data.NewPreprocessor(m.Config)
+	if err != nil {
+		return nil, err
+	}
+	ds, err := data.Open(f.data, "test")
+	if err != nil {
+		return nil, fmt.Errorf("--fidelity-data: %w", err)
+	}
+	defer ds.Close()
+	imgs, labels, err := data.ReadAll(ds, pre, n)
+	if err != nil {
+		return nil, fmt.Errorf("--fidelity-data %s: %w", f.data, err)
+	}
+	rep, err := sim.RunFidelity(p, m, qm, imgs, labels, len(labels), sim.FidelityOptions{})
+	if err != nil {
+		return nil, err
+	}
+	return &fidelitySummary{Method: qm.Method, Data: f.data, Images: rep.Images, Paths: rep.Paths,
+		Overflows: rep.Total.Overflows, Saturations: rep.Total.Saturations}, nil
+}
+
+// writeFidelityTable prints the summary under the run table.
+func writeFidelityTable(w io.Writer, s *fidelitySummary) error {
+	fmt.Fprintf(w, "\nfidelity (%s W8A8 on the int8 datapath, %d images of %s):\n", s.Method, s.Images, s.Data)
+	for _, p := range s.Paths {
+		top1 := "n/a"
+		if p.Top1 != nil {
+			top1 = fmt.Sprintf("%.4f", *p.Top1)
+		}
+		fmt.Fprintf(w, "  %-11s top-1 %s, agreement with fp64 %.4f, logits SQNR vs fp64 %s dB\n", p.Name, top1, p.AgreeFloat, p.SQNRFloat)
+	}
+	_, err := fmt.Fprintf(w, "  accumulator overflows %d, saturations %d\n", s.Overflows, s.Saturations)
+	return err
+}
+
+// appendFidelityJSON adds a "fidelity" member to the JSON object in obj.
+func appendFidelityJSON(obj []byte, s *fidelitySummary) ([]byte, error) {
+	b, err := json.Marshal(s)
+	if err != nil {
+		return nil, err
+	}
+	obj = bytes.TrimRight(obj, " \n")
+	if len(obj) < 2 || obj[len(obj)-1] != '}' {
+		return nil, fmt.Errorf("run report: not a JSON object")
+	}
+	out := append(append([]byte{}, obj[:len(obj)-1]...), []byte(`,"fidelity":`)...)
+	out = append(out, b...)
+	var check bytes.Buffer
+	if err := json.Indent(&check, append(out, '}'), "", "  "); err != nil {
+		return nil, err
+	}
+	return append(check.Bytes(), '\n'), nil
+}
