@@ -7,7 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vimsim/vimsim/data"
 	"github.com/vimsim/vimsim/quant"
+	"github.com/vimsim/vimsim/quant/intprog"
 	"github.com/vimsim/vimsim/vim"
 )
 
@@ -142,5 +144,63 @@ func TestFidelityErrors(t *testing.T) {
 	}
 	if _, err := NewFidelity(p, other, qm, FidelityOptions{}); err == nil || !strings.Contains(err.Error(), "different shapes") {
 		t.Errorf("other model: %v", err)
+	}
+}
+
+// TestShippedModel runs the embedded Fashion-MNIST model on the integer
+// datapath against its fake-quant execution on the embedded sample: no
+// accumulator overflow, and the integer path keeps the fake-quant path's
+// predictions and accuracy.
+func TestShippedModel(t *testing.T) {
+	if testing.Short() {
+		t.Skip("calibrates the shipped model")
+	}
+	m, err := vim.Load(vim.DefaultModel, vim.LoadOptions{})
+	if err != nil {
+		t.Skipf("no shipped model: %v", err)
+	}
+	c := m.Config
+	ds, err := data.Open("sample", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ds.Close()
+	pre, err := data.NewPreprocessor(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	imgs, labels, err := data.ReadAll(ds, pre, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	size := c.Channels * c.ImgH * c.ImgW
+	const nCal = 32
+	calib := quant.SliceImages{Data: imgs[:nCal*size], Size: size}
+	opt := quant.DefaultOptions()
+	qm, err := quant.Calibrate(m, calib, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := intprog.CalibrateMerge(m, calib, intprog.MergeOptionsFor(qm))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := intprog.CompileWith(qm, intprog.Options{Merge: ms})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := len(labels) - nCal
+	rep, err := RunFidelity(p, m, qm, imgs[nCal*size:], labels[nCal:], n, FidelityOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fq, in := rep.Paths[1], rep.Paths[2]
+	t.Logf("%d images: fp64 %.4f, fake-quant %.4f, int8 %.4f; int8 agreement with fake-quant %.4f, logits SQNR %v dB",
+		n, *rep.Paths[0].Top1, *fq.Top1, *in.Top1, in.AgreeFakeQuant, in.SQNRFakeQuant)
+	if rep.Total.Overflows != 0 {
+		t.Errorf("%d accumulator overflows", rep.Total.Overflows)
+	}
+	if in.AgreeFakeQuant < 0.95 || in.SQNRFakeQuant < 18 || *in.Top1 < *fq.Top1-0.03 {
+		t.Errorf("int8 vs fake-quant: agreement %.4f, SQNR %v dB, top-1 %.4f vs %.4f", in.AgreeFakeQuant, in.SQNRFakeQuant, *in.Top1, *fq.Top1)
 	}
 }

@@ -88,8 +88,10 @@ func (r *Result) Predictions() []int {
 
 // Run executes p on n images stored back to back in imgs (each C×H×W,
 // normalised as for vim.Model.Forward) and returns the logits and counters.
-// Images run in parallel; with fewer images than workers, the two scan
-// directions of each layer run in parallel too (unless Tap is set).
+// Images run in parallel, one per worker; with fewer images than workers
+// (and no Tap), each image also runs its two scan directions, the rows of
+// its GEMMs and, with four or more workers per image, blocks of scan
+// channels in parallel. The results do not depend on the split.
 func Run(p *intprog.Program, imgs []float64, n int, opt Options) (*Result, error) {
 	if p == nil || p.ExpUnit() == nil {
 		return nil, fmt.Errorf("sim: program not built")
