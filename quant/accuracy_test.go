@@ -23,6 +23,7 @@ var (
 	accuracyModel = flag.String("accuracy-model", vim.DefaultModel, "model of the accuracy table")
 	accuracyLimit = flag.Int("accuracy-limit", 0, "evaluate only the first N test images (0: all)")
 	accuracyExtra = flag.Bool("accuracy-extra", false, "also measure the effect of the search sampling settings")
+	accuracyOnly  = flag.String("accuracy-only", "", "with -accuracy-extra: only the variants whose name contains this, and no main table")
 )
 
 // evalRow is one line of the accuracy table.
@@ -125,6 +126,9 @@ func TestAccuracyTable(t *testing.T) {
 		return r
 	}
 	for _, bits := range [][2]int{{8, 8}, {4, 8}, {8, 4}} {
+		if *accuracyOnly != "" {
+			break
+		}
 		for _, method := range Methods() {
 			o := DefaultOptions()
 			o.Method, o.WBits, o.ABits = method, bits[0], bits[1]
@@ -144,7 +148,13 @@ func TestAccuracyTable(t *testing.T) {
 			{"k = 8", func(o *Options) { o.K = 8 }},
 			{"1 round", func(o *Options) { o.Rounds = 1 }},
 			{"weights per channel", func(o *Options) { o.PerChannelWeights = true }},
+			{"search all outputs", func(o *Options) { o.SearchMinMaxPoints = true }},
+			{"hidden state 8 bits", func(o *Options) { o.HBits = 8 }},
+			{"search all outputs, hidden 8 bits", func(o *Options) { o.SearchMinMaxPoints, o.HBits = true, 8 }},
 		} {
+			if *accuracyOnly != "" && !strings.Contains(v.name, *accuracyOnly) {
+				continue
+			}
 			for _, bits := range [][2]int{{8, 8}, {8, 4}} {
 				o := DefaultOptions()
 				o.WBits, o.ABits = bits[0], bits[1]

@@ -130,7 +130,8 @@ func (c *calibrator) run() (*QModel, error) {
 	m := c.m
 	q := &QModel{Config: cfg, Method: opt.Method, WBits: opt.WBits, ABits: opt.ABits, HBits: opt.HBits,
 		Calib: CalibInfo{Images: c.n, Seed: opt.Seed, Data: opt.Data, K: opt.K, Rounds: opt.Rounds,
-			SearchRows: opt.SearchRows, WeightSearchRows: opt.WeightSearchRows, SSMImages: c.nSSM, PerChannel: opt.PerChannelWeights},
+			SearchRows: opt.SearchRows, WeightSearchRows: opt.WeightSearchRows, SSMImages: c.nSSM,
+			SearchMinMaxPoints: opt.SearchMinMaxPoints, PerChannel: opt.PerChannelWeights},
 		Cls: slices.Clone(m.ClsToken), Pos: slices.Clone(m.PosEmbed)}
 	if !c.rec.kscale {
 		q.Calib.K = 1
@@ -150,7 +151,9 @@ func (c *calibrator) run() (*QModel, error) {
 	c.hid = make([][]float64, c.n)
 	peMax := make([]float64, slots)
 	inMax := make([]float64, slots)
+	peRows := make([]rowSet, slots)
 	var patchMax, imgMax float64
+	var patchRows rowSet
 	err := c.forImages(slots, func(s, b int) error {
 		if err := c.src.Image(b, imgs[s]); err != nil {
 			return fmt.Errorf("calibration image %d: %w", b, err)
@@ -161,10 +164,17 @@ func (c *calibrator) run() (*QModel, error) {
 		c.res[b] = make([]float64, L*D)
 		peMax[s] = maxAbs(w.pe)
 		inMax[s] = maxAbs(imgs[s])
+		peRows[s].reset()
+		for _, t := range c.pos[b] {
+			if t < cfg.Patches() {
+				peRows[s].add(w.pe[t*D:(t+1)*D], t)
+			}
+		}
 		return nil
 	}, func(s, _ int) {
 		patchMax = math.Max(patchMax, peMax[s])
 		imgMax = math.Max(imgMax, inMax[s])
+		patchRows.merge(&peRows[s])
 	})
 	if err != nil {
 		return nil, err
@@ -172,6 +182,7 @@ func (c *calibrator) run() (*QModel, error) {
 	kk := cfg.Channels * cfg.Patch * cfg.Patch
 	q.Patch = QLinear{W: c.minMaxWeight(m.PatchW, D, kk), Bias: slices.Clone(m.PatchB),
 		Out: c.perTensor(patchMax, opt.ABits)}
+	c.searchMinMaxPoint(&patchRows, D, q.Patch.Out)
 	q.Input = c.perTensor(imgMax, 8)
 	q.ResidualMax = make([]float64, cfg.Depth+1)
 	c.progress("patch_embed", 0, cfg.Depth)
@@ -205,6 +216,7 @@ func (c *calibrator) run() (*QModel, error) {
 		c.res[b], c.hid[b] = nil, nil
 	}
 	q.NormF = QNorm{Gamma: c.minMaxWeight(m.NormF, 1, D), Out: c.perTensor(featMax, opt.ABits)}
+	c.searchMinMaxPoint(&rowSet{cols: D, data: feats, tok: make([]int, c.n)}, D, q.NormF.Out)
 	tok := make([]int, c.n)
 	for b := range tok {
 		tok[b] = tp
@@ -215,6 +227,16 @@ func (c *calibrator) run() (*QModel, error) {
 	q.Head = c.linear(head, headOut, false, mean)
 	c.progress("head", cfg.Depth, cfg.Depth)
 	return q, nil
+}
+
+// searchMinMaxPoint searches, 1 round, the output scale of a point the
+// method sets by min-max (patch embedding, RMSNorm outputs) when
+// Options.SearchMinMaxPoints asks for it.
+func (c *calibrator) searchMinMaxPoint(rows *rowSet, cols int, q *ActQuant) {
+	if !c.opt.SearchMinMaxPoints || !c.rec.search || rows.rows() == 0 {
+		return
+	}
+	searchAct(&actProblem{rows: rows.rows(), cols: cols, target: rows.data, values: rows.data}, q, 1, false, c.opt.Workers)
 }
 
 // perTensor returns a per-tensor min-max quantizer.

@@ -18,6 +18,7 @@ func (c *calibrator) calibrateLayer(i int, st *layerStats) (QLayer, error) {
 
 	// RMSNorm: γ and output min-max.
 	ql.Norm = QNorm{Gamma: c.minMaxWeight(ml.Norm, 1, D), Out: c.perTensor(st.normMax, opt.ABits)}
+	c.searchMinMaxPoint(&st.inRows, D, ql.Norm.Out)
 
 	// in_proj: per-tensor weight and output, searched.
 	in := newLinProblem(st.inRows.rows(), D, 2*E, st.inRows.data, ml.InProj, nil, st.inRows.tok)

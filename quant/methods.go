@@ -66,6 +66,11 @@ type Options struct {
 	// which the per-step hidden-state scales and the SSM output scales are
 	// searched; the factors and initial scales use every image.
 	SSMImages int
+	// SearchMinMaxPoints also searches (1 round) the output scales of the
+	// patch embedding and of the RMSNorms, which the official code sets by
+	// min-max (§2.1); a departure, off by default. It matters at 4-bit
+	// activations (docs/QUANT.md §10). Methods without search ignore it.
+	SearchMinMaxPoints bool
 	// PerChannelWeights gives every weight one scale per output row instead
 	// of the method's per-tensor scale (a departure, off by default).
 	PerChannelWeights bool

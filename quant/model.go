@@ -51,6 +51,8 @@ type CalibInfo struct {
 	WeightSearchRows int    `json:"weight_search_rows"`
 	SSMImages        int    `json:"ssm_images"`
 	PerChannel       bool   `json:"weight_per_channel"`
+	// SearchMinMaxPoints records Options.SearchMinMaxPoints.
+	SearchMinMaxPoints bool `json:"search_minmax_points,omitempty"`
 }
 
 // QLinear is a quantized linear (or convolution) layer: its weight, its

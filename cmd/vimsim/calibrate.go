@@ -26,6 +26,7 @@ type calibFlags struct {
 	weightSearchRows  int
 	ssmImages         int
 	weightGranularity string
+	searchAll         bool
 }
 
 func (f *calibFlags) register(cmd *cobra.Command) {
@@ -42,6 +43,7 @@ func (f *calibFlags) register(cmd *cobra.Command) {
 	fl.IntVar(&f.weightSearchRows, "weight-search-rows", d.WeightSearchRows, "of those, rows on which each weight-scale candidate is evaluated")
 	fl.IntVar(&f.ssmImages, "ssm-images", d.SSMImages, "calibration images of the hidden-state and SSM-output search")
 	fl.StringVar(&f.weightGranularity, "weight-granularity", "tensor", "weight scales: tensor (the method's) or channel (one per output row)")
+	fl.BoolVar(&f.searchAll, "search-all-outputs", false, "also search the patch-embedding and RMSNorm output scales (min-max in the method; helps 4-bit activations)")
 }
 
 // options returns the quant.Options the flags select.
@@ -49,7 +51,7 @@ func (f *calibFlags) options(seed uint64) (quant.Options, error) {
 	o := quant.DefaultOptions()
 	o.Method, o.WBits, o.ABits, o.HBits = f.method, f.wbits, f.abits, f.hbits
 	o.K, o.Rounds, o.SearchRows, o.WeightSearchRows = f.k, f.rounds, f.searchRows, f.weightSearchRows
-	o.SSMImages, o.Seed = f.ssmImages, seed
+	o.SSMImages, o.Seed, o.SearchMinMaxPoints = f.ssmImages, seed, f.searchAll
 	switch f.weightGranularity {
 	case "tensor":
 	case "channel":

@@ -10,7 +10,7 @@ how close to a tie the checkpoint's decisions are, relevant for the Go port's 99
 
 Usage:
   /usr/bin/python3 tools/train/predict.py [--ckpt models/vim-fmnist.safetensors]
-      [--data /usr/share/datasets/fashion-mnist] [--out models/vim-fmnist.test-pred.txt]
+      [--data /usr/share/datasets/fashion-mnist] [--out models/vim-fmnist.test-predictions.txt]
       [--logits /tmp/logits.npy] [--compare-f64]
 """
 import os
@@ -67,6 +67,7 @@ def atomic_write(path, write):
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -78,7 +79,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--ckpt", default=os.path.join(REPO, "models", "vim-fmnist.safetensors"))
     ap.add_argument("--data", default=fmnist.DEFAULT_DIR)
-    ap.add_argument("--out", default=os.path.join(REPO, "models", "vim-fmnist.test-pred.txt"))
+    ap.add_argument("--out", default=os.path.join(REPO, "models", "vim-fmnist.test-predictions.txt"))
     ap.add_argument("--logits", default="", help="also write float32 logits (N,10) to this .npy")
     ap.add_argument("--compare-f64", action="store_true")
     ap.add_argument("--threads", type=int, default=1)

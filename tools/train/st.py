@@ -75,6 +75,7 @@ def save(path, tensors, metadata=None):
             f.write(hb)
             for b in blobs:
                 f.write(b)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
