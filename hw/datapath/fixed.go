@@ -13,10 +13,14 @@ func RoundShift(x int64, s uint) int64 {
 }
 
 // ShiftRound multiplies x by 2^k: a left shift for k ≥ 0, RoundShift(x, −k)
-// for k < 0.
+// for k < 0. For k < −63 the result is 0, the exact value of ⌊x/2^−k + 1/2⌋
+// for every int64 x (DATAPATH.md §2).
 func ShiftRound(x int64, k int) int64 {
 	if k >= 0 {
 		return x << uint(k)
+	}
+	if k < -63 {
+		return 0
 	}
 	return RoundShift(x, uint(-k))
 }
