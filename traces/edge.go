@@ -12,8 +12,11 @@ import (
 // a model's own scales rarely reach — rounding ties, the shift cap at 63, a
 // zero multiplier, bias and output saturation (requant); v = 0 with a zero
 // epsilon and sum-of-squares overflow (norm); negative token-group shifts
-// (the rounding right shift of the D skip), state and H saturation (scan).
-// Synthetic emits them once per selected block as <layer>_edge_<kind>.
+// (the rounding right shift of the D skip), state and H saturation (scan);
+// the largest and smallest sums and the causal padding (dwconv); every
+// pair of int16 edge values, every rounding tie and the saturation edge
+// (merge); every pair of int32 edge values (residual add). Corners (and so
+// Synthetic) emits them once per selected block as <layer>_edge_<kind>.
 
 // int32Edges are accumulator values at the ends of the range and around
 // rounding ties.
@@ -145,5 +148,92 @@ func synthEdges(rec *Recorder, seed uint64, layer int, cfg vim.Config) error {
 			return err
 		}
 	}
+	if rec.Wants(layer, UnitDWConv) {
+		if err := synthDWConvEdge(rec, opRand(seed, layer, "dwconv_edge"), layer, cfg.DConv); err != nil {
+			return err
+		}
+	}
+	if rec.Wants(layer, UnitVector) {
+		if err := synthMergeEdge(rec, opRand(seed, layer, "merge_edge"), layer); err != nil {
+			return err
+		}
+		if err := synthResAddEdge(rec, layer); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// synthDWConvEdge records a convolution of T taps over T+3 steps and
+// dwconvLanes+3 channels (the last channel group partly filled): channel 0
+// at the largest sum (x = w = −128), channel 1 at the smallest (x = 127,
+// w = −128), channel 2 with x = −128, w = 127, the others drawn from the
+// int8 extremes, so that the first T−1 steps run over the causal padding
+// with extreme values.
+func synthDWConvEdge(rec *Recorder, r *rand.Rand, layer, taps int) error {
+	L, E, T := taps+3, dwconvLanes+3, taps
+	x := datapath.NewMatrix[int8](L, E)
+	w := datapath.NewMatrix[int8](E, T)
+	ext := [...]int8{-128, 127, -127, 0, -1, 1}
+	for i := range x.Data {
+		x.Data[i] = ext[r.IntN(len(ext))]
+	}
+	for i := range w.Data {
+		w.Data[i] = ext[r.IntN(len(ext))]
+	}
+	for c, p := range [][2]int8{{-128, -128}, {127, -128}, {-128, 127}} {
+		for t := 0; t < L; t++ {
+			x.Data[t*E+c] = p[0]
+		}
+		for k := 0; k < T; k++ {
+			w.Data[c*T+k] = p[1]
+		}
+	}
+	return rec.DepthwiseConv(layer, "edge", x, w)
+}
+
+// int16Edges are gated-output values at the ends of the int16 range, around
+// the merge's rounding ties (multiples of 256) and its saturation edge.
+var int16Edges = []int16{math.MinInt16, math.MinInt16 + 1, -32513, -32512, -257, -256, -255, -1, 0, 1, 255, 256,
+	257, 511, 512, 32512, 32513, math.MaxInt16}
+
+// synthMergeEdge records a merge of every pair of int16Edges (18 rows of
+// 18), then every tie f + b = 512k + 256 of the output range (k = −128..127,
+// twice: f = b and f = b + 200), the sums across the saturation edge 65280
+// and random pairs to fill the last row.
+func synthMergeEdge(rec *Recorder, r *rand.Rand, layer int) error {
+	n := len(int16Edges)
+	var f, b []int16
+	for _, x := range int16Edges {
+		for _, y := range int16Edges {
+			f, b = append(f, x), append(b, y)
+		}
+	}
+	for k := -128; k < 128; k++ {
+		h := 256*k + 128 // f + b = 2h = 512k + 256
+		f, b = append(f, int16(h), int16(h+100)), append(b, int16(h), int16(h-100))
+	}
+	for d := -8; d <= 8; d++ {
+		f, b = append(f, math.MaxInt16), append(b, int16(32513+d))
+	}
+	for len(f)%n != 0 {
+		f, b = append(f, int16(r.IntN(1<<16)-1<<15)), append(b, int16(r.IntN(1<<16)-1<<15))
+	}
+	fwd := datapath.Matrix[int16]{Rows: len(f) / n, Cols: n, Data: f}
+	bwd := datapath.Matrix[int16]{Rows: len(b) / n, Cols: n, Data: b}
+	return rec.Merge(layer, "edge", fwd, bwd)
+}
+
+// synthResAddEdge records a residual add of every pair of int32Edges (the
+// residual row-wise, the addend column-wise).
+func synthResAddEdge(rec *Recorder, layer int) error {
+	n := len(int32Edges)
+	res := datapath.NewMatrix[int32](n, n)
+	add := datapath.NewMatrix[int32](n, n)
+	for i, x := range int32Edges {
+		for j, y := range int32Edges {
+			res.Data[i*n+j], add.Data[i*n+j] = x, y
+		}
+	}
+	return rec.ResidualAdd(layer, "edge", res, add)
 }

@@ -20,17 +20,23 @@ const (
 type Unit string
 
 // Units. Scan covers the scan lane and its base-2 exponent unit; Nonlin the
-// int8 lookup tables (SiLU, softplus) and the interpolated int16 table.
+// int8 lookup tables (SiLU, softplus) and the interpolated int16 table;
+// DWConv the depthwise causal convolution; Vector the elementwise units
+// (the direction merge and the residual add).
 const (
 	UnitGEMM    Unit = "gemm"
 	UnitRequant Unit = "requant"
 	UnitScan    Unit = "scan"
 	UnitNonlin  Unit = "nonlin"
 	UnitNorm    Unit = "norm"
+	UnitDWConv  Unit = "dwconv"
+	UnitVector  Unit = "vector"
 )
 
 // AllUnits lists the units in their canonical order.
-func AllUnits() []Unit { return []Unit{UnitGEMM, UnitRequant, UnitScan, UnitNonlin, UnitNorm} }
+func AllUnits() []Unit {
+	return []Unit{UnitGEMM, UnitRequant, UnitScan, UnitNonlin, UnitNorm, UnitDWConv, UnitVector}
+}
 
 // ParseUnits parses a comma-separated list of unit names ("all" for every
 // unit) into canonical order without duplicates.
@@ -54,7 +60,7 @@ func ParseUnits(s string) ([]Unit, error) {
 			}
 		}
 		if !ok {
-			return nil, fmt.Errorf("unknown unit %q (known: gemm, requant, scan, nonlin, norm, all)", f)
+			return nil, fmt.Errorf("unknown unit %q (known: %s, all)", f, unitNames())
 		}
 	}
 	var out []Unit
@@ -67,6 +73,16 @@ func ParseUnits(s string) ([]Unit, error) {
 		return nil, fmt.Errorf("no unit in %q", s)
 	}
 	return out, nil
+}
+
+// unitNames lists the units in canonical order, comma-separated.
+func unitNames() string {
+	all := AllUnits()
+	names := make([]string, len(all))
+	for i, u := range all {
+		names[i] = string(u)
+	}
+	return strings.Join(names, ", ")
 }
 
 // ParseLayers parses a layer selection for a model of the given depth: a

@@ -14,10 +14,13 @@ func TestParseUnits(t *testing.T) {
 		want []Unit
 		err  string
 	}{
-		{"all", AllUnits(), ""},
+		{"all", []Unit{"gemm", "requant", "scan", "nonlin", "norm", "dwconv", "vector"}, ""},
 		{"norm,gemm", []Unit{UnitGEMM, UnitNorm}, ""},
 		{" Scan , scan ", []Unit{UnitScan}, ""},
+		{"vector,dwconv,norm", []Unit{UnitNorm, UnitDWConv, UnitVector}, ""},
+		{"ALL,vector", AllUnits(), ""},
 		{"gemm,bogus", nil, "unknown unit"},
+		{"merge", nil, "known: gemm, requant, scan, nonlin, norm, dwconv, vector, all"},
 		{",", nil, "no unit"},
 	} {
 		got, err := ParseUnits(c.in)

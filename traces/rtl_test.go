@@ -3,6 +3,7 @@ package traces
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -177,8 +178,8 @@ func TestTestbenchesLint(t *testing.T) {
 			t.Errorf("%s: %v\n%s", s.Testbench, err, out)
 		}
 	}
-	if len(done) != 9 {
-		t.Errorf("linted %d testbenches, want 9", len(done))
+	if len(done) != 12 {
+		t.Errorf("linted %d testbenches, want 12", len(done))
 	}
 }
 
@@ -275,5 +276,173 @@ func TestRTLUnitParameters(t *testing.T) {
 	}
 	if n := len(passRe.FindAllString(out, -1)); n != len(b.Manifest.Sets) {
 		t.Fatalf("%d PASS lines for %d sets:\n%s", n, len(b.Manifest.Sets), out)
+	}
+}
+
+// runBundleRTL writes b, runs make -k on it against hw/rtl under Icarus
+// Verilog and checks that every set prints PASS with its manifest vector
+// count; it returns the directory.
+func runBundleRTL(t *testing.T, b *Bundle) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "v")
+	if err := b.WriteDir(context.Background(), dir, false); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runMake(dir, "-k")
+	if err != nil {
+		t.Fatalf("make: %v\n%s", err, out)
+	}
+	passed := map[string]string{}
+	for _, m := range passRe.FindAllStringSubmatch(out, -1) {
+		passed[m[1]] = m[2]
+	}
+	for _, s := range b.Manifest.Sets {
+		if passed[s.Name] != strconv.Itoa(s.Vectors) {
+			t.Errorf("set %s: PASS count %q, manifest %d", s.Name, passed[s.Name], s.Vectors)
+		}
+	}
+	if len(passed) != len(b.Manifest.Sets) || !strings.Contains(out, fmt.Sprintf("ALL PASS: %d testbenches", len(b.Manifest.Sets))) {
+		t.Fatalf("%d PASS lines for %d sets:\n%s", len(passed), len(b.Manifest.Sets), out)
+	}
+	return dir
+}
+
+// vectorUnitParamBundle returns a bundle of depthwise convolution, merge and
+// residual-add sets over lane counts and shapes the model does not use: one
+// lane, lanes that do not divide the channels, more lanes than channels,
+// one tap, fewer steps than taps, seven taps.
+func vectorUnitParamBundle(t *testing.T) *Bundle {
+	t.Helper()
+	r := rand.New(rand.NewPCG(13, 1))
+	rec, err := NewRecorder(Options{Generator: "vimsim test", Arch: hw.Systolic8()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sets []*vectorSet
+	for i, c := range []struct{ L, E, T, lanes int }{{3, 1, 1, 1}, {7, 8, 4, 3}, {2, 5, 4, 16}, {9, 16, 2, 16}, {12, 6, 7, 4}, {5, 33, 4, 16}} {
+		x := randMatrix(r, c.L, c.E)
+		w := randMatrix(r, c.E, c.T)
+		s, err := dwconvSet(0, fmt.Sprintf("dw%d", i), x, w, c.lanes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sets = append(sets, s)
+	}
+	for i, c := range []struct{ rows, cols, lanes int }{{1, 1, 1}, {5, 7, 3}, {4, 16, 16}, {3, 5, 16}} {
+		f := datapath.NewMatrix[int16](c.rows, c.cols)
+		bw := datapath.NewMatrix[int16](c.rows, c.cols)
+		res := datapath.NewMatrix[int32](c.rows, c.cols)
+		add := datapath.NewMatrix[int32](c.rows, c.cols)
+		for j := range f.Data {
+			f.Data[j], bw.Data[j] = int16(r.Uint32()), int16(r.Uint32())
+			res.Data[j], add.Data[j] = int32(r.Uint32()), int32(r.Uint32())
+		}
+		f.Data[0], bw.Data[0] = math.MaxInt16, math.MaxInt16
+		res.Data[0], add.Data[0] = math.MinInt32, -1
+		ms, err := mergeSet(0, fmt.Sprintf("mg%d", i), f, bw, c.lanes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs, err := resaddSet(0, fmt.Sprintf("ra%d", i), res, add, c.lanes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sets = append(sets, ms, rs)
+	}
+	if err := rec.keep(sets...); err != nil {
+		t.Fatal(err)
+	}
+	b, err := rec.Bundle(BundleOptions{RTLDir: projectRTL(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestRTLVectorUnits runs the depthwise convolution, merge and residual-add
+// sets against hw/rtl under Icarus Verilog: the sets Synthetic records for
+// block 0 of the test model (model shapes and edge sets), and sets over
+// lane counts and shapes the model does not use (one lane, lanes that do
+// not divide the channels, more lanes than channels, one tap, fewer steps
+// than taps, seven taps). A changed expected word (an output or a
+// saturation flag) must make the set fail.
+func TestRTLVectorUnits(t *testing.T) {
+	requireTools(t, "iverilog", "vvp", "make")
+	synthetic := func(t *testing.T) *Bundle {
+		cfg := testModel(t)
+		rec, err := NewRecorder(Options{Generator: "vimsim test", Model: cfg.Name, Arch: hw.Systolic8(),
+			Units: []Unit{UnitDWConv, UnitVector}, Layers: []int{0}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := Synthetic(context.Background(), rec, cfg, 1); err != nil {
+			t.Fatal(err)
+		}
+		b, err := rec.Bundle(BundleOptions{RTLDir: projectRTL(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	for _, c := range []struct {
+		name  string
+		build func(t *testing.T) *Bundle
+		sets  int
+		flips []string // set/file whose last expected word is changed
+	}{
+		{"synthetic", synthetic, 7, []string{"l00_conv1d_b_dwconv/y.exp.hex", "l00_gate_merge/m.exp.hex",
+			"l00_edge_merge/sat.exp.hex", "l00_residual_resadd/out.exp.hex", "l00_edge_resadd/sat.exp.hex"}},
+		{"parameters", vectorUnitParamBundle, 14, []string{"l00_dw1_dwconv/y.exp.hex", "l00_dw4_dwconv/y.exp.hex", "l00_mg1_merge/m.exp.hex",
+			"l00_mg3_merge/sat.exp.hex", "l00_ra1_resadd/out.exp.hex", "l00_ra0_resadd/sat.exp.hex"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			b := c.build(t)
+			if len(b.Manifest.Sets) != c.sets {
+				t.Fatalf("%d sets, want %d", len(b.Manifest.Sets), c.sets)
+			}
+			dir := runBundleRTL(t, b)
+			for _, f := range c.flips {
+				set := strings.Split(f, "/")[0]
+				p := filepath.Join(dir, filepath.FromSlash(f))
+				data, err := os.ReadFile(p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(p, flipLastWord(t, data), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				out, err := runMake(dir, set)
+				if err == nil || !strings.Contains(out, "MISMATCH") || !strings.Contains(out, "FAIL: "+set) {
+					t.Errorf("%s flipped: make err %v\n%s", f, err, out)
+				}
+				if err := os.WriteFile(p, data, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// TestRTLVectorUnitsVerilator builds and runs the depthwise convolution,
+// merge and residual-add testbenches with Verilator (--binary --timing,
+// make SIM=verilator) on sets with lanes that do not divide the elements.
+func TestRTLVectorUnitsVerilator(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds three Verilator models (~30 s)")
+	}
+	requireTools(t, "verilator", "make")
+	dir := filepath.Join(t.TempDir(), "v")
+	if err := vectorUnitParamBundle(t).WriteDir(context.Background(), dir, false); err != nil {
+		t.Fatal(err)
+	}
+	sets := []string{"l00_dw1_dwconv", "l00_mg1_merge", "l00_ra1_resadd"}
+	out, err := runMake(dir, append([]string{"-k", "SIM=verilator"}, sets...)...)
+	if err != nil {
+		t.Fatalf("make: %v\n%s", err, out)
+	}
+	for _, s := range sets {
+		if !regexp.MustCompile(`(?m)^` + s + `: PASS: \d+ vectors$`).MatchString(out) {
+			t.Errorf("no PASS line for %s:\n%s", s, out)
+		}
 	}
 }

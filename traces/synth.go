@@ -29,33 +29,28 @@ func SyntheticSource(seed uint64) string {
 //   - x_proj: split-K by four input channel groups (DATAPATH.md §3.4, §11):
 //     one GEMM per group on the gathered columns, then the group
 //     requantizer;
+//   - conv1d ops: the depthwise causal convolution (DATAPATH.md §4.5);
 //   - SiLU and softplus ops: an int8 lookup through four channel tables;
-//     the forward softplus also an interpolated int16 lookup (the wider
-//     design point of DATAPATH.md §6.2);
-//   - scan ops: the scan of that direction, and once per layer the exponent
-//     unit on edge-case and random inputs;
+//   - scan ops: the scan of that direction;
+//   - the gate op: the direction merge (DATAPATH.md §9);
 //   - norm ops: the RMSNorm of the rows;
-//   - once per block, small edge-case sets for the requantizer, the norm
-//     and the scan (edge.go).
+//   - once per block, the residual add of the block's output (op
+//     "residual", L×D; DATAPATH.md §10);
+//   - and everything Corners records: the edge-case sets, the exponent
+//     unit's sweep and the interpolated int16 softplus.
 //
-// The operands mix uniform values with the extremes (−128, 127, INT32
-// limits, rounding ties) and the constants are derived with the offline
-// helpers of hw/datapath from plausible scales. The same seed gives the same
-// vectors. This stands in for the recording of a real simulator run.
+// The operands mix uniform values with the extremes (−128, 127, the int16
+// and INT32 limits, rounding ties) and the constants are derived with the
+// offline helpers of hw/datapath from plausible scales. The same seed gives
+// the same vectors. This stands in for the recording of a real simulator
+// run.
 func Synthetic(ctx context.Context, rec *Recorder, cfg vim.Config, seed uint64) error {
-	if err := cfg.Validate(); err != nil {
+	if err := Corners(ctx, rec, cfg, seed); err != nil {
 		return err
 	}
-	expDone, edgeDone := map[int]bool{}, map[int]bool{}
 	for _, op := range cfg.Workload() {
 		if err := ctx.Err(); err != nil {
 			return err
-		}
-		if op.Layer >= 0 && !edgeDone[op.Layer] {
-			edgeDone[op.Layer] = true
-			if err := synthEdges(rec, seed, op.Layer, cfg); err != nil {
-				return fmt.Errorf("synthetic edge cases (layer %d): %w", op.Layer, err)
-			}
 		}
 		rng := opRand(seed, op.Layer, op.Name)
 		var err error
@@ -66,28 +61,68 @@ func Synthetic(ctx context.Context, rec *Recorder, cfg vim.Config, seed uint64) 
 			} else {
 				err = synthGEMM(rec, rng, op)
 			}
+		case vim.OpDWConv:
+			err = synthDWConv(rec, rng, op)
 		case vim.OpSiLU:
 			err = synthTables(rec, rng, op, datapath.NewSiLUTable)
 		case vim.OpSoftplus:
-			if err = synthTables(rec, rng, op, datapath.NewSoftplusTable); err == nil && op.Name == "softplus" {
-				err = synthInterp16(rec, opRand(seed, op.Layer, "softplus_int16"), op)
-			}
+			err = synthTables(rec, rng, op, datapath.NewSoftplusTable)
 		case vim.OpScan:
-			if !rec.Wants(op.Layer, UnitScan) {
-				continue
+			if rec.Wants(op.Layer, UnitScan) {
+				err = synthScan(rec, rng, op)
 			}
-			if !expDone[op.Layer] {
-				expDone[op.Layer] = true
-				if err = synthExp2(rec, opRand(seed, op.Layer, "exp2"), op.Layer); err != nil {
-					break
-				}
-			}
-			err = synthScan(rec, rng, op)
+		case vim.OpGate:
+			err = synthMerge(rec, rng, op)
 		case vim.OpNorm:
 			err = synthNorm(rec, rng, op, cfg.Eps)
 		}
 		if err != nil {
 			return fmt.Errorf("synthetic %s (layer %s): %w", op.Name, layerLabel(op.Layer), err)
+		}
+		if op.Layer >= 0 && op.Name == "out_proj" {
+			if err := synthResidual(rec, opRand(seed, op.Layer, "residual"), op.Layer, op.M, op.N); err != nil {
+				return fmt.Errorf("synthetic residual (layer %s): %w", layerLabel(op.Layer), err)
+			}
+		}
+	}
+	return nil
+}
+
+// Corners drives rec with what a recording of a real simulator run does not
+// reach, for the recorder's selected layers and units: per block the
+// edge-case sets (edge.go: requantizer, norm, scan, depthwise convolution,
+// merge and residual add corners), the exponent unit on its range ends,
+// saturation, underflow edge, segment boundaries and the INT32 limits
+// (op "exp2", once per block with a scan), and an interpolated softplus of
+// int16 inputs on the forward softplus' shape (op "softplus_int16", the
+// wider design point of DATAPATH.md §6.2 that the int8 datapath does not
+// use). Synthetic records all of it too; a recorded run adds it with
+// Corners. The same seed gives the same vectors.
+func Corners(ctx context.Context, rec *Recorder, cfg vim.Config, seed uint64) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	edgeDone, expDone := map[int]bool{}, map[int]bool{}
+	for _, op := range cfg.Workload() {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if op.Layer >= 0 && !edgeDone[op.Layer] {
+			edgeDone[op.Layer] = true
+			if err := synthEdges(rec, seed, op.Layer, cfg); err != nil {
+				return fmt.Errorf("corner cases (layer %d): %w", op.Layer, err)
+			}
+		}
+		var err error
+		switch {
+		case op.Kind == vim.OpScan && !expDone[op.Layer] && rec.Wants(op.Layer, UnitScan):
+			expDone[op.Layer] = true
+			err = synthExp2(rec, opRand(seed, op.Layer, "exp2"), op.Layer)
+		case op.Kind == vim.OpSoftplus && op.Name == "softplus":
+			err = synthInterp16(rec, opRand(seed, op.Layer, "softplus_int16"), op)
+		}
+		if err != nil {
+			return fmt.Errorf("corner cases %s (layer %s): %w", op.Name, layerLabel(op.Layer), err)
 		}
 	}
 	return nil
@@ -451,4 +486,94 @@ func synthNorm(rec *Recorder, r *rand.Rand, op vim.Op, eps float64) error {
 		}
 	}
 	return rec.RMSNorm(op.Layer, op.Name, x, u, p)
+}
+
+// synthDWConv records a depthwise convolution of uniform int8 inputs and
+// taps with the extremes, plus channel 0 at the largest sum (x = w = −128 on
+// every step and tap) and channel 1 at the smallest (x = 127, w = −128).
+func synthDWConv(rec *Recorder, r *rand.Rand, op vim.Op) error {
+	if !rec.Wants(op.Layer, UnitDWConv) {
+		return nil
+	}
+	L, T, E := op.M, op.K, op.N
+	x := datapath.NewMatrix[int8](L, E)
+	w := datapath.NewMatrix[int8](E, T)
+	randInt8(r, x.Data)
+	randInt8(r, w.Data)
+	for c, xv := range []int8{-128, 127} {
+		if c >= E {
+			break
+		}
+		for t := 0; t < L; t++ {
+			x.Data[t*E+c] = xv
+		}
+		for k := 0; k < T; k++ {
+			w.Data[c*T+k] = -128
+		}
+	}
+	return rec.DepthwiseConv(op.Layer, op.Name, x, w)
+}
+
+// synthMerge records a direction merge of gated int16 outputs: the int16
+// limits, rounding ties on both sides of zero and the saturation edge
+// first, then one in eight pairs with a tie (f + b = 512k + 256), one in
+// sixteen near the top of the range (sums around the saturation edge
+// f + b = 65280), one in sixteen uniform over int16, the rest moderate.
+func synthMerge(rec *Recorder, r *rand.Rand, op vim.Op) error {
+	if !rec.Wants(op.Layer, UnitVector) {
+		return nil
+	}
+	fwd := datapath.NewMatrix[int16](op.M, op.N)
+	bwd := datapath.NewMatrix[int16](op.M, op.N)
+	edges := [][2]int16{{32767, 32767}, {-32768, -32768}, {32767, -32768}, {-32768, 32767}, {256, 0}, {-256, 0},
+		{255, 0}, {-257, 0}, {0, 768}, {-768, 0}, {32767, 32513}, {32767, 32512}, {-1, 0}, {1, 0}, {0, 0}}
+	for i := range fwd.Data {
+		var f, b int
+		switch {
+		case i < len(edges):
+			f, b = int(edges[i][0]), int(edges[i][1])
+		case r.IntN(8) == 0:
+			b = r.IntN(1<<14) - 1<<13
+			f = 512*(r.IntN(64)-32) + 256 - b
+		case r.IntN(16) == 0:
+			f, b = 32767-r.IntN(512), 32767-r.IntN(512)
+		case r.IntN(16) == 0:
+			f, b = r.IntN(1<<16)-1<<15, r.IntN(1<<16)-1<<15
+		default:
+			f, b = r.IntN(1<<15)-1<<14, r.IntN(1<<15)-1<<14
+		}
+		fwd.Data[i], bwd.Data[i] = int16(f), int16(b)
+	}
+	return rec.Merge(op.Layer, op.Name, fwd, bwd)
+}
+
+// synthResidual records one residual add of an L×D block output: pairs at
+// and around the int32 limits first (saturating up and down, and reaching
+// the limits exactly), then one in sixteen an int32 edge value plus a
+// uniform int32, the rest residual values and addends of random magnitudes
+// 2^4..2^27.
+func synthResidual(rec *Recorder, r *rand.Rand, layer, L, D int) error {
+	if !rec.Wants(layer, UnitVector) {
+		return nil
+	}
+	res := datapath.NewMatrix[int32](L, D)
+	add := datapath.NewMatrix[int32](L, D)
+	const hi, lo = math.MaxInt32, math.MinInt32
+	edges := [][2]int32{{hi, 1}, {lo, -1}, {hi, hi}, {lo, lo}, {hi, lo}, {hi - 5, 10}, {lo + 5, -10},
+		{hi - 1, 1}, {lo + 1, -1}, {hi, 0}, {lo, 0}, {0, lo}, {-1, lo}, {1, hi}}
+	mag := func() int32 {
+		m := int64(1) << (4 + r.IntN(24))
+		return int32(r.Int64N(2*m) - m)
+	}
+	for i := range res.Data {
+		switch {
+		case i < len(edges):
+			res.Data[i], add.Data[i] = edges[i][0], edges[i][1]
+		case r.IntN(16) == 0:
+			res.Data[i], add.Data[i] = int32Edges[r.IntN(len(int32Edges))], int32(r.Uint32())
+		default:
+			res.Data[i], add.Data[i] = mag(), mag()
+		}
+	}
+	return rec.ResidualAdd(layer, "residual", res, add)
 }

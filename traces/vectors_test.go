@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -394,7 +395,8 @@ func TestManifest(t *testing.T) {
 			t.Errorf("set %s: %d vectors", s.Name, s.Vectors)
 		}
 	}
-	for _, k := range []string{"gemm_layer", "gemm_tile0", "gemm_tile1", "requant", "grequant", "lut8", "interp16", "exp2", "scan", "rmsnorm"} {
+	for _, k := range []string{"gemm_layer", "gemm_tile0", "gemm_tile1", "requant", "grequant", "lut8", "interp16", "exp2", "scan", "rmsnorm",
+		"dwconv", "merge", "resadd"} {
 		if !kinds[k] {
 			t.Errorf("no %s set", k)
 		}
@@ -488,5 +490,342 @@ func TestWriteDir(t *testing.T) {
 	}
 	if strings.Join(names, ",") != "empty,file,vec" {
 		t.Errorf("parent holds %v, want empty, file, vec", names)
+	}
+}
+
+// vectorUnitBundle records Synthetic's depthwise convolution, merge and
+// residual-add sets of cfg's block 0.
+func vectorUnitBundle(t testing.TB, cfg vim.Config, seed uint64) *Bundle {
+	t.Helper()
+	rec, err := NewRecorder(Options{Generator: "vimsim test", Model: cfg.Name, Arch: hw.Systolic8(),
+		Units: []Unit{UnitDWConv, UnitVector}, Layers: []int{0}, Source: SyntheticSource(seed)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Synthetic(context.Background(), rec, cfg, seed); err != nil {
+		t.Fatal(err)
+	}
+	b, err := rec.Bundle(BundleOptions{RTLDir: "/rtl"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestVectorUnitSetsFromFiles recomputes the expected files of every
+// depthwise convolution, merge and residual-add set Synthetic records for
+// block 0 from the set's stimulus files: the outputs with hw/datapath
+// (DepthwiseConv, Merge, ResidualAdd), the outputs and saturation flags
+// again with plain int64 arithmetic, and checks that the operands reach the
+// corners (the largest and smallest conv sums, merge ties and saturation,
+// int32 saturation both ways).
+func TestVectorUnitSetsFromFiles(t *testing.T) {
+	cfg := testModel(t)
+	b := vectorUnitBundle(t, cfg, 1)
+	want := map[string]string{
+		"l00_conv1d_dwconv": "dwconv", "l00_conv1d_b_dwconv": "dwconv", "l00_edge_dwconv": "dwconv",
+		"l00_gate_merge": "merge", "l00_edge_merge": "merge",
+		"l00_residual_resadd": "resadd", "l00_edge_resadd": "resadd",
+	}
+	if len(b.Manifest.Sets) != len(want) {
+		t.Errorf("%d sets, want %d", len(b.Manifest.Sets), len(want))
+	}
+	for _, s := range b.Manifest.Sets {
+		t.Run(s.Name, func(t *testing.T) {
+			if want[s.Name] != s.Kind {
+				t.Fatalf("kind %q, want %q", s.Kind, want[s.Name])
+			}
+			c := findFile(t, b, s.Name+"/params.vh").Constants
+			switch s.Kind {
+			case "dwconv":
+				checkDWConvSet(t, b, s, c, cfg)
+			case "merge":
+				checkMergeSet(t, b, s, c)
+			case "resadd":
+				checkResAddSet(t, b, s, c)
+			}
+		})
+	}
+}
+
+func toInt8(v []int64) []int8 {
+	out := make([]int8, len(v))
+	for i, x := range v {
+		out[i] = int8(x)
+	}
+	return out
+}
+
+func checkDWConvSet(t *testing.T, b *Bundle, s SetInfo, c map[string]int64, cfg vim.Config) {
+	L, E, T := int(c["L"]), int(c["E"]), int(c["T"])
+	if T != cfg.DConv || c["LANES"] != dwconvLanes || s.Vectors != L*E {
+		t.Fatalf("constants %v, %d vectors", c, s.Vectors)
+	}
+	if s.Op != "edge" && (L != cfg.Tokens() || E != cfg.DInner) {
+		t.Fatalf("shape %dx%d, want the model's %dx%d", L, E, cfg.Tokens(), cfg.DInner)
+	}
+	x := datapath.Matrix[int8]{Rows: L, Cols: E, Data: toInt8(words(t, b, s.Name+"/x.in.hex", 8))}
+	w := datapath.Matrix[int8]{Rows: E, Cols: T, Data: toInt8(words(t, b, s.Name+"/w.in.hex", 8))}
+	y := words(t, b, s.Name+"/y.exp.hex", 32)
+	if len(x.Data) != L*E || len(w.Data) != E*T || len(y) != L*E {
+		t.Fatalf("file lengths %d, %d, %d", len(x.Data), len(w.Data), len(y))
+	}
+	got := datapath.NewMatrix[int32](L, E)
+	if err := datapath.DepthwiseConv(got, x, w, nil); err != nil {
+		t.Fatal(err)
+	}
+	var top, bottom bool
+	for i := range y {
+		tt, e := i/E, i%E
+		var ref int64
+		for k := 0; k < T; k++ {
+			if src := tt - T + 1 + k; src >= 0 {
+				ref += int64(w.Data[e*T+k]) * int64(x.Data[src*E+e])
+			}
+		}
+		if y[i] != int64(got.Data[i]) || y[i] != ref {
+			t.Fatalf("y[%d] (t=%d e=%d) = %d, datapath %d, reference %d", i, tt, e, y[i], got.Data[i], ref)
+		}
+		top = top || ref == int64(T)*128*128
+		bottom = bottom || ref == -int64(T)*127*128
+	}
+	if !top || !bottom {
+		t.Errorf("the largest (%v) or smallest (%v) sum is missing", top, bottom)
+	}
+}
+
+func checkMergeSet(t *testing.T, b *Bundle, s SetInfo, c map[string]int64) {
+	n := int(c["TOKENS"] * c["CHANNELS"])
+	if c["LANES"] != vectorLanes || s.Vectors != n {
+		t.Fatalf("constants %v, %d vectors", c, s.Vectors)
+	}
+	fv := words(t, b, s.Name+"/fwd.in.hex", 16)
+	bv := words(t, b, s.Name+"/bwd.in.hex", 16)
+	m := words(t, b, s.Name+"/m.exp.hex", 8)
+	sat, err := ReadMemH(bundleFile(t, b, s.Name+"/sat.exp.hex"), 1)
+	if err != nil || len(fv) != n || len(bv) != n || len(m) != n || len(sat) != n {
+		t.Fatalf("file lengths %d, %d, %d, %d (%v)", len(fv), len(bv), len(m), len(sat), err)
+	}
+	f := datapath.Matrix[int16]{Rows: int(c["TOKENS"]), Cols: int(c["CHANNELS"]), Data: make([]int16, n)}
+	bw := datapath.Matrix[int16]{Rows: f.Rows, Cols: f.Cols, Data: make([]int16, n)}
+	for i := range fv {
+		f.Data[i], bw.Data[i] = int16(fv[i]), int16(bv[i])
+	}
+	got := datapath.NewMatrix[int8](f.Rows, f.Cols)
+	if err := datapath.Merge(got, f, bw, nil); err != nil {
+		t.Fatal(err)
+	}
+	var ties, sats int
+	for i := range m {
+		sum := fv[i] + bv[i]
+		ref := (sum + 256) >> 9 // floor: ties toward +inf
+		flag := uint64(0)
+		if ref > 127 || ref < -128 {
+			ref, flag = max(min(ref, 127), -128), 1
+		}
+		if m[i] != int64(got.Data[i]) || m[i] != ref || sat[i] != flag {
+			t.Fatalf("m[%d] (f=%d b=%d) = %d sat %d; datapath %d, reference %d sat %d", i, fv[i], bv[i], m[i], sat[i], got.Data[i], ref, flag)
+		}
+		if sum&511 == 256 {
+			ties++
+		}
+		sats += int(flag)
+	}
+	if ties == 0 || sats == 0 {
+		t.Errorf("%d rounding ties, %d saturations; want some of each", ties, sats)
+	}
+}
+
+func checkResAddSet(t *testing.T, b *Bundle, s SetInfo, c map[string]int64) {
+	n := int(c["TOKENS"] * c["CHANNELS"])
+	if c["LANES"] != vectorLanes || s.Vectors != n {
+		t.Fatalf("constants %v, %d vectors", c, s.Vectors)
+	}
+	rv := words(t, b, s.Name+"/residual.in.hex", 32)
+	av := words(t, b, s.Name+"/add.in.hex", 32)
+	o := words(t, b, s.Name+"/out.exp.hex", 32)
+	sat, err := ReadMemH(bundleFile(t, b, s.Name+"/sat.exp.hex"), 1)
+	if err != nil || len(rv) != n || len(av) != n || len(o) != n || len(sat) != n {
+		t.Fatalf("file lengths %d, %d, %d, %d (%v)", len(rv), len(av), len(o), len(sat), err)
+	}
+	res := datapath.Matrix[int32]{Rows: int(c["TOKENS"]), Cols: int(c["CHANNELS"]), Data: make([]int32, n)}
+	add := datapath.Matrix[int32]{Rows: res.Rows, Cols: res.Cols, Data: make([]int32, n)}
+	for i := range rv {
+		res.Data[i], add.Data[i] = int32(rv[i]), int32(av[i])
+	}
+	if err := datapath.ResidualAdd(res, add, nil); err != nil {
+		t.Fatal(err)
+	}
+	var up, down int
+	for i := range o {
+		ref, flag := rv[i]+av[i], uint64(0)
+		switch {
+		case ref > math.MaxInt32:
+			ref, flag = math.MaxInt32, 1
+			up++
+		case ref < math.MinInt32:
+			ref, flag = math.MinInt32, 1
+			down++
+		}
+		if o[i] != int64(res.Data[i]) || o[i] != ref || sat[i] != flag {
+			t.Fatalf("out[%d] (%d + %d) = %d sat %d; datapath %d, reference %d sat %d", i, rv[i], av[i], o[i], sat[i], res.Data[i], ref, flag)
+		}
+	}
+	if up == 0 || down == 0 {
+		t.Errorf("%d saturations up, %d down; want both", up, down)
+	}
+}
+
+// TestVectorUnitRecorder checks the recorder methods of the depthwise
+// convolution, merge and residual add: nothing is recorded (and nothing
+// checked) for a unit or layer the recorder does not want, the caller's
+// residual is not modified, and bad operands are refused with the op named.
+func TestVectorUnitRecorder(t *testing.T) {
+	r := rand.New(rand.NewPCG(4, 4))
+	x := randMatrix(r, 6, 5)
+	w := randMatrix(r, 5, 4)
+	f := datapath.NewMatrix[int16](3, 4)
+	bw := datapath.NewMatrix[int16](3, 4)
+	res := datapath.NewMatrix[int32](3, 4)
+	add := datapath.NewMatrix[int32](3, 4)
+	for i := range res.Data {
+		f.Data[i], bw.Data[i] = int16(r.Uint32()), int16(r.Uint32())
+		res.Data[i], add.Data[i] = int32(r.Uint32()), int32(r.Uint32())
+	}
+	res.Data[0], add.Data[0] = math.MaxInt32, 1
+	bad8 := datapath.Matrix[int8]{Rows: 2, Cols: 2, Data: make([]int8, 3)}
+	bad16 := datapath.NewMatrix[int16](4, 3)
+	bad32 := datapath.NewMatrix[int32](4, 3)
+	type call func(rec *Recorder) error
+	calls := map[string]call{
+		"dwconv": func(rec *Recorder) error { return rec.DepthwiseConv(0, "conv1d", x, w) },
+		"merge":  func(rec *Recorder) error { return rec.Merge(0, "gate", f, bw) },
+		"resadd": func(rec *Recorder) error { return rec.ResidualAdd(0, "residual", res, add) },
+	}
+	for _, c := range []struct {
+		name  string
+		units []Unit
+		layer []int
+		call  call
+		sets  int
+		err   string
+	}{
+		{"dwconv", []Unit{UnitDWConv}, nil, calls["dwconv"], 1, ""},
+		{"merge", []Unit{UnitVector}, nil, calls["merge"], 1, ""},
+		{"resadd", []Unit{UnitVector}, []int{0}, calls["resadd"], 1, ""},
+		{"dwconv unwanted unit", []Unit{UnitVector}, nil, calls["dwconv"], 0, ""},
+		{"merge unwanted unit", []Unit{UnitDWConv}, nil, calls["merge"], 0, ""},
+		{"resadd unwanted layer", []Unit{UnitVector}, []int{1}, calls["resadd"], 0, ""},
+		{"unwanted bad operands", []Unit{UnitGEMM}, nil, func(rec *Recorder) error { return rec.DepthwiseConv(0, "c", bad8, bad8) }, 0, ""},
+		{"dwconv bad taps", []Unit{UnitDWConv}, nil, func(rec *Recorder) error { return rec.DepthwiseConv(0, "conv1d", x, randMatrix(r, 4, 4)) }, 0, "vectors: dwconv conv1d: "},
+		{"dwconv bad input", []Unit{UnitDWConv}, nil, func(rec *Recorder) error { return rec.DepthwiseConv(0, "conv1d", bad8, w) }, 0, "vectors: dwconv conv1d: "},
+		{"dwconv empty", []Unit{UnitDWConv}, nil, func(rec *Recorder) error {
+			return rec.DepthwiseConv(0, "conv1d", datapath.NewMatrix[int8](0, 5), w)
+		}, 0, "no input"},
+		{"merge shapes", []Unit{UnitVector}, nil, func(rec *Recorder) error { return rec.Merge(0, "gate", f, bad16) }, 0, "vectors: merge gate: "},
+		{"merge empty", []Unit{UnitVector}, nil, func(rec *Recorder) error {
+			return rec.Merge(0, "gate", datapath.NewMatrix[int16](0, 3), datapath.NewMatrix[int16](0, 3))
+		}, 0, "no input"},
+		{"resadd shapes", []Unit{UnitVector}, nil, func(rec *Recorder) error { return rec.ResidualAdd(0, "residual", bad32, add) }, 0, "vectors: residual add residual: "},
+		{"resadd short data", []Unit{UnitVector}, nil, func(rec *Recorder) error {
+			return rec.ResidualAdd(0, "residual", datapath.Matrix[int32]{Rows: 3, Cols: 4, Data: res.Data[:5]}, add)
+		}, 0, "vectors: residual add residual: "},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rec, err := NewRecorder(Options{Arch: hw.Systolic8(), Units: c.units, Layers: c.layer})
+			if err != nil {
+				t.Fatal(err)
+			}
+			before := append([]int32(nil), res.Data...)
+			err = c.call(rec)
+			if c.err == "" && err != nil || c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)) {
+				t.Fatalf("err %v, want %q", err, c.err)
+			}
+			if rec.Len() != c.sets {
+				t.Errorf("%d sets, want %d", rec.Len(), c.sets)
+			}
+			if !slices.Equal(before, res.Data) {
+				t.Error("the caller's residual changed")
+			}
+		})
+	}
+}
+
+// TestCorners checks that Corners records exactly the edge sets, the
+// exponent sweep and the interpolated softplus of the selected blocks and
+// units, byte-identical to the same sets of Synthetic, and nothing for the
+// embedding, the head or units without corner sets.
+func TestCorners(t *testing.T) {
+	cfg := testModel(t)
+	ctx := context.Background()
+	corners := func(units []Unit, layers []int) *Recorder {
+		t.Helper()
+		rec, err := NewRecorder(Options{Generator: "vimsim test", Model: cfg.Name, Arch: hw.Systolic8(), Units: units, Layers: layers})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := Corners(ctx, rec, cfg, 1); err != nil {
+			t.Fatal(err)
+		}
+		return rec
+	}
+	for _, c := range []struct {
+		name   string
+		units  []Unit
+		layers []int
+		want   []string
+	}{
+		{"all units, block 1", nil, []int{1}, []string{"l01_edge_dwconv", "l01_edge_merge", "l01_edge_requant", "l01_edge_resadd",
+			"l01_edge_rmsnorm", "l01_edge_scan", "l01_exp2", "l01_softplus_int16_interp16"}},
+		{"scan and vector, blocks 0 and 1", []Unit{UnitScan, UnitVector}, []int{0, 1}, []string{"l00_edge_merge", "l00_edge_resadd",
+			"l00_edge_scan", "l00_exp2", "l01_edge_merge", "l01_edge_resadd", "l01_edge_scan", "l01_exp2"}},
+		{"nonlin", []Unit{UnitNonlin}, []int{0}, []string{"l00_softplus_int16_interp16"}},
+		{"gemm", []Unit{UnitGEMM}, nil, nil},
+		{"embed and head", nil, []int{layerEmbed, layerHead}, nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rec := corners(c.units, c.layers)
+			var got []string
+			for _, s := range rec.sorted() {
+				got = append(got, s.name)
+			}
+			if !slices.Equal(got, c.want) {
+				t.Fatalf("sets %v, want %v", got, c.want)
+			}
+			if len(got) == 0 {
+				return
+			}
+			cb, err := rec.Bundle(BundleOptions{RTLDir: "/rtl"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			srec, err := NewRecorder(Options{Generator: "vimsim test", Model: cfg.Name, Arch: hw.Systolic8(), Units: c.units, Layers: c.layers})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := Synthetic(ctx, srec, cfg, 1); err != nil {
+				t.Fatal(err)
+			}
+			sb, err := srec.Bundle(BundleOptions{RTLDir: "/rtl"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range cb.Files {
+				if strings.Contains(f.Path, "/") && !strings.HasPrefix(f.Path, "tb/") {
+					if !bytes.Equal(f.Data, bundleFile(t, sb, f.Path)) {
+						t.Errorf("%s differs from Synthetic's", f.Path)
+					}
+				}
+			}
+		})
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	rec, err := NewRecorder(Options{Arch: hw.Systolic8()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Corners(cctx, rec, cfg, 1); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled: err %v", err)
 	}
 }

@@ -23,8 +23,8 @@ func requireTool(t *testing.T, tool string) {
 
 func TestEmbedded(t *testing.T) {
 	mods := Modules()
-	want := []string{"exp2_core.v", "exp2_unit.v", "gemm_os.v", "group_requant.v", "interp16.v", "lut8.v", "requant.v",
-		"rmsnorm.v", "scan_lane.v", "systolic_array_os.v", "systolic_pe.v"}
+	want := []string{"dwconv.v", "exp2_core.v", "exp2_unit.v", "gemm_os.v", "group_requant.v", "interp16.v", "lut8.v",
+		"merge.v", "requant.v", "resadd.v", "rmsnorm.v", "scan_lane.v", "systolic_array_os.v", "systolic_pe.v"}
 	var got []string
 	for _, m := range mods {
 		got = append(got, m.Name)
@@ -36,8 +36,8 @@ func TestEmbedded(t *testing.T) {
 	if strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("modules %v, want %v", got, want)
 	}
-	if len(Testbenches()) != 9 {
-		t.Errorf("%d testbenches, want 9", len(Testbenches()))
+	if len(Testbenches()) != 12 {
+		t.Errorf("%d testbenches, want 12", len(Testbenches()))
 	}
 	if _, ok := Testbench("tb_scan"); !ok {
 		t.Error("tb_scan missing")
@@ -70,6 +70,9 @@ func TestVerilatorLint(t *testing.T) {
 		{"exp2_core", nil}, {"exp2_unit", nil}, {"exp2_unit", []string{"-GTBITS=1"}}, {"exp2_unit", []string{"-GTBITS=19"}},
 		{"scan_lane", nil}, {"scan_lane", []string{"-GN=1", "-GMAXE=1"}}, {"scan_lane", []string{"-GN=5", "-GMAXE=7"}},
 		{"rmsnorm", nil}, {"rmsnorm", []string{"-GMAXD=1", "-GOUT_BITS=32"}}, {"rmsnorm", []string{"-GMAXD=192", "-GTB=3"}},
+		{"dwconv", nil}, {"dwconv", []string{"-GLANES=1", "-GMAXE=1"}}, {"dwconv", []string{"-GLANES=3", "-GT=1"}},
+		{"dwconv", []string{"-GLANES=5", "-GMAXE=7", "-GT=2"}}, {"dwconv", []string{"-GLANES=1", "-GT=1", "-GMAXE=1"}},
+		{"merge", nil}, {"merge", []string{"-GLANES=16"}}, {"resadd", nil}, {"resadd", []string{"-GLANES=16"}},
 	} {
 		args := append(append([]string{"--lint-only", "-Wall", "--top-module", c.top}, c.params...), srcs...)
 		out, err := exec.Command("verilator", args...).CombinedOutput()
@@ -81,14 +84,18 @@ func TestVerilatorLint(t *testing.T) {
 
 var cellsRe = regexp.MustCompile(`Number of cells:\s+(\d+)`)
 
-// TestYosysSynth synthesizes a 2x2 array and the requantizer with Yosys'
-// generic flow: it must succeed without latches or multiple drivers
+// TestYosysSynth synthesizes a 2x2 array, the requantizer and small
+// instances of the depthwise convolution, merge and residual-add units with
+// Yosys' generic flow: it must succeed without latches or multiple drivers
 // (docs/RTL.md §10 has the larger runs).
 func TestYosysSynth(t *testing.T) {
 	requireTool(t, "yosys")
 	for _, c := range []struct{ top, chparam, files string }{
 		{"systolic_array_os", "chparam -set R 2 -set C 2 systolic_array_os", "systolic_pe.v systolic_array_os.v"},
 		{"requant", "", "requant.v"},
+		{"dwconv", "chparam -set LANES 2 -set MAXE 6 dwconv", "dwconv.v"},
+		{"merge", "chparam -set LANES 4 merge", "merge.v"},
+		{"resadd", "chparam -set LANES 4 resadd", "resadd.v"},
 	} {
 		script := "read_verilog " + c.files + "; " + c.chparam + "; synth -flatten -top " + c.top + "; check -assert; stat"
 		out, err := exec.Command("yosys", "-p", script).CombinedOutput()
