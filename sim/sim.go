@@ -9,6 +9,7 @@ import (
 
 	"github.com/vimsim/vimsim/hw/datapath"
 	"github.com/vimsim/vimsim/quant/intprog"
+	"github.com/vimsim/vimsim/traces"
 	"github.com/vimsim/vimsim/vim"
 )
 
@@ -22,6 +23,14 @@ type Options struct {
 	// image i, in execution order, and may be called concurrently for
 	// different images. The callee must not retain t.Data.
 	Tap func(image int, t Tensor)
+	// Recorder, when set, records the operands and constants of every
+	// datapath unit invocation of the run, right where Run calls the unit
+	// (golden vectors, package traces): the layer (vim.LayerEmbed,
+	// vim.LayerHead or the block), the workload op name ("in_proj",
+	// "conv1d_b", a split-K GEMM's groups "x_proj_g0", …; "pos_embed" and
+	// "residual" for the residual-stream requantizers and adds). It needs a
+	// run of exactly one image, which then runs on one goroutine.
+	Recorder traces.Sink
 }
 
 // Tensor is a tapped tensor, dequantized to float64 (code·scale). Names and
@@ -101,6 +110,9 @@ func Run(p *intprog.Program, imgs []float64, n int, opt Options) (*Result, error
 	if n < 0 || len(imgs) != n*size {
 		return nil, fmt.Errorf("sim %s: %d values for %d images of %d", c.Name, len(imgs), n, size)
 	}
+	if opt.Recorder != nil && n != 1 {
+		return nil, fmt.Errorf("sim %s: recording needs a run of one image, not %d", c.Name, n)
+	}
 	ops := OpList(c)
 	res := &Result{Images: n, Classes: c.Classes, Codes: make([]int32, n*c.Classes),
 		Logits: make([]float64, n*c.Classes), Ops: make([]OpCounters, len(ops))}
@@ -112,7 +124,7 @@ func Run(p *intprog.Program, imgs []float64, n int, opt Options) (*Result, error
 		workers = runtime.GOMAXPROCS(0)
 	}
 	par := 1
-	if n > 0 && n < workers && opt.Tap == nil {
+	if n > 0 && n < workers && opt.Tap == nil && opt.Recorder == nil {
 		par = workers / n
 	}
 	workers = max(1, min(workers, n))
@@ -125,6 +137,7 @@ func Run(p *intprog.Program, imgs []float64, n int, opt Options) (*Result, error
 		go func(w int) {
 			defer wg.Done()
 			e := newEngine(p, par)
+			e.rec = opt.Recorder
 			ctrs[w] = make([]datapath.Counters, len(ops))
 			for {
 				i := int(next.Add(1) - 1)
@@ -168,7 +181,8 @@ func Run(p *intprog.Program, imgs []float64, n int, opt Options) (*Result, error
 type engine struct {
 	p   *intprog.Program
 	c   vim.Config
-	par int // goroutines available inside one image
+	par int         // goroutines available inside one image
+	rec traces.Sink // nil: no recording
 
 	pix                  []int8
 	cols                 datapath.Matrix[int8]
@@ -284,17 +298,19 @@ func (e *engine) image(img []float64, codes []int32, ctr []datapath.Counters, ta
 	}
 	hc := ctr[layerOp(c.Depth, 0):]
 	cls := datapath.Matrix[int32]{Rows: 1, Cols: D, Data: e.residual.Row(tp)}
+	if err := e.record(func(r traces.Sink) error {
+		return r.RMSNorm(vim.LayerHead, "norm_f", cls, p.NormUnit(), &p.NormF)
+	}); err != nil {
+		return err
+	}
 	if err := datapath.RMSNorm(e.feat, cls, p.NormUnit(), &p.NormF, &hc[0]); err != nil {
 		return fmt.Errorf("norm_f: %w", err)
 	}
 	if tap != nil {
 		tap(mk("features", int8s(e.feat.Data), 1, D, false, scaling{uniform: p.Scales.NormF}))
 	}
-	if err := e.gemm(e.headAcc, e.feat, p.Head.W, &hc[1]); err != nil {
-		return fmt.Errorf("head: %w", err)
-	}
 	out := datapath.Matrix[int32]{Rows: 1, Cols: c.Classes, Data: codes}
-	if err := datapath.Requantize(out, e.headAcc, &p.Head.Req, 0, &hc[1]); err != nil {
+	if err := linear(e, vim.LayerHead, "head", out, e.headAcc, e.feat, &p.Head, &hc[1]); err != nil {
 		return fmt.Errorf("head: %w", err)
 	}
 	return nil
@@ -360,8 +376,18 @@ func (e *engine) embed(ctr []datapath.Counters, tap func(Tensor)) error {
 		if err := e.gemm(e.patchAcc[g], a, w, k); err != nil {
 			return fmt.Errorf("patch_embed: %w", err)
 		}
+		if err := e.record(func(r traces.Sink) error {
+			return r.GEMM(vim.LayerEmbed, groupOp("patch_embed", g, pg.Groups()), a, w)
+		}); err != nil {
+			return err
+		}
 	}
 	addBias(e.patchAcc[0], pg.Bias, k)
+	if err := e.record(func(r traces.Sink) error {
+		return r.RequantizeGroups(vim.LayerEmbed, "patch_embed", e.patchAcc, &pg.Req)
+	}); err != nil {
+		return err
+	}
 	if err := datapath.RequantizeGroups(e.patch, e.patchAcc, &pg.Req, k); err != nil {
 		return fmt.Errorf("patch_embed: %w", err)
 	}
@@ -370,12 +396,22 @@ func (e *engine) embed(ctr []datapath.Counters, tap func(Tensor)) error {
 	}
 	k = &ctr[opPos]
 	widen(e.wide.Data, e.patch.Data)
+	if err := e.record(func(r traces.Sink) error {
+		return r.Requantize(vim.LayerEmbed, "pos_embed", e.wide, &p.Embed.ToResidual, 0)
+	}); err != nil {
+		return err
+	}
 	if err := datapath.Requantize(e.toRes, e.wide, &p.Embed.ToResidual, 0, k); err != nil {
 		return fmt.Errorf("pos_embed: %w", err)
 	}
 	copy(e.residual.Data[:tp*D], e.toRes.Data[:tp*D])
 	clear(e.residual.Row(tp))
 	copy(e.residual.Data[(tp+1)*D:], e.toRes.Data[tp*D:])
+	if err := e.record(func(r traces.Sink) error {
+		return r.ResidualAdd(vim.LayerEmbed, "pos_embed", e.residual, p.Embed.Pos)
+	}); err != nil {
+		return err
+	}
 	if err := datapath.ResidualAdd(e.residual, p.Embed.Pos, k); err != nil {
 		return fmt.Errorf("pos_embed: %w", err)
 	}
@@ -414,13 +450,18 @@ func (e *engine) layer(i int, ctr []datapath.Counters, tap func(Tensor)) error {
 	if tap != nil {
 		tap(mk(pre+"residual", int32s(e.residual.Data), L, D, false, scaling{uniform: p.Scales.Residual}))
 	}
+	if err := e.record(func(r traces.Sink) error {
+		return r.RMSNorm(i, "norm", e.residual, p.NormUnit(), &l.Norm)
+	}); err != nil {
+		return err
+	}
 	if err := datapath.RMSNorm(e.normed, e.residual, p.NormUnit(), &l.Norm, &ctr[opNorm]); err != nil {
 		return fmt.Errorf("norm: %w", err)
 	}
 	if tap != nil {
 		tap(mk(pre+"norm_out", int8s(e.normed.Data), L, D, false, scaling{uniform: ls.Norm}))
 	}
-	if err := e.linear(e.xz, e.xzAcc, e.normed, &l.InProj, &ctr[opInProj]); err != nil {
+	if err := linear(e, i, "in_proj", e.xz, e.xzAcc, e.normed, &l.InProj, &ctr[opInProj]); err != nil {
 		return fmt.Errorf("in_proj: %w", err)
 	}
 	if tap != nil {
@@ -431,6 +472,9 @@ func (e *engine) layer(i int, ctr []datapath.Counters, tap func(Tensor)) error {
 		copy(e.x.Row(t), row[:E])
 		copy(e.z.Row(t), row[E:])
 	}
+	if err := e.record(func(r traces.Sink) error { return r.ChannelTables(i, "silu_z", e.z, &l.SiLUZ) }); err != nil {
+		return err
+	}
 	if err := l.SiLUZ.Apply(e.zg, e.z, &ctr[opSiLUZ]); err != nil {
 		return fmt.Errorf("silu_z: %w", err)
 	}
@@ -438,7 +482,7 @@ func (e *engine) layer(i int, ctr []datapath.Counters, tap func(Tensor)) error {
 		tap(mk(pre+"mixer.z_gate", int8s(e.zg.Data), L, E, false, scaling{chans: ls.Z}))
 	}
 	var errs [2]error
-	if e.par >= 2 && tap == nil {
+	if e.par >= 2 && tap == nil && e.rec == nil {
 		var wg sync.WaitGroup
 		for d := range e.dir {
 			wg.Add(1)
@@ -461,21 +505,34 @@ func (e *engine) layer(i int, ctr []datapath.Counters, tap func(Tensor)) error {
 	if err := datapath.FlipRows(e.bwdFlip, e.dir[vim.Bwd].gated); err != nil {
 		return err
 	}
+	if err := e.record(func(r traces.Sink) error {
+		return r.Merge(i, "gate", e.dir[vim.Fwd].gated, e.bwdFlip)
+	}); err != nil {
+		return err
+	}
 	if err := datapath.Merge(e.merged8, e.dir[vim.Fwd].gated, e.bwdFlip, &ctr[opGate]); err != nil {
 		return fmt.Errorf("merge: %w", err)
 	}
 	if tap != nil {
 		tap(mk(pre+"mixer.y_comb", int8s(e.merged8.Data), L, E, false, scaling{chans: ls.Merge}))
 	}
-	if err := e.outProj(l, &ctr[opOutProj]); err != nil {
+	if err := e.outProj(i, l, &ctr[opOutProj]); err != nil {
 		return fmt.Errorf("out_proj: %w", err)
 	}
 	if tap != nil {
 		tap(mk(pre+"out", int8s(e.out.Data), L, D, false, scaling{tok: &ls.Out}))
 	}
 	widen(e.outWide.Data, e.out.Data)
+	if err := e.record(func(r traces.Sink) error {
+		return r.Requantize(i, "residual", e.outWide, &l.ToResidual, 0)
+	}); err != nil {
+		return err
+	}
 	if err := datapath.Requantize(e.add, e.outWide, &l.ToResidual, 0, &ctr[opResidual]); err != nil {
 		return fmt.Errorf("residual: %w", err)
+	}
+	if err := e.record(func(r traces.Sink) error { return r.ResidualAdd(i, "residual", e.residual, e.add) }); err != nil {
+		return err
 	}
 	if err := datapath.ResidualAdd(e.residual, e.add, &ctr[opResidual]); err != nil {
 		return fmt.Errorf("residual: %w", err)
@@ -486,10 +543,10 @@ func (e *engine) layer(i int, ctr []datapath.Counters, tap func(Tensor)) error {
 // outProj runs out_proj on the merged tensor: one GEMM and requantizer,
 // or split-K by the merge channel groups (partial sums, group
 // requantizer to int32, requantizer with the token shifts).
-func (e *engine) outProj(l *intprog.Layer, k *datapath.Counters) error {
+func (e *engine) outProj(i int, l *intprog.Layer, k *datapath.Counters) error {
 	s := l.OutSplit
 	if s == nil {
-		return e.linear(e.out, e.outAcc, e.merged8, &l.OutProj, k)
+		return linear(e, i, "out_proj", e.out, e.outAcc, e.merged8, &l.OutProj, k)
 	}
 	L := e.c.Tokens()
 	accs := e.outAccs[:s.Groups()]
@@ -504,8 +561,19 @@ func (e *engine) outProj(l *intprog.Layer, k *datapath.Counters) error {
 		if err := e.gemm(accs[g], e.outParts[g], w, k); err != nil {
 			return err
 		}
+		if err := e.record(func(r traces.Sink) error {
+			return r.GEMM(i, groupOp("out_proj", g, len(accs)), e.outParts[g], w)
+		}); err != nil {
+			return err
+		}
+	}
+	if err := e.record(func(r traces.Sink) error { return r.RequantizeGroups(i, "out_proj", accs, &s.Req) }); err != nil {
+		return err
 	}
 	if err := datapath.RequantizeGroups(e.outAcc, accs, &s.Req, k); err != nil {
+		return err
+	}
+	if err := e.record(func(r traces.Sink) error { return r.Requantize(i, "out_proj", e.outAcc, &l.OutProj.Req, 0) }); err != nil {
 		return err
 	}
 	return datapath.Requantize(e.out, e.outAcc, &l.OutProj.Req, 0, k)
@@ -521,6 +589,7 @@ func (e *engine) direction(i, d int, ctr []datapath.Counters, tap func(Tensor)) 
 	ds := &p.Scales.Layers[i].Dir[d]
 	w := e.dir[d]
 	pre := fmt.Sprintf("layers.%d.mixer.%s.", i, [2]string{"fwd", "bwd"}[d])
+	sfx := [2]string{"", "_b"}[d]
 	if d == vim.Bwd {
 		if err := datapath.FlipRows(w.xs, e.x); err != nil {
 			return err
@@ -532,11 +601,20 @@ func (e *engine) direction(i, d int, ctr []datapath.Counters, tap func(Tensor)) 
 		copy(w.xs.Data, e.x.Data)
 		copy(w.zs.Data, e.zg.Data)
 	}
+	if err := e.record(func(r traces.Sink) error { return r.DepthwiseConv(i, "conv1d"+sfx, w.xs, dr.ConvW) }); err != nil {
+		return err
+	}
 	if err := datapath.DepthwiseConv(w.convAcc, w.xs, dr.ConvW, &ctr[0]); err != nil {
 		return fmt.Errorf("conv1d: %w", err)
 	}
+	if err := e.record(func(r traces.Sink) error { return r.Requantize(i, "conv1d"+sfx, w.convAcc, &dr.Conv, 0) }); err != nil {
+		return err
+	}
 	if err := datapath.Requantize(w.conv, w.convAcc, &dr.Conv, 0, &ctr[0]); err != nil {
 		return fmt.Errorf("conv1d: %w", err)
+	}
+	if err := e.record(func(r traces.Sink) error { return r.ChannelTables(i, "silu"+sfx, w.conv, &dr.SiLU) }); err != nil {
+		return err
 	}
 	if err := dr.SiLU.Apply(w.xa, w.conv, &ctr[1]); err != nil {
 		return fmt.Errorf("silu: %w", err)
@@ -565,6 +643,12 @@ func (e *engine) direction(i, d int, ctr []datapath.Counters, tap func(Tensor)) 
 		if err := e.gemm(accs[g], a, wg, &ctr[2]); err != nil {
 			return fmt.Errorf("x_proj: %w", err)
 		}
+		if err := e.record(func(r traces.Sink) error { return r.GEMM(i, groupOp("x_proj"+sfx, g, len(accs)), a, wg) }); err != nil {
+			return err
+		}
+	}
+	if err := e.record(func(r traces.Sink) error { return r.RequantizeGroups(i, "x_proj"+sfx, accs, &xp.Req) }); err != nil {
+		return err
 	}
 	if err := datapath.RequantizeGroups(w.xdbl, accs, &xp.Req, &ctr[2]); err != nil {
 		return fmt.Errorf("x_proj: %w", err)
@@ -578,8 +662,11 @@ func (e *engine) direction(i, d int, ctr []datapath.Counters, tap func(Tensor)) 
 		copy(w.b.Row(t), row[R:R+N])
 		copy(w.cm.Row(t), row[R+N:])
 	}
-	if err := e.linear(w.dtq, w.dtAcc, w.dt, &dr.DtProj, &ctr[3]); err != nil {
+	if err := linear(e, i, "dt_proj"+sfx, w.dtq, w.dtAcc, w.dt, &dr.DtProj, &ctr[3]); err != nil {
 		return fmt.Errorf("dt_proj: %w", err)
+	}
+	if err := e.record(func(r traces.Sink) error { return r.ChannelTables(i, "softplus"+sfx, w.dtq, &dr.Softplus) }); err != nil {
+		return err
 	}
 	if err := dr.Softplus.Apply(w.delta, w.dtq, &ctr[4]); err != nil {
 		return fmt.Errorf("softplus: %w", err)
@@ -589,11 +676,14 @@ func (e *engine) direction(i, d int, ctr []datapath.Counters, tap func(Tensor)) 
 		tap(mk(pre+"delta", int8s(w.delta.Data), L, E, true, scaling{chans: ds.Delta}))
 	}
 	in := datapath.ScanInputs{X: w.xa, Delta: w.delta, Z: w.zs, B: w.b, C: w.cm}
+	if err := e.record(func(r traces.Sink) error { return r.Scan(i, "scan"+sfx, in, &dr.Scan, p.ExpUnit()) }); err != nil {
+		return err
+	}
 	var taps *datapath.ScanTaps
 	if tap != nil {
 		taps = &datapath.ScanTaps{Y: w.yp}
 	}
-	if blocks := e.par / 2; blocks >= 2 && taps == nil {
+	if blocks := e.par / 2; blocks >= 2 && taps == nil && e.rec == nil {
 		if err := e.scanBlocks(w.gated, in, &dr.Scan, blocks, &ctr[5]); err != nil {
 			return fmt.Errorf("scan: %w", err)
 		}
@@ -662,12 +752,40 @@ func (e *engine) scanBlocks(dst datapath.Matrix[int16], in datapath.ScanInputs, 
 	return nil
 }
 
-// linear runs a GEMM and its requantizer.
-func (e *engine) linear(dst datapath.Matrix[int8], acc datapath.Matrix[int32], a datapath.Matrix[int8], l *intprog.Linear, k *datapath.Counters) error {
+// linear runs a GEMM and its requantizer, recording both as op of layer.
+func linear[T datapath.Integer](e *engine, layer int, op string, dst datapath.Matrix[T], acc datapath.Matrix[int32], a datapath.Matrix[int8], l *intprog.Linear, k *datapath.Counters) error {
 	if err := e.gemm(acc, a, l.W, k); err != nil {
 		return err
 	}
+	if err := e.record(func(r traces.Sink) error {
+		if err := r.GEMM(layer, op, a, l.W); err != nil {
+			return err
+		}
+		return r.Requantize(layer, op, acc, &l.Req, 0)
+	}); err != nil {
+		return err
+	}
 	return datapath.Requantize(dst, acc, &l.Req, 0, k)
+}
+
+// record calls f on the recorder, if any.
+func (e *engine) record(f func(traces.Sink) error) error {
+	if e.rec == nil {
+		return nil
+	}
+	if err := f(e.rec); err != nil {
+		return fmt.Errorf("record: %w", err)
+	}
+	return nil
+}
+
+// groupOp names group g of a split-K GEMM of n groups: op itself when
+// there is one group, else op_g<g>.
+func groupOp(op string, g, n int) string {
+	if n == 1 {
+		return op
+	}
+	return fmt.Sprintf("%s_g%d", op, g)
 }
 
 // gemm is datapath.GEMM, split by rows over e.par goroutines when the image

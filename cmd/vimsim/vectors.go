@@ -11,25 +11,38 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"github.com/vimsim/vimsim/data"
 	"github.com/vimsim/vimsim/hw"
+	"github.com/vimsim/vimsim/quant"
+	"github.com/vimsim/vimsim/quant/intprog"
+	"github.com/vimsim/vimsim/sim"
 	"github.com/vimsim/vimsim/traces"
+	"github.com/vimsim/vimsim/vim"
 )
 
 // vectorsOptions are the flags of vimsim vectors other than the model's.
 type vectorsOptions struct {
 	arch, out, units, layers string
-	image, data              string
-	index                    int
+	image, data, calibData   string
+	qmodel                   string
+	index, mergeK            int
+	synthetic, corners       bool
 	seed                     uint64
 	rtlDir                   string
 	force                    bool
 }
+
+// vectorsCalib is the default --calib of vimsim vectors: the vectors are
+// bit-exact for any calibration, and a preset such as Vim-Ti calibrates
+// 256 images slowly; a deployment's vectors come from its --qmodel.
+const vectorsCalib = 32
 
 // newVectorsCmd is `vimsim vectors`: golden vectors, testbench parameters,
 // a Makefile and a manifest for RTL verification of the datapath units.
 func newVectorsCmd() *cobra.Command {
 	var (
 		mf  modelFlags
+		cf  calibFlags
 		opt vectorsOptions
 	)
 	cmd := &cobra.Command{
@@ -45,12 +58,21 @@ of the reference RTL written to DIR/rtl) and exits non-zero on any mismatch.
 
 Units (--units): gemm (systolic array: layer-level GEMMs and tile-level
 skewed streams of the first and last folds), requant, scan (scan lane and
-exponent unit), nonlin (SiLU/softplus tables), norm (RMSNorm), or all.
+exponent unit), nonlin (SiLU/softplus tables), norm (RMSNorm), dwconv
+(depthwise causal conv1d), vector (direction merge, residual add), or all.
 Layers (--layers): block indices, ranges a-b, embed, head, or all.
 
-The operands are, for now, deterministic pseudo-random values and edge
-cases at the model's real shapes (--vector-seed); --image/--data will record
-the integer simulator's run of one image once it exists.
+The vectors are recorded from the integer simulator's run of one image
+(vimsim sim): --image FILE, or image --index of --data (default: the
+embedded sample's first image). Every unit invocation of the selected
+layers becomes a vector set with the operands and constants of that run.
+The quantized model is read from --qmodel (vimsim calibrate) or calibrated
+with --method on --calib images of --calib-data (default: --data's train
+split, the sample for --image). With --corners (default on), small sets
+that reach what one image rarely does (rounding ties, saturation, shift
+caps, the exponent unit's whole range, the int16 softplus table) are added
+with pseudo-random operands (--vector-seed). --synthetic skips the
+simulator: every set then has pseudo-random operands at the model's shapes.
 
 DIR is written to a temporary directory next to it and renamed into place,
 so an interrupted run leaves no partial DIR; an existing non-empty DIR is
@@ -63,25 +85,33 @@ refused without --force.`,
 			}
 			ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return runVectors(ctx, cmd, mf, opt)
+			return runVectors(ctx, cmd, mf, cf, opt)
 		},
 	}
 	mf.register(cmd)
+	cf.register(cmd)
+	cf.calib = vectorsCalib
+	cmd.Flags().Lookup("calib").DefValue = fmt.Sprint(vectorsCalib)
 	f := cmd.Flags()
 	f.StringVar(&opt.arch, "arch", "systolic16", "architecture preset ("+strings.Join(hw.PresetNames(), ", ")+") or spec file; sets the array size")
 	f.StringVar(&opt.out, "out", "", "output directory (required)")
 	f.BoolVar(&opt.force, "force", false, "replace an existing non-empty output directory")
-	f.StringVar(&opt.units, "units", "all", "units: gemm, requant, scan, nonlin, norm or all (comma-separated)")
+	f.StringVar(&opt.units, "units", "all", "units: gemm, requant, scan, nonlin, norm, dwconv, vector or all (comma-separated)")
 	f.StringVar(&opt.layers, "layers", "0", "layers: block indices, ranges a-b, embed, head or all (comma-separated)")
-	f.StringVar(&opt.image, "image", "", "record the integer simulator's run of this image (needs the simulator)")
-	f.StringVar(&opt.data, "data", "", "record the run of image --index of this dataset (needs the simulator)")
+	f.StringVar(&opt.image, "image", "", "record the integer simulator's run of this image file (PNG, JPEG)")
+	f.StringVar(&opt.data, "data", "sample", "record the run of image --index of this dataset's test split: "+strings.Join(data.KnownSpecs(), ", "))
 	f.IntVar(&opt.index, "index", 0, "image index in --data")
-	f.Uint64Var(&opt.seed, "vector-seed", 1, "seed of the synthetic operands")
+	f.StringVar(&opt.qmodel, "qmodel", "", "quantized model file (vimsim calibrate); default: calibrate with --method")
+	f.StringVar(&opt.calibData, "calib-data", "", "calibration dataset (train split; default: --data, or sample with --image)")
+	f.IntVar(&opt.mergeK, "merge-k", 0, "channel groups of the merged out_proj input, 1-16 (0: the method's default)")
+	f.BoolVar(&opt.corners, "corners", true, "also record the corner-case sets (pseudo-random operands, --vector-seed)")
+	f.BoolVar(&opt.synthetic, "synthetic", false, "pseudo-random operands at the model's shapes instead of a simulator run")
+	f.Uint64Var(&opt.seed, "vector-seed", 1, "seed of the pseudo-random operands")
 	f.StringVar(&opt.rtlDir, "rtl-dir", "", "default RTL_DIR of the Makefile (default: this project's hw/rtl if found, else a copy in DIR/rtl; \"copy\" forces the copy)")
 	return cmd
 }
 
-func runVectors(ctx context.Context, cmd *cobra.Command, mf modelFlags, opt vectorsOptions) error {
+func runVectors(ctx context.Context, cmd *cobra.Command, mf modelFlags, cf calibFlags, opt vectorsOptions) error {
 	if opt.out == "" {
 		return fmt.Errorf("--out: an output directory is required")
 	}
@@ -104,8 +134,14 @@ func runVectors(ctx context.Context, cmd *cobra.Command, mf modelFlags, opt vect
 	if opt.index < 0 {
 		return fmt.Errorf("--index %d: must be non-negative", opt.index)
 	}
-	if opt.image != "" && opt.data != "" {
+	if opt.image != "" && cmd.Flags().Changed("data") {
 		return fmt.Errorf("--image and --data are exclusive")
+	}
+	if opt.synthetic && (opt.image != "" || cmd.Flags().Changed("data") || opt.qmodel != "") {
+		return fmt.Errorf("--synthetic: no simulator run, so no --image, --data or --qmodel")
+	}
+	if opt.mergeK < 0 || opt.mergeK > 16 {
+		return fmt.Errorf("--merge-k %d: want 0 to 16", opt.mergeK)
 	}
 	if !opt.force {
 		// Refuse early; WriteDir checks again before renaming.
@@ -121,47 +157,27 @@ func runVectors(ctx context.Context, cmd *cobra.Command, mf modelFlags, opt vect
 		Generator: "vimsim " + version, Model: cfg.Name, Arch: spec, Units: units, Layers: layers,
 		Source: traces.SyntheticSource(opt.seed),
 	}
-	if opt.image != "" || opt.data != "" {
-		// LEAD: switch to the recorded run of one image here. Package sim
-		// exists; what is missing is its recording hook:
-		//
-		//  1. sim.Options gains `Recorder traces.Sink` (nil: off). Each
-		//     hw/datapath call in sim/sim.go gets a twin call on the
-		//     recorder, with the workload op names (direction suffix "" or
-		//     "_b", split-K groups "_g<g>"):
-		//       layer:  rec.RMSNorm(i, "norm", e.residual, p.NormUnit(), &l.Norm)
-		//               rec.GEMM / rec.Requantize(i, "in_proj", …) in linear()
-		//               rec.ChannelTables(i, "silu_z", e.z, l.SiLUZ)
-		//       dir:    rec.Requantize(i, "conv1d"+sfx, w.convAcc, &dr.Conv, 0)
-		//               rec.ChannelTables(i, "silu"+sfx, w.conv, dr.SiLU)
-		//               rec.GEMM(i, fmt.Sprintf("x_proj%s_g%d", sfx, g), a, wg) per group
-		//               rec.RequantizeGroups(i, "x_proj"+sfx, accs, &xp.Req)
-		//               rec.GEMM / rec.Requantize(i, "dt_proj"+sfx, …)
-		//               rec.ChannelTables(i, "softplus"+sfx, w.dtq, dr.Softplus)
-		//               rec.Scan(i, "scan"+sfx, in, &dr.Scan, p.ExpUnit())
-		//       out:    rec.GEMM(i, "out_proj_g<g>", …), rec.RequantizeGroups(i,
-		//               "out_proj", …), rec.Requantize(i, "out_proj", …),
-		//               rec.Requantize(i, "residual", e.outWide, &l.ToResidual, 0)
-		//       embed/head: the same with vim.LayerEmbed / vim.LayerHead.
-		//     The recorder is goroutine-safe (the directions run in
-		//     parallel) and returns at once for layers/units it does not want.
-		//  2. Here: build the program as runSim does (mf.load, quant.Calibrate
-		//     or quant.ReadModel, compileProgram), preprocess --image or image
-		//     --index of --data (data.NewPreprocessor(p.Config), data.Open),
-		//     then
-		//       ropt.Source = fmt.Sprintf("simulator run of %s", name)
-		//       rec, err := traces.NewRecorder(ropt)
-		//       _, err = sim.Run(p, img, 1, sim.Options{Recorder: rec})
-		//     and continue with rec.Bundle below instead of traces.Synthetic.
-		return fmt.Errorf("--image/--data: recording a simulator run needs the integer simulator (package sim), " +
-			"which is not available yet; omit them for synthetic vectors at the model's shapes")
+	var run *vectorsRun
+	if !opt.synthetic {
+		if run, err = prepareVectorsRun(mf, cf, opt); err != nil {
+			return err
+		}
+		ropt.Source = run.source
 	}
 	rec, err := traces.NewRecorder(ropt)
 	if err != nil {
 		return err
 	}
-	if err := traces.Synthetic(ctx, rec, cfg, opt.seed); err != nil {
+	if run == nil {
+		err = traces.Synthetic(ctx, rec, cfg, opt.seed)
+	} else if err = run.record(rec); err == nil && opt.corners {
+		err = traces.Corners(ctx, rec, run.p.Config, opt.seed)
+	}
+	if err != nil {
 		return fmt.Errorf("vectors: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
 	}
 	b, err := rec.Bundle(traces.BundleOptions{RTLDir: rtlDir})
 	if err != nil {
@@ -177,6 +193,9 @@ func runVectors(ctx context.Context, cmd *cobra.Command, mf modelFlags, opt vect
 	rtlNote := rtlDir
 	if rtlNote == "" {
 		rtlNote = filepath.Join(opt.out, "rtl") + " (copy of the reference RTL)"
+	}
+	if run != nil {
+		fmt.Fprintf(cmd.OutOrStdout(), "recorded %s: class %d\n", run.source, run.class)
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "wrote %d vector sets (%d files, %s bytes) for %s on %s to %s\nrun: make -C %s   (RTL_DIR=%s)\n",
 		len(b.Manifest.Sets), len(b.Files), commas(int64(bytesTotal)), cfg.Name, spec.Name, opt.out, opt.out, rtlNote)
@@ -225,4 +244,116 @@ func findProjectRTL() string {
 		}
 		dir = parent
 	}
+}
+
+// vectorsRun is a prepared simulator run of one image.
+type vectorsRun struct {
+	p      *intprog.Program
+	img    []float64
+	source string
+	class  int // top-1 class of the recorded run
+}
+
+// prepareVectorsRun loads the model, reads or calibrates the quantized
+// model, compiles the program and preprocesses the image the flags name.
+func prepareVectorsRun(mf modelFlags, cf calibFlags, opt vectorsOptions) (*vectorsRun, error) {
+	qopt, err := cf.options(mf.seed)
+	if err != nil {
+		return nil, err
+	}
+	m, err := mf.load()
+	if err != nil {
+		return nil, fmt.Errorf("--model: %w", err)
+	}
+	var qm *quant.QModel
+	if opt.qmodel != "" {
+		if qm, err = quant.ReadModel(opt.qmodel); err != nil {
+			return nil, err
+		}
+		if err := qm.CheckConfig(m.Config); err != nil {
+			return nil, fmt.Errorf("--qmodel %s: %w", opt.qmodel, err)
+		}
+		m.Config.Mean, m.Config.Std = qm.Config.Mean, qm.Config.Std
+	}
+	var img []float64
+	var name string
+	if opt.image != "" {
+		if img, err = data.LoadImage(opt.image, m.Config); err != nil {
+			return nil, fmt.Errorf("--image: %w", err)
+		}
+		name = filepath.Base(opt.image)
+	} else {
+		if img, err = datasetImage(opt.data, opt.index, m.Config); err != nil {
+			return nil, err
+		}
+		name = fmt.Sprintf("%s test image %d", opt.data, opt.index)
+	}
+	calibData := opt.calibData
+	if calibData == "" {
+		calibData = opt.data
+		if opt.image != "" {
+			calibData = "sample"
+		}
+	}
+	calib, desc, err := calibrationImages(calibData, "train", cf.calib, m.Config, mf.seed)
+	if err != nil {
+		return nil, fmt.Errorf("--calib-data: %w", err)
+	}
+	if qm == nil {
+		qopt.Data = desc
+		if qm, err = quant.Calibrate(m, calib, qopt); err != nil {
+			return nil, err
+		}
+	}
+	p, err := compileProgram(m, qm, calib, desc, opt.mergeK)
+	if err != nil {
+		return nil, err
+	}
+	q := qm.Method
+	if opt.qmodel != "" {
+		q += " from " + filepath.Base(opt.qmodel)
+	} else {
+		q += " calibrated on " + desc
+	}
+	return &vectorsRun{p: p, img: img, source: fmt.Sprintf("integer simulator run of %s (%s)", name, q)}, nil
+}
+
+// record runs the program on the image with rec attached.
+func (r *vectorsRun) record(rec traces.Sink) error {
+	res, err := sim.Run(r.p, r.img, 1, sim.Options{Recorder: rec})
+	if err != nil {
+		return err
+	}
+	r.class = res.Predictions()[0]
+	return nil
+}
+
+// datasetImage returns test image index of the dataset spec, preprocessed
+// for cfg.
+func datasetImage(spec string, index int, cfg vim.Config) ([]float64, error) {
+	ds, err := data.Open(spec, "test")
+	if err != nil {
+		return nil, fmt.Errorf("--data: %w", err)
+	}
+	defer ds.Close()
+	if index >= ds.Len() {
+		return nil, fmt.Errorf("--index %d: %s has %d test images", index, spec, ds.Len())
+	}
+	pre, err := data.NewPreprocessor(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %w", cfg.Name, err)
+	}
+	smp, err := ds.Sample(index)
+	if err != nil {
+		return nil, fmt.Errorf("--data %s: %w", spec, err)
+	}
+	im, err := smp.Decode()
+	if err != nil {
+		return nil, fmt.Errorf("--data %s: %w", smp.Name, err)
+	}
+	img := make([]float64, pre.Len())
+	if err := pre.Apply(im, img); err != nil {
+		return nil, fmt.Errorf("--data %s: %w", smp.Name, err)
+	}
+	return img, nil
 }

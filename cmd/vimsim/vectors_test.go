@@ -57,6 +57,20 @@ func requireRTLTools(t *testing.T, tools ...string) {
 	}
 }
 
+// readManifest reads DIR/manifest.json.
+func readManifest(t *testing.T, dir string) traces.Manifest {
+	t.Helper()
+	var m traces.Manifest
+	mb, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(mb, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
 // readTree returns every file under dir by relative path.
 func readTree(t *testing.T, dir string) map[string][]byte {
 	t.Helper()
@@ -81,11 +95,12 @@ var (
 	vecCyclesRe = regexp.MustCompile(`(?m)^(\S+): CYCLES: fold=(\d+) total=(\d+) \(model fold=(\d+) total=(\d+)\)$`)
 )
 
-// TestVectorsRunRTL is the issue's acceptance run: vectors for the default
-// model (vim-toy while vim-fmnist is not embedded), every unit, two
-// layers, then `make` with Icarus Verilog against hw/rtl: every set prints
-// PASS with the manifest's vector count, every GEMM's fold and total cycles
-// equal hw.ComputeCycles, and one flipped expected word makes make fail.
+// TestVectorsRunRTL is the issue's acceptance run: vectors recorded from
+// the integer simulator's run of the embedded sample's first image on the
+// default model, every unit, two layers, then `make` with Icarus Verilog
+// against hw/rtl: every set prints PASS with the manifest's vector count,
+// every GEMM's fold and total cycles equal hw.ComputeCycles, and one
+// flipped expected word makes make fail.
 func TestVectorsRunRTL(t *testing.T) {
 	requireRTLTools(t, "iverilog", "vvp", "make")
 	model := vectorsModel()
@@ -98,14 +113,10 @@ func TestVectorsRunRTL(t *testing.T) {
 	if !strings.Contains(out, "RTL_DIR="+rtlDir) {
 		t.Errorf("RTL_DIR is not the project's hw/rtl:\n%s", out)
 	}
-	var m traces.Manifest
-	mb, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
-	if err != nil {
-		t.Fatal(err)
+	if !strings.Contains(out, "recorded integer simulator run of sample test image 0 (paper calibrated on sample") {
+		t.Errorf("not a recording of the simulator run:\n%s", out)
 	}
-	if err := json.Unmarshal(mb, &m); err != nil {
-		t.Fatal(err)
-	}
+	m := readManifest(t, dir)
 	units := map[traces.Unit]map[int]bool{}
 	for _, s := range m.Sets {
 		if units[s.Unit] == nil {
@@ -116,6 +127,21 @@ func TestVectorsRunRTL(t *testing.T) {
 	for _, u := range traces.AllUnits() {
 		if !units[u][0] || !units[u][1] {
 			t.Errorf("unit %s: layers %v, want 0 and 1", u, units[u])
+		}
+	}
+	if !strings.HasPrefix(m.Source, "integer simulator run of sample test image 0") {
+		t.Errorf("manifest source %q", m.Source)
+	}
+	// The run's sets and the corner sets are there: every op of the
+	// workload in layers 0 and 1 under its own name, and the edge sets.
+	names := map[string]bool{}
+	for _, s := range m.Sets {
+		names[s.Name] = true
+	}
+	for _, n := range []string{"l00_norm_rmsnorm", "l00_conv1d_dwconv", "l00_conv1d_b_dwconv", "l00_gate_merge",
+		"l00_residual_resadd", "l01_scan", "l01_scan_b", "l01_silu_z_lut8", "l00_exp2"} {
+		if !names[n] {
+			t.Errorf("no set %s", n)
 		}
 	}
 
@@ -216,24 +242,79 @@ func TestVectorsRunRTL(t *testing.T) {
 }
 
 // TestVectorsDeterministic: two runs, at GOMAXPROCS 1 and 2, write
-// byte-identical directories.
+// byte-identical directories, for a recorded simulator run (calibration
+// included) and for synthetic operands.
 func TestVectorsDeterministic(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
-	var trees []map[string][]byte
-	for _, procs := range []int{1, 2} {
-		runtime.GOMAXPROCS(procs)
-		dir := filepath.Join(t.TempDir(), "vec")
-		if _, err := rtlCLI(t, "vectors", "--model", vectorsModel(), "--layers", "0,head", "--out", dir); err != nil {
-			t.Fatal(err)
+	for _, mode := range [][]string{{"--calib", "8"}, {"--synthetic"}} {
+		var trees []map[string][]byte
+		for _, procs := range []int{1, 2} {
+			runtime.GOMAXPROCS(procs)
+			dir := filepath.Join(t.TempDir(), "vec")
+			args := append([]string{"vectors", "--model", vectorsModel(), "--layers", "embed,0,head", "--out", dir}, mode...)
+			if _, err := rtlCLI(t, args...); err != nil {
+				t.Fatal(err)
+			}
+			trees = append(trees, readTree(t, dir))
 		}
-		trees = append(trees, readTree(t, dir))
+		if len(trees[0]) != len(trees[1]) || len(trees[0]) < 20 {
+			t.Fatalf("%v: %d and %d files", mode, len(trees[0]), len(trees[1]))
+		}
+		for p, b := range trees[0] {
+			if !bytes.Equal(b, trees[1][p]) {
+				t.Errorf("%v: %s differs", mode, p)
+			}
+		}
 	}
-	if len(trees[0]) != len(trees[1]) || len(trees[0]) < 20 {
-		t.Fatalf("%d and %d files", len(trees[0]), len(trees[1]))
+}
+
+// TestVectorsVimTiRTL is the issue's second acceptance run: vectors of one
+// Vim-Ti block (synthetic weights, paper method calibrated on 2 sample
+// images, the run of sample image 0) against hw/rtl under Icarus Verilog,
+// two testbenches at a time (about 2.5 min here; Verilator's per-set
+// builds make it 5x slower in total).
+func TestVectorsVimTiRTL(t *testing.T) {
+	requireRTLTools(t, "iverilog", "vvp", "make")
+	if testing.Short() {
+		t.Skip("-short: Vim-Ti vectors take minutes")
 	}
-	for p, b := range trees[0] {
-		if !bytes.Equal(b, trees[1][p]) {
-			t.Errorf("%s differs", p)
+	dir := filepath.Join(t.TempDir(), "vec")
+	out, err := rtlCLI(t, "vectors", "--model", "vim-ti", "--layers", "0", "--calib", "2", "--ssm-images", "1",
+		"--search-rows", "128", "--weight-search-rows", "64", "--out", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "recorded integer simulator run of sample test image 0") {
+		t.Errorf("not a recording of the simulator run:\n%s", out)
+	}
+	m := readManifest(t, dir)
+	units := map[traces.Unit]bool{}
+	for _, s := range m.Sets {
+		units[s.Unit] = true
+		if s.Layer != 0 {
+			t.Errorf("set %s of layer %d", s.Name, s.Layer)
+		}
+	}
+	for _, u := range traces.AllUnits() {
+		if !units[u] {
+			t.Errorf("no %s set", u)
+		}
+	}
+	mout, err := exec.Command("make", "-j2", "-C", dir).CombinedOutput()
+	log := string(mout)
+	if err != nil {
+		t.Fatalf("make: %v\n%s", err, log)
+	}
+	if !strings.Contains(log, fmt.Sprintf("ALL PASS: %d testbenches", len(m.Sets))) {
+		t.Errorf("no ALL PASS line for %d sets:\n%s", len(m.Sets), log)
+	}
+	passed := map[string]string{}
+	for _, p := range vecPassRe.FindAllStringSubmatch(log, -1) {
+		passed[p[1]] = p[2]
+	}
+	for _, s := range m.Sets {
+		if passed[s.Name] != fmt.Sprint(s.Vectors) {
+			t.Errorf("set %s: PASS count %q, manifest %d", s.Name, passed[s.Name], s.Vectors)
 		}
 	}
 }
@@ -256,8 +337,16 @@ func TestVectorsBadInput(t *testing.T) {
 		{[]string{"vectors", "--out", ok, "--layers", ""}, "--layers"},
 		{[]string{"vectors", "--out", ok, "--arch", "nope"}, "--arch"},
 		{[]string{"vectors", "--out", ok, "--model", "nope"}, "--model"},
-		{[]string{"vectors", "--out", ok, "--image", "x.png"}, "simulator"},
+		{[]string{"vectors", "--out", ok, "--image", filepath.Join(tmp, "x.png")}, "--image"},
+		{[]string{"vectors", "--out", ok, "--image", "x.png", "--data", "sample"}, "exclusive"},
 		{[]string{"vectors", "--out", ok, "--data", "sample", "--index", "-1"}, "--index"},
+		{[]string{"vectors", "--out", ok, "--data", "sample", "--index", "100000"}, "--index 100000"},
+		{[]string{"vectors", "--out", ok, "--data", "nope"}, "--data"},
+		{[]string{"vectors", "--out", ok, "--calib", "0"}, "--calib"},
+		{[]string{"vectors", "--out", ok, "--merge-k", "17"}, "--merge-k"},
+		{[]string{"vectors", "--out", ok, "--method", "bogus"}, "bogus"},
+		{[]string{"vectors", "--out", ok, "--qmodel", filepath.Join(tmp, "missing.safetensors")}, "missing.safetensors"},
+		{[]string{"vectors", "--out", ok, "--synthetic", "--qmodel", "q.safetensors"}, "--synthetic"},
 		{[]string{"vectors", "--out", ok, "--rtl-dir", filepath.Join(tmp, "missing")}, "--rtl-dir"},
 	} {
 		args := c.args
@@ -280,7 +369,7 @@ func TestVectorsBadInput(t *testing.T) {
 		t.Errorf("temporary leftovers: %v", entries)
 	}
 	// --force replaces; "copy" puts the reference RTL into the directory.
-	if _, err := rtlCLI(t, "vectors", "--model", model, "--out", full, "--force", "--units", "norm", "--rtl-dir", "copy"); err != nil {
+	if _, err := rtlCLI(t, "vectors", "--model", model, "--out", full, "--force", "--units", "norm", "--rtl-dir", "copy", "--synthetic"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(filepath.Join(full, "keep.txt")); err == nil {
