@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"slices"
 
+	"github.com/vimsim/vimsim/internal/par"
 	"github.com/vimsim/vimsim/vim"
 )
 
@@ -112,7 +113,7 @@ func (c *calibrator) forImages(slots int, compute func(slot, b int) error, reduc
 	errs := make([]error, slots)
 	for start := 0; start < c.n; start += slots {
 		cnt := min(slots, c.n-start)
-		parallelFor(cnt, c.opt.Workers, func(_, j int) {
+		par.ForWorker(cnt, c.opt.Workers, func(_, j int) {
 			errs[j] = compute(j, start+j)
 		})
 		for j := 0; j < cnt; j++ {

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/vimsim/vimsim/data"
+	"github.com/vimsim/vimsim/internal/par"
 	"github.com/vimsim/vimsim/vim"
 )
 
@@ -38,7 +39,7 @@ func CalibrationSet(ds data.Dataset, cfg vim.Config, n int, seed uint64) (SliceI
 	size := pre.Len()
 	out := SliceImages{Data: make([]float64, n*size), Size: size}
 	errs := make([]error, n)
-	parallelFor(n, 0, func(_, j int) {
+	par.ForWorker(n, 0, func(_, j int) {
 		s := samples[j]
 		if s.Decode == nil {
 			errs[j] = fmt.Errorf("%s: sample has no image", s.Name)

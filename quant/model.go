@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/vimsim/vimsim/internal/par"
 	"github.com/vimsim/vimsim/vim"
 )
 
@@ -195,7 +196,7 @@ func (q *QModel) Infer(imgs []float64, n int) ([]float64, error) {
 	net := q.network()
 	out := make([]float64, n*c.Classes)
 	works := make([]*work, workersFor(n))
-	parallelFor(n, len(works), func(w, i int) {
+	par.ForWorker(n, len(works), func(w, i int) {
 		if works[w] == nil {
 			works[w] = newWork(c)
 		}

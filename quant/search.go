@@ -3,9 +3,8 @@ package quant
 import (
 	"math"
 	"runtime"
-	"sync"
-	"sync/atomic"
 
+	"github.com/vimsim/vimsim/internal/par"
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
 )
@@ -53,38 +52,6 @@ func argmax(scores []float64) int {
 		}
 	}
 	return best
-}
-
-// parallelFor calls f(worker, i) for every i in [0,n) on at most workers
-// goroutines; worker in [0, workers) identifies per-goroutine scratch space.
-// Results must not depend on which worker runs which i.
-func parallelFor(n, workers int, f func(worker, i int)) {
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	workers = min(workers, n)
-	if workers <= 1 {
-		for i := 0; i < n; i++ {
-			f(0, i)
-		}
-		return
-	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				f(w, i)
-			}
-		}(w)
-	}
-	wg.Wait()
 }
 
 // actProblem holds the data of one activation quantizer's scale search:
@@ -282,7 +249,7 @@ func (s *actSearch) round(ratios []float64) {
 			continue // no calibration row in this group: keep the min-max scale
 		}
 		base := s.base(g)
-		parallelFor(len(ratios), s.workers, func(_, i int) {
+		par.ForWorker(len(ratios), s.workers, func(_, i int) {
 			scores[i] = s.score(g, s.init[g]*ratios[i], base)
 		})
 		s.q.Scales[g] = s.init[g] * ratios[argmax(scores)]
@@ -438,7 +405,7 @@ func searchLinear(p *linProblem, wBits int, wInit []float64, wRows int, q *ActQu
 	pool := make([]scratch, workers)
 	for r := 0; r < rounds; r++ {
 		scores := make([]float64, len(ratios))
-		parallelFor(len(ratios), workers, func(w, i int) {
+		par.ForWorker(len(ratios), workers, func(w, i int) {
 			sc := &pool[w]
 			if sc.wq == nil {
 				sc.wq = make([]float64, len(ws.w))

@@ -2,6 +2,8 @@ package quant
 
 import (
 	"math"
+
+	"github.com/vimsim/vimsim/internal/par"
 )
 
 // at returns v[i], or 1 when v is nil (an absent factor).
@@ -153,7 +155,7 @@ func (h *hSearch) run(init []float64) ([]float64, error) {
 			sA = at(h.f.rL, s-1) / at(h.f.rL, s)
 		}
 		// Step terms and the float chain.
-		parallelFor(S, h.workers, func(_, b int) {
+		par.ForWorker(S, h.workers, func(_, b int) {
 			h.stepTerms(&chains[b], b, s, sA)
 		})
 		if s > 0 {
@@ -168,7 +170,7 @@ func (h *hSearch) run(init []float64) ([]float64, error) {
 				}
 				ch.fnorm = math.Max(math.Sqrt(ff), cosEps)
 			}
-			parallelFor(len(ratios), h.workers, func(_, i int) {
+			par.ForWorker(len(ratios), h.workers, func(_, i int) {
 				sc := init[s-1] * ratios[i]
 				inv := 1 / sc
 				var total float64

@@ -7,9 +7,9 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/vimsim/vimsim/hw/datapath"
+	"github.com/vimsim/vimsim/internal/par"
 	"github.com/vimsim/vimsim/quant"
 	"github.com/vimsim/vimsim/quant/intprog"
 	"github.com/vimsim/vimsim/vim"
@@ -279,7 +279,7 @@ func (f *Fidelity) Add(imgs []float64, labels []int, n int) error {
 		for k := range logits {
 			logits[k] = make([]float64, cnt*c.Classes)
 		}
-		parallelFor(cnt, f.opt.Workers, func(j int) {
+		par.For(cnt, f.opt.Workers, func(j int) {
 			b := start + j
 			img := imgs[b*size : (b+1)*size]
 			pm := &per[j]
@@ -455,25 +455,4 @@ func argmax(row []float64) int {
 		}
 	}
 	return best
-}
-
-// parallelFor calls f(i) for i in [0, n) on at most workers goroutines.
-func parallelFor(n, workers int, f func(i int)) {
-	workers = max(1, min(workers, n))
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				f(i)
-			}
-		}()
-	}
-	for i := 0; i < n; i++ {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
 }

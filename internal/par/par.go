@@ -4,6 +4,7 @@ package par
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
 // For calls f(i) for every i in [0, n) on up to workers goroutines
@@ -36,5 +37,37 @@ func For(n, workers int, f func(i int)) {
 		next <- i
 	}
 	close(next)
+	wg.Wait()
+}
+
+// ForWorker is For with the index of the calling worker, in [0, workers),
+// passed to f, so that f can use per-worker scratch space. Which worker
+// runs which i is not fixed: results must not depend on it.
+func ForWorker(n, workers int, f func(worker, i int)) {
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	workers = min(workers, n)
+	if workers <= 1 {
+		for i := 0; i < n; i++ {
+			f(0, i)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				f(w, i)
+			}
+		}(w)
+	}
 	wg.Wait()
 }

@@ -4,11 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 
+	"github.com/vimsim/vimsim/internal/par"
 	"github.com/vimsim/vimsim/quant"
 	"github.com/vimsim/vimsim/vim"
 )
@@ -130,7 +129,7 @@ func CalibrateMerge(m *vim.Model, imgs quant.Images, opt MergeOptions) ([]MergeS
 		err    error
 	}
 	res := make([]perImage, n)
-	parallelFor(n, opt.Workers, func(b int) {
+	par.For(n, opt.Workers, func(b int) {
 		r := &res[b]
 		r.layers = make([]layerStats, depth)
 		for i := range r.layers {
@@ -282,7 +281,7 @@ func searchScale(v []float64, s0 float64, workers int) float64 {
 	for _, x := range v {
 		vv += x * x
 	}
-	parallelFor(n, workers, func(i int) {
+	par.For(n, workers, func(i int) {
 		s := s0 * (0.01 + float64(i)*(1.2-0.01)/n)
 		var dot, qq float64
 		for _, x := range v {
@@ -299,35 +298,4 @@ func searchScale(v []float64, s0 float64, workers int) float64 {
 		}
 	}
 	return s0 * (0.01 + float64(best)*(1.2-0.01)/n)
-}
-
-// parallelFor calls f(i) for i in [0, n) on at most workers goroutines
-// (0: GOMAXPROCS).
-func parallelFor(n, workers int, f func(i int)) {
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	workers = min(workers, n)
-	if workers <= 1 {
-		for i := 0; i < n; i++ {
-			f(i)
-		}
-		return
-	}
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				f(i)
-			}
-		}()
-	}
-	for i := 0; i < n; i++ {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
 }
