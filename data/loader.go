@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"io"
 	"runtime"
-	"sync"
-	"sync/atomic"
+
+	"github.com/vimsim/vimsim/internal/par"
 )
 
 // Batch is a run of consecutive preprocessed samples.
@@ -85,22 +85,9 @@ func (l *Loader) Next() (*Batch, error) {
 		b.Labels = append(b.Labels, s.Label)
 	}
 	errs := make([]error, n)
-	var nextJob atomic.Int64
-	var wg sync.WaitGroup
-	for range min(l.workers, n) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				j := int(nextJob.Add(1) - 1)
-				if j >= n {
-					return
-				}
-				errs[j] = l.prepare(l.samples[j], b.Images[j*size:(j+1)*size])
-			}
-		}()
-	}
-	wg.Wait()
+	par.For(n, l.workers, func(j int) {
+		errs[j] = l.prepare(l.samples[j], b.Images[j*size:(j+1)*size])
+	})
 	// The first failing sample in index order, whatever the scheduling.
 	for _, err := range errs {
 		if err != nil {

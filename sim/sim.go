@@ -5,9 +5,9 @@ import (
 	"math"
 	"runtime"
 	"sync"
-	"sync/atomic"
 
 	"github.com/vimsim/vimsim/hw/datapath"
+	"github.com/vimsim/vimsim/internal/par"
 	"github.com/vimsim/vimsim/quant/intprog"
 	"github.com/vimsim/vimsim/traces"
 	"github.com/vimsim/vimsim/vim"
@@ -123,39 +123,30 @@ func Run(p *intprog.Program, imgs []float64, n int, opt Options) (*Result, error
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	par := 1
+	inner := 1
 	if n > 0 && n < workers && opt.Tap == nil && opt.Recorder == nil {
-		par = workers / n
+		inner = workers / n
 	}
 	workers = max(1, min(workers, n))
+	engines := make([]*engine, workers)
 	ctrs := make([][]datapath.Counters, workers)
 	errs := make([]error, n)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			e := newEngine(p, par)
+	par.ForWorker(n, workers, func(w, i int) {
+		e := engines[w]
+		if e == nil {
+			e = newEngine(p, inner)
 			e.rec = opt.Recorder
-			ctrs[w] = make([]datapath.Counters, len(ops))
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				var tap func(Tensor)
-				if opt.Tap != nil {
-					tap = func(t Tensor) { opt.Tap(i, t) }
-				}
-				codes := res.Codes[i*c.Classes : (i+1)*c.Classes]
-				if err := e.image(imgs[i*size:(i+1)*size], codes, ctrs[w], tap); err != nil {
-					errs[i] = fmt.Errorf("sim %s: image %d: %w", c.Name, i, err)
-				}
-			}
-		}(w)
-	}
-	wg.Wait()
+			engines[w], ctrs[w] = e, make([]datapath.Counters, len(ops))
+		}
+		var tap func(Tensor)
+		if opt.Tap != nil {
+			tap = func(t Tensor) { opt.Tap(i, t) }
+		}
+		codes := res.Codes[i*c.Classes : (i+1)*c.Classes]
+		if err := e.image(imgs[i*size:(i+1)*size], codes, ctrs[w], tap); err != nil {
+			errs[i] = fmt.Errorf("sim %s: image %d: %w", c.Name, i, err)
+		}
+	})
 	for _, err := range errs {
 		if err != nil {
 			return nil, err
