@@ -153,6 +153,9 @@ func (r *Recorder) Bundle(opt BundleOptions) (*Bundle, error) {
 		}
 		add(File{Path: src.Name, Data: src.Data}, FileInfo{Kind: "testbench"})
 	}
+	for _, src := range rtl.TestbenchIncludes() {
+		add(File{Path: src.Name, Data: src.Data}, FileInfo{Kind: "testbench"})
+	}
 	rtlDir := opt.RTLDir
 	if rtlDir == "" {
 		rtlDir = "rtl"

@@ -171,7 +171,7 @@ func TestTestbenchesLint(t *testing.T) {
 			continue
 		}
 		done[s.Testbench] = true
-		args := append([]string{"--lint-only", "-Wall", "--timing", "-I" + filepath.Join(dir, s.Name),
+		args := append([]string{"--lint-only", "-Wall", "--timing", "-I" + filepath.Join(dir, s.Name), "-I" + filepath.Join(dir, "tb"),
 			"--top-module", s.Testbench, filepath.Join(dir, "tb", s.Testbench+".sv")}, srcs...)
 		out, err := exec.Command("verilator", args...).CombinedOutput()
 		if err != nil || len(strings.TrimSpace(string(out))) != 0 {

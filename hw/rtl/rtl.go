@@ -12,7 +12,7 @@ import (
 	"sort"
 )
 
-//go:embed *.v tb/*.sv
+//go:embed *.v tb/*.sv tb/*.svh
 var files embed.FS
 
 // Source is one embedded Verilog file.
@@ -43,6 +43,10 @@ func Modules() []Source { return list("*.v") }
 
 // Testbenches returns the testbench sources (tb/*.sv), sorted by name.
 func Testbenches() []Source { return list("tb/*.sv") }
+
+// TestbenchIncludes returns the files the testbenches include
+// (tb/*.svh), sorted by name.
+func TestbenchIncludes() []Source { return list("tb/*.svh") }
 
 // Testbench returns the source of the named testbench module (e.g.
 // "tb_scan") and whether it exists.

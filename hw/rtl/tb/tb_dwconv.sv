@@ -9,6 +9,7 @@
 // Plusargs: +hexdir=DIR, +vcd[=FILE].
 `timescale 1ns/1ps
 `default_nettype none
+`include "tb_common.svh"
 // Testbench style: blocking assignments in clocked processes are intended.
 /* verilator lint_off BLKSEQ */
 
@@ -21,9 +22,7 @@ module tb_dwconv;
     localparam integer GB = (NG > 1) ? $clog2(NG) : 1;
     localparam integer MAX_SHOW = 10;
 
-    reg clk = 1'b0;
-    reg rst_n = 1'b0;
-    always #5 clk = ~clk;
+    `TB_CLOCK
 
     reg  [7:0]  x_m   [0:NV-1];
     reg  [7:0]  w_m   [0:E*T-1];
@@ -71,14 +70,7 @@ module tb_dwconv;
     reg [LANES*8-1:0]   x_v;
     reg [LANES*T*8-1:0] w_v;
     initial begin
-        if (!$value$plusargs("hexdir=%s", hexdir))
-            hexdir = ".";
-        if ($test$plusargs("vcd")) begin
-            if (!$value$plusargs("vcd=%s", vcdfile))
-                vcdfile = "tb_dwconv.vcd";
-            $dumpfile(vcdfile);
-            $dumpvars(0, tb_dwconv);
-        end
+        `TB_PLUSARGS(tb_dwconv, "tb_dwconv.vcd")
         $readmemh({hexdir, "/x.in.hex"}, x_m);
         $readmemh({hexdir, "/w.in.hex"}, w_m);
         $readmemh({hexdir, "/y.exp.hex"}, y_exp);
@@ -106,10 +98,7 @@ module tb_dwconv;
         in_valid = 1'b0;
         wait (nout == NV);
         @(negedge clk);
-        if (errors != 0)
-            $fatal(1, "FAIL: %0d/%0d mismatches", errors, NV);
-        $display("PASS: %0d vectors", NV);
-        $finish;
+        `TB_VERDICT(NV)
     end
 endmodule
 

@@ -5,6 +5,7 @@
 // Plusargs: +hexdir=DIR, +vcd[=FILE].
 `timescale 1ns/1ps
 `default_nettype none
+`include "tb_common.svh"
 // Testbench style: blocking assignments in clocked processes are intended.
 /* verilator lint_off BLKSEQ */
 
@@ -15,9 +16,7 @@ module tb_exp2;
     localparam integer NE = (1 << TBITS) + 1;
     localparam integer MAX_SHOW = 10;
 
-    reg clk = 1'b0;
-    reg rst_n = 1'b0;
-    always #5 clk = ~clk;
+    `TB_CLOCK
 
     reg  [31:0] tab_m [0:NE-1];
     reg  [31:0] z_m   [0:N_VEC-1];
@@ -55,14 +54,7 @@ module tb_exp2;
     string hexdir, vcdfile;
     integer i;
     initial begin
-        if (!$value$plusargs("hexdir=%s", hexdir))
-            hexdir = ".";
-        if ($test$plusargs("vcd")) begin
-            if (!$value$plusargs("vcd=%s", vcdfile))
-                vcdfile = "tb_exp2.vcd";
-            $dumpfile(vcdfile);
-            $dumpvars(0, tb_exp2);
-        end
+        `TB_PLUSARGS(tb_exp2, "tb_exp2.vcd")
         $readmemh({hexdir, "/table.in.hex"}, tab_m);
         $readmemh({hexdir, "/z.in.hex"}, z_m);
         $readmemh({hexdir, "/y.exp.hex"}, y_exp);
@@ -86,10 +78,7 @@ module tb_exp2;
         in_valid = 1'b0;
         wait (nout == N_VEC);
         @(negedge clk);
-        if (errors != 0)
-            $fatal(1, "FAIL: %0d/%0d mismatches", errors, N_VEC);
-        $display("PASS: %0d vectors", N_VEC);
-        $finish;
+        `TB_VERDICT(N_VEC)
     end
 endmodule
 

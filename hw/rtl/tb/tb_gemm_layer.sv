@@ -11,6 +11,7 @@
 // Plusargs: +hexdir=DIR, +vcd[=FILE].
 `timescale 1ns/1ps
 `default_nettype none
+`include "tb_common.svh"
 // Testbench style: blocking assignments in clocked processes are intended.
 /* verilator lint_off BLKSEQ */
 
@@ -22,9 +23,7 @@ module tb_gemm_layer;
     localparam integer MAX_SHOW = 10;
     localparam integer FOLDS = MF * NF;
 
-    reg clk = 1'b0;
-    reg rst_n = 1'b0;
-    always #5 clk = ~clk;
+    `TB_CLOCK
 
     reg  signed [7:0] a_m   [0:M*K-1];
     reg  signed [7:0] w_m   [0:N*K-1];
@@ -139,14 +138,7 @@ module tb_gemm_layer;
     string hexdir, vcdfile;
     integer i, errors;
     initial begin
-        if (!$value$plusargs("hexdir=%s", hexdir))
-            hexdir = ".";
-        if ($test$plusargs("vcd")) begin
-            if (!$value$plusargs("vcd=%s", vcdfile))
-                vcdfile = "tb_gemm_layer.vcd";
-            $dumpfile(vcdfile);
-            $dumpvars(0, tb_gemm_layer);
-        end
+        `TB_PLUSARGS(tb_gemm_layer, "tb_gemm_layer.vcd")
         $readmemh({hexdir, "/a.in.hex"}, a_m);
         $readmemh({hexdir, "/w.in.hex"}, w_m);
         $readmemh({hexdir, "/c.exp.hex"}, c_exp);

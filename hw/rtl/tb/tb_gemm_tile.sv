@@ -8,6 +8,7 @@
 // Plusargs: +hexdir=DIR (vector set directory), +vcd[=FILE].
 `timescale 1ns/1ps
 `default_nettype none
+`include "tb_common.svh"
 // Testbench style: blocking assignments in clocked processes are intended.
 /* verilator lint_off BLKSEQ */
 
@@ -18,9 +19,7 @@ module tb_gemm_tile;
     localparam integer RB = (R > 1) ? $clog2(R) : 1;
     localparam integer MAX_SHOW = 10;
 
-    reg clk = 1'b0;
-    reg rst_n = 1'b0;
-    always #5 clk = ~clk;
+    `TB_CLOCK
 
     reg              start = 1'b0;
     reg              capture = 1'b0;
@@ -55,14 +54,7 @@ module tb_gemm_tile;
     end
 
     initial begin
-        if (!$value$plusargs("hexdir=%s", hexdir))
-            hexdir = ".";
-        if ($test$plusargs("vcd")) begin
-            if (!$value$plusargs("vcd=%s", vcdfile))
-                vcdfile = "tb_gemm_tile.vcd";
-            $dumpfile(vcdfile);
-            $dumpvars(0, tb_gemm_tile);
-        end
+        `TB_PLUSARGS(tb_gemm_tile, "tb_gemm_tile.vcd")
         $readmemh({hexdir, "/a.in.hex"}, a_stream);
         $readmemh({hexdir, "/w.in.hex"}, w_stream);
         $readmemh({hexdir, "/c.exp.hex"}, c_exp);

@@ -6,6 +6,7 @@
 // Plusargs: +hexdir=DIR, +vcd[=FILE].
 `timescale 1ns/1ps
 `default_nettype none
+`include "tb_common.svh"
 // Testbench style: blocking assignments in clocked processes are intended.
 /* verilator lint_off BLKSEQ */
 
@@ -15,9 +16,7 @@ module tb_group_requant;
     /* verilator lint_on UNUSEDPARAM */
     localparam integer MAX_SHOW = 10;
 
-    reg clk = 1'b0;
-    reg rst_n = 1'b0;
-    always #5 clk = ~clk;
+    `TB_CLOCK
 
     reg  [31:0]         acc_m [0:N_VEC*G-1];
     reg  [26:0]         m_m   [0:G-1];
@@ -55,14 +54,7 @@ module tb_group_requant;
     string hexdir, vcdfile;
     integer i, g;
     initial begin
-        if (!$value$plusargs("hexdir=%s", hexdir))
-            hexdir = ".";
-        if ($test$plusargs("vcd")) begin
-            if (!$value$plusargs("vcd=%s", vcdfile))
-                vcdfile = "tb_group_requant.vcd";
-            $dumpfile(vcdfile);
-            $dumpvars(0, tb_group_requant);
-        end
+        `TB_PLUSARGS(tb_group_requant, "tb_group_requant.vcd")
         $readmemh({hexdir, "/acc.in.hex"}, acc_m);
         $readmemh({hexdir, "/mult.in.hex"}, m_m);
         $readmemh({hexdir, "/q.exp.hex"}, q_exp);
@@ -80,10 +72,7 @@ module tb_group_requant;
         in_valid = 1'b0;
         wait (nout == N_VEC);
         @(negedge clk);
-        if (errors != 0)
-            $fatal(1, "FAIL: %0d/%0d mismatches", errors, N_VEC);
-        $display("PASS: %0d vectors", N_VEC);
-        $finish;
+        `TB_VERDICT(N_VEC)
     end
 endmodule
 

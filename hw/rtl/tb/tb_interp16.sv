@@ -5,6 +5,7 @@
 // Plusargs: +hexdir=DIR, +vcd[=FILE].
 `timescale 1ns/1ps
 `default_nettype none
+`include "tb_common.svh"
 // Testbench style: blocking assignments in clocked processes are intended.
 /* verilator lint_off BLKSEQ */
 
@@ -15,9 +16,7 @@ module tb_interp16;
     localparam integer NE = (1 << TBITS) + 1;
     localparam integer MAX_SHOW = 10;
 
-    reg clk = 1'b0;
-    reg rst_n = 1'b0;
-    always #5 clk = ~clk;
+    `TB_CLOCK
 
     reg  [EW-1:0]       tab_m [0:NE-1];
     reg  [15:0]         x_m   [0:N_VEC-1];
@@ -57,14 +56,7 @@ module tb_interp16;
     string hexdir, vcdfile;
     integer i;
     initial begin
-        if (!$value$plusargs("hexdir=%s", hexdir))
-            hexdir = ".";
-        if ($test$plusargs("vcd")) begin
-            if (!$value$plusargs("vcd=%s", vcdfile))
-                vcdfile = "tb_interp16.vcd";
-            $dumpfile(vcdfile);
-            $dumpvars(0, tb_interp16);
-        end
+        `TB_PLUSARGS(tb_interp16, "tb_interp16.vcd")
         $readmemh({hexdir, "/table.in.hex"}, tab_m);
         $readmemh({hexdir, "/x.in.hex"}, x_m);
         $readmemh({hexdir, "/y.exp.hex"}, y_exp);
@@ -87,10 +79,7 @@ module tb_interp16;
         in_valid = 1'b0;
         wait (nout == N_VEC);
         @(negedge clk);
-        if (errors != 0)
-            $fatal(1, "FAIL: %0d/%0d mismatches", errors, N_VEC);
-        $display("PASS: %0d vectors", N_VEC);
-        $finish;
+        `TB_VERDICT(N_VEC)
     end
 endmodule
 

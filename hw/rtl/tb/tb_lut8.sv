@@ -7,6 +7,7 @@
 // Plusargs: +hexdir=DIR, +vcd[=FILE].
 `timescale 1ns/1ps
 `default_nettype none
+`include "tb_common.svh"
 // Testbench style: blocking assignments in clocked processes are intended.
 /* verilator lint_off BLKSEQ */
 
@@ -18,9 +19,7 @@ module tb_lut8;
     localparam integer TB = (NT > 1) ? $clog2(NT) : 1;
     localparam integer MAX_SHOW = 10;
 
-    reg clk = 1'b0;
-    reg rst_n = 1'b0;
-    always #5 clk = ~clk;
+    `TB_CLOCK
 
     reg  [8:0]  tab_m [0:NT*256-1];
     reg  [7:0]  x_m   [0:NV-1];
@@ -64,14 +63,7 @@ module tb_lut8;
     string hexdir, vcdfile;
     integer i;
     initial begin
-        if (!$value$plusargs("hexdir=%s", hexdir))
-            hexdir = ".";
-        if ($test$plusargs("vcd")) begin
-            if (!$value$plusargs("vcd=%s", vcdfile))
-                vcdfile = "tb_lut8.vcd";
-            $dumpfile(vcdfile);
-            $dumpvars(0, tb_lut8);
-        end
+        `TB_PLUSARGS(tb_lut8, "tb_lut8.vcd")
         $readmemh({hexdir, "/table.in.hex"}, tab_m);
         $readmemh({hexdir, "/x.in.hex"}, x_m);
         $readmemh({hexdir, "/index.in.hex"}, idx_m);
@@ -96,10 +88,7 @@ module tb_lut8;
         in_valid = 1'b0;
         wait (nout == NV);
         @(negedge clk);
-        if (errors != 0)
-            $fatal(1, "FAIL: %0d/%0d mismatches", errors, NV);
-        $display("PASS: %0d vectors", NV);
-        $finish;
+        `TB_VERDICT(NV)
     end
 endmodule
 

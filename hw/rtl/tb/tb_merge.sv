@@ -8,6 +8,7 @@
 // Plusargs: +hexdir=DIR, +vcd[=FILE].
 `timescale 1ns/1ps
 `default_nettype none
+`include "tb_common.svh"
 // Testbench style: blocking assignments in clocked processes are intended.
 /* verilator lint_off BLKSEQ */
 
@@ -19,9 +20,7 @@ module tb_merge;
     localparam integer NB = (NV + LANES - 1) / LANES;
     localparam integer MAX_SHOW = 10;
 
-    reg clk = 1'b0;
-    reg rst_n = 1'b0;
-    always #5 clk = ~clk;
+    `TB_CLOCK
 
     reg  [15:0] f_m   [0:NV-1];
     reg  [15:0] b_m   [0:NV-1];
@@ -68,14 +67,7 @@ module tb_merge;
     integer b, p, i;
     reg [LANES*16-1:0] f_v, b_v;
     initial begin
-        if (!$value$plusargs("hexdir=%s", hexdir))
-            hexdir = ".";
-        if ($test$plusargs("vcd")) begin
-            if (!$value$plusargs("vcd=%s", vcdfile))
-                vcdfile = "tb_merge.vcd";
-            $dumpfile(vcdfile);
-            $dumpvars(0, tb_merge);
-        end
+        `TB_PLUSARGS(tb_merge, "tb_merge.vcd")
         $readmemh({hexdir, "/fwd.in.hex"}, f_m);
         $readmemh({hexdir, "/bwd.in.hex"}, b_m);
         $readmemh({hexdir, "/m.exp.hex"}, m_exp);
@@ -99,10 +91,7 @@ module tb_merge;
         in_valid = 1'b0;
         wait (nout == NV);
         @(negedge clk);
-        if (errors != 0)
-            $fatal(1, "FAIL: %0d/%0d mismatches", errors, NV);
-        $display("PASS: %0d vectors", NV);
-        $finish;
+        `TB_VERDICT(NV)
     end
 endmodule
 

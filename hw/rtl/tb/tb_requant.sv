@@ -7,6 +7,7 @@
 // Plusargs: +hexdir=DIR, +vcd[=FILE].
 `timescale 1ns/1ps
 `default_nettype none
+`include "tb_common.svh"
 // Testbench style: blocking assignments in clocked processes are intended.
 /* verilator lint_off BLKSEQ */
 
@@ -17,9 +18,7 @@ module tb_requant;
     localparam integer NV = TOKENS * CHANNELS;
     localparam integer MAX_SHOW = 10;
 
-    reg clk = 1'b0;
-    reg rst_n = 1'b0;
-    always #5 clk = ~clk;
+    `TB_CLOCK
 
     reg  [31:0]         acc_m   [0:NV-1];
     reg  [31:0]         bias_m  [0:CHANNELS-1];
@@ -63,14 +62,7 @@ module tb_requant;
     string hexdir, vcdfile;
     integer i;
     initial begin
-        if (!$value$plusargs("hexdir=%s", hexdir))
-            hexdir = ".";
-        if ($test$plusargs("vcd")) begin
-            if (!$value$plusargs("vcd=%s", vcdfile))
-                vcdfile = "tb_requant.vcd";
-            $dumpfile(vcdfile);
-            $dumpvars(0, tb_requant);
-        end
+        `TB_PLUSARGS(tb_requant, "tb_requant.vcd")
         $readmemh({hexdir, "/acc.in.hex"}, acc_m);
         $readmemh({hexdir, "/bias.in.hex"}, bias_m);
         $readmemh({hexdir, "/mult_m.in.hex"}, mm_m);
@@ -92,10 +84,7 @@ module tb_requant;
         in_valid = 1'b0;
         wait (nout == NV);
         @(negedge clk);
-        if (errors != 0)
-            $fatal(1, "FAIL: %0d/%0d mismatches", errors, NV);
-        $display("PASS: %0d vectors", NV);
-        $finish;
+        `TB_VERDICT(NV)
     end
 endmodule
 

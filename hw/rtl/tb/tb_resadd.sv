@@ -8,6 +8,7 @@
 // Plusargs: +hexdir=DIR, +vcd[=FILE].
 `timescale 1ns/1ps
 `default_nettype none
+`include "tb_common.svh"
 // Testbench style: blocking assignments in clocked processes are intended.
 /* verilator lint_off BLKSEQ */
 
@@ -19,9 +20,7 @@ module tb_resadd;
     localparam integer NB = (NV + LANES - 1) / LANES;
     localparam integer MAX_SHOW = 10;
 
-    reg clk = 1'b0;
-    reg rst_n = 1'b0;
-    always #5 clk = ~clk;
+    `TB_CLOCK
 
     reg  [31:0] r_m   [0:NV-1];
     reg  [31:0] a_m   [0:NV-1];
@@ -68,14 +67,7 @@ module tb_resadd;
     integer b, p, i;
     reg [LANES*32-1:0] r_v, a_v;
     initial begin
-        if (!$value$plusargs("hexdir=%s", hexdir))
-            hexdir = ".";
-        if ($test$plusargs("vcd")) begin
-            if (!$value$plusargs("vcd=%s", vcdfile))
-                vcdfile = "tb_resadd.vcd";
-            $dumpfile(vcdfile);
-            $dumpvars(0, tb_resadd);
-        end
+        `TB_PLUSARGS(tb_resadd, "tb_resadd.vcd")
         $readmemh({hexdir, "/residual.in.hex"}, r_m);
         $readmemh({hexdir, "/add.in.hex"}, a_m);
         $readmemh({hexdir, "/out.exp.hex"}, o_exp);
@@ -99,10 +91,7 @@ module tb_resadd;
         in_valid = 1'b0;
         wait (nout == NV);
         @(negedge clk);
-        if (errors != 0)
-            $fatal(1, "FAIL: %0d/%0d mismatches", errors, NV);
-        $display("PASS: %0d vectors", NV);
-        $finish;
+        `TB_VERDICT(NV)
     end
 endmodule
 

@@ -6,6 +6,7 @@
 // Plusargs: +hexdir=DIR, +vcd[=FILE].
 `timescale 1ns/1ps
 `default_nettype none
+`include "tb_common.svh"
 // Testbench style: blocking assignments in clocked processes are intended.
 /* verilator lint_off BLKSEQ */
 
@@ -18,9 +19,7 @@ module tb_rmsnorm;
     localparam integer AB = (D > 1) ? $clog2(D) : 1;
     localparam integer MAX_SHOW = 10;
 
-    reg clk = 1'b0;
-    reg rst_n = 1'b0;
-    always #5 clk = ~clk;
+    `TB_CLOCK
 
     reg  [31:0]         x_m   [0:NV-1];
     reg  [15:0]         g_m   [0:D-1];
@@ -69,14 +68,7 @@ module tb_rmsnorm;
     string hexdir, vcdfile;
     integer i;
     initial begin
-        if (!$value$plusargs("hexdir=%s", hexdir))
-            hexdir = ".";
-        if ($test$plusargs("vcd")) begin
-            if (!$value$plusargs("vcd=%s", vcdfile))
-                vcdfile = "tb_rmsnorm.vcd";
-            $dumpfile(vcdfile);
-            $dumpvars(0, tb_rmsnorm);
-        end
+        `TB_PLUSARGS(tb_rmsnorm, "tb_rmsnorm.vcd")
         $readmemh({hexdir, "/x.in.hex"}, x_m);
         $readmemh({hexdir, "/gamma.in.hex"}, g_m);
         $readmemh({hexdir, "/seed.in.hex"}, s_m);
@@ -111,10 +103,7 @@ module tb_rmsnorm;
         in_valid = 1'b0;
         wait (nout == NV);
         @(negedge clk);
-        if (errors != 0)
-            $fatal(1, "FAIL: %0d/%0d mismatches", errors, NV);
-        $display("PASS: %0d vectors", NV);
-        $finish;
+        `TB_VERDICT(NV)
     end
 endmodule
 

@@ -14,6 +14,7 @@
 // Plusargs: +hexdir=DIR, +vcd[=FILE].
 `timescale 1ns/1ps
 `default_nettype none
+`include "tb_common.svh"
 // Testbench style: blocking assignments in clocked processes are intended.
 /* verilator lint_off BLKSEQ */
 
@@ -26,9 +27,7 @@ module tb_scan;
     localparam integer DB = (E > 1) ? $clog2(E) : 1;
     localparam integer MAX_SHOW = 10;
 
-    reg clk = 1'b0;
-    reg rst_n = 1'b0;
-    always #5 clk = ~clk;
+    `TB_CLOCK
 
     reg [7:0]  x_m [0:NJ-1];
     reg [7:0]  dl_m [0:NJ-1];
@@ -102,14 +101,7 @@ module tb_scan;
     string hexdir, vcdfile;
     integer i, t, ch, n;
     initial begin
-        if (!$value$plusargs("hexdir=%s", hexdir))
-            hexdir = ".";
-        if ($test$plusargs("vcd")) begin
-            if (!$value$plusargs("vcd=%s", vcdfile))
-                vcdfile = "tb_scan.vcd";
-            $dumpfile(vcdfile);
-            $dumpvars(0, tb_scan);
-        end
+        `TB_PLUSARGS(tb_scan, "tb_scan.vcd")
         $readmemh({hexdir, "/x.in.hex"}, x_m);
         $readmemh({hexdir, "/delta.in.hex"}, dl_m);
         $readmemh({hexdir, "/z.in.hex"}, z_m);
@@ -180,10 +172,7 @@ module tb_scan;
         in_valid = 1'b0;
         wait (nout == NJ);
         @(negedge clk);
-        if (errors != 0)
-            $fatal(1, "FAIL: %0d/%0d mismatches", errors, NJ);
-        $display("PASS: %0d vectors", NJ);
-        $finish;
+        `TB_VERDICT(NJ)
     end
 endmodule
 
