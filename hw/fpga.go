@@ -106,6 +106,7 @@ func (b Board) checkPacking(p DSPPacking) error {
 // results.
 const (
 	lutPerPE         = 40    // operand forwarding muxes, control, requant share
+	lutPerPEFabric   = 94    // packing none: accumulate adder and drain mux in fabric (Yosys, hw/rtl)
 	lutPerScanLane   = 600   // exp table + shift, adders, state muxing
 	lutPerVectorLane = 150   // LUT-interpolation datapath
 	lutPerNormLane   = 200   // square/accumulate/scale
@@ -223,7 +224,16 @@ func EstimateResources(s Spec, ops []vim.Op) (Resources, error) {
 	}
 	// Nonlinear tables: one dual-port BRAM36 per two vector lanes.
 	r.BRAM36 += ceilDiv(int64(s.Vector.Lanes), 2)
-	r.LUT = lutBase + lutPerPE*int64(s.PEs()) + lutPerScanLane*int64(s.Scan.Lanes) +
+	// A packed design instantiates DSPs in MAC mode, whose ALU and P
+	// register hold the accumulator; one inferred product per DSP (packing
+	// none, as hw/rtl's systolic_pe synthesizes) leaves the 32-bit
+	// accumulate adder and the drain multiplexer in fabric: Yosys maps the
+	// 16×16 array to 24,068 LUTs on UltraScale+ (docs/RTL.md §10).
+	lutPE := int64(lutPerPE)
+	if pack == PackNone {
+		lutPE = lutPerPEFabric
+	}
+	r.LUT = lutBase + lutPE*int64(s.PEs()) + lutPerScanLane*int64(s.Scan.Lanes) +
 		lutPerVectorLane*int64(s.Vector.Lanes) + lutPerNormLane*int64(s.Norm.Lanes) + lutPerConvLane*int64(s.DWConv.Lanes)
 
 	util := func(used int64, avail int) float64 {

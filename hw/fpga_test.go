@@ -43,7 +43,8 @@ func TestEstimateResources(t *testing.T) {
 		// 256 PEs / 2 + 16 conv lanes / 2 + 4·16 scan + 16 vector + 2·16 norm.
 		{Systolic16().WithFPGA("zcu102", PackDual), 128 + 8 + 64 + 16 + 32, true, "", false},
 		{Systolic16().WithFPGA("zcu102", PackNone), 256 + 16 + 64 + 16 + 32, true, "", false},
-		{Systolic64().WithFPGA("kv260", PackNone), 4096 + 64 + 256 + 64 + 128, false, "dsp", true},
+		// Unpacked, 4096 PEs at 94 LUTs (4.0x the LUTs) outgrow the 3.7x DSPs.
+		{Systolic64().WithFPGA("kv260", PackNone), 4096 + 64 + 256 + 64 + 128, false, "lut", true},
 		{Systolic64().WithFPGA("vck190", PackDot3), 1366 + 22 + 256 + 64 + 128, true, "", true},
 		{Systolic32().WithFPGA("u280", ""), 512 + 16 + 128 + 32 + 64, true, "", true},
 	}
@@ -71,6 +72,13 @@ func TestEstimateResources(t *testing.T) {
 		if r.BRAM36 <= 0 || r.LUT <= lutBase {
 			t.Errorf("%s: memories %d BRAM36, %d LUT", r.Board, r.BRAM36, r.LUT)
 		}
+	}
+	// Unpacked PEs keep the accumulator in fabric: 94 LUTs instead of 40
+	// (the Yosys count of hw/rtl's array).
+	packed, _ := EstimateResources(Systolic16().WithFPGA("zcu102", PackDual), ops)
+	unpacked, _ := EstimateResources(Systolic16().WithFPGA("zcu102", PackNone), ops)
+	if d := unpacked.LUT - packed.LUT; d != (94-40)*256 {
+		t.Errorf("16x16 LUTs unpacked - packed = %d, want %d", d, (94-40)*256)
 	}
 	// Bigger buffers need more memory blocks.
 	small, _ := EstimateResources(Systolic16().WithFPGA("zcu102", PackDual), ops)

@@ -12,7 +12,7 @@ import (
 func benchCalibrate(b *testing.B, spec string, n int, opt Options) {
 	m, err := vim.Load(spec, vim.LoadOptions{})
 	if err != nil {
-		b.Skipf("model %s: %v", spec, err)
+		b.Fatalf("model %s: %v", spec, err)
 	}
 	imgs := randomImages(m.Config, n, 1)
 	b.ResetTimer()
@@ -36,7 +36,7 @@ func BenchmarkCalibrateVimTi(b *testing.B) {
 func BenchmarkCalibrateShipped(b *testing.B) {
 	m, err := vim.Load(vim.DefaultModel, vim.LoadOptions{})
 	if err != nil {
-		b.Skipf("model %s: %v", vim.DefaultModel, err)
+		b.Fatalf("model %s: %v", vim.DefaultModel, err)
 	}
 	ds, err := data.Open("sample", "test")
 	if err != nil {
@@ -61,7 +61,7 @@ func BenchmarkCalibrateShipped(b *testing.B) {
 func BenchmarkInferShipped(b *testing.B) {
 	m, err := vim.Load(vim.DefaultModel, vim.LoadOptions{})
 	if err != nil {
-		b.Skipf("model %s: %v", vim.DefaultModel, err)
+		b.Fatalf("model %s: %v", vim.DefaultModel, err)
 	}
 	q, err := Calibrate(m, randomImages(m.Config, 16, 1), DefaultOptions())
 	if err != nil {
