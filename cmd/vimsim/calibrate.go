@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/vimsim/vimsim/data"
 	"github.com/vimsim/vimsim/quant"
+	"github.com/vimsim/vimsim/quant/intprog"
 	"github.com/vimsim/vimsim/vim"
 )
 
@@ -63,6 +64,34 @@ func (f *calibFlags) options(seed uint64) (quant.Options, error) {
 		return o, fmt.Errorf("--calib %d: must be at least 1", f.calib)
 	}
 	return o, nil
+}
+
+// readQModel reads the quantized-model file of --qmodel and checks it
+// against m's configuration.
+func readQModel(path string, m *vim.Model) (*quant.QModel, error) {
+	qm, err := quant.ReadModel(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := qm.CheckConfig(m.Config); err != nil {
+		return nil, fmt.Errorf("--qmodel %s: %w", path, err)
+	}
+	return qm, nil
+}
+
+// calibratedProgram compiles the integer program of qm, first calibrating
+// qm with opt on calib (described by desc) when it is nil, and returns the
+// quantized model with it; k as for compileProgram.
+func calibratedProgram(m *vim.Model, qm *quant.QModel, opt quant.Options, calib quant.Images, desc string, k int) (*intprog.Program, *quant.QModel, error) {
+	if qm == nil {
+		opt.Data = desc
+		var err error
+		if qm, err = quant.Calibrate(m, calib, opt); err != nil {
+			return nil, nil, err
+		}
+	}
+	p, err := compileProgram(m, qm, calib, desc, k)
+	return p, qm, err
 }
 
 // calibrationImages draws n calibration images for cfg from the split of

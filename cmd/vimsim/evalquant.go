@@ -74,11 +74,8 @@ func (q *quantEvalFlags) quantRows(names []string, m *vim.Model, cfg vim.Config,
 	var file *quant.QModel
 	if q.qmodel != "" {
 		var err error
-		if file, err = quant.ReadModel(q.qmodel); err != nil {
+		if file, err = readQModel(q.qmodel, m); err != nil {
 			return nil, err
-		}
-		if err := file.CheckConfig(m.Config); err != nil {
-			return nil, fmt.Errorf("--qmodel %s: %w", q.qmodel, err)
 		}
 	}
 	var (

@@ -103,11 +103,8 @@ func runSim(cmd *cobra.Command, mf *modelFlags, cf *calibFlags, opt simOptions) 
 	}
 	var qm *quant.QModel
 	if opt.qmodel != "" {
-		if qm, err = quant.ReadModel(opt.qmodel); err != nil {
+		if qm, err = readQModel(opt.qmodel, m); err != nil {
 			return err
-		}
-		if err := qm.CheckConfig(m.Config); err != nil {
-			return fmt.Errorf("--qmodel %s: %w", opt.qmodel, err)
 		}
 	}
 	cfg := m.Config
@@ -119,13 +116,7 @@ func runSim(cmd *cobra.Command, mf *modelFlags, cf *calibFlags, opt simOptions) 
 	if err != nil {
 		return err
 	}
-	if qm == nil {
-		qopt.Data = desc
-		if qm, err = quant.Calibrate(m, calib, qopt); err != nil {
-			return err
-		}
-	}
-	p, err := compileProgram(m, qm, calib, desc, opt.mergeK)
+	p, qm, err := calibratedProgram(m, qm, qopt, calib, desc, opt.mergeK)
 	if err != nil {
 		return err
 	}

@@ -267,11 +267,8 @@ func prepareVectorsRun(mf modelFlags, cf calibFlags, opt vectorsOptions) (*vecto
 	}
 	var qm *quant.QModel
 	if opt.qmodel != "" {
-		if qm, err = quant.ReadModel(opt.qmodel); err != nil {
+		if qm, err = readQModel(opt.qmodel, m); err != nil {
 			return nil, err
-		}
-		if err := qm.CheckConfig(m.Config); err != nil {
-			return nil, fmt.Errorf("--qmodel %s: %w", opt.qmodel, err)
 		}
 		m.Config.Mean, m.Config.Std = qm.Config.Mean, qm.Config.Std
 	}
@@ -299,13 +296,7 @@ func prepareVectorsRun(mf modelFlags, cf calibFlags, opt vectorsOptions) (*vecto
 	if err != nil {
 		return nil, fmt.Errorf("--calib-data: %w", err)
 	}
-	if qm == nil {
-		qopt.Data = desc
-		if qm, err = quant.Calibrate(m, calib, qopt); err != nil {
-			return nil, err
-		}
-	}
-	p, err := compileProgram(m, qm, calib, desc, opt.mergeK)
+	p, qm, err := calibratedProgram(m, qm, qopt, calib, desc, opt.mergeK)
 	if err != nil {
 		return nil, err
 	}
