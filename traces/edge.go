@@ -192,29 +192,40 @@ func synthDWConvEdge(rec *Recorder, r *rand.Rand, layer, taps int) error {
 	return rec.DepthwiseConv(layer, "edge", x, w)
 }
 
-// int16Edges are gated-output values at the ends of the int16 range, around
-// the merge's rounding ties (multiples of 256) and its saturation edge.
-var int16Edges = []int16{math.MinInt16, math.MinInt16 + 1, -32513, -32512, -257, -256, -255, -1, 0, 1, 255, 256,
-	257, 511, 512, 32512, 32513, math.MaxInt16}
+// int16Edges returns gated-output values at the ends of the int16 range,
+// around the merge's rounding ties (multiples of 2^GateFrac) and halves of
+// its saturation edges (18 values).
+func int16Edges() []int16 {
+	half, hi, lo := mergeEdges()
+	return []int16{math.MinInt16, math.MinInt16 + 1, int16(max(lo/2, math.MinInt16)), int16(max(lo/2-1, math.MinInt16)),
+		int16(-half - 1), int16(-half), int16(-half + 1), -1, 0, 1, int16(half - 1), int16(half), int16(half + 1),
+		int16(2*half - 1), int16(2 * half), int16(hi/2 - 1), int16(hi / 2), math.MaxInt16}
+}
 
 // synthMergeEdge records a merge of every pair of int16Edges (18 rows of
-// 18), then every tie f + b = 512k + 256 of the output range (k = −128..127,
-// twice: f = b and f = b + 200), the sums across the saturation edge 65280
-// and random pairs to fill the last row.
+// 18), then every tie f + b = 2^(GateFrac+1)·k + 2^GateFrac of the output
+// range (k = −128..127, as equal halves and with ±100), then sums across
+// both saturation edges (where int16 sums reach them), then random pairs
+// to fill the last row.
 func synthMergeEdge(rec *Recorder, r *rand.Rand, layer int) error {
-	n := len(int16Edges)
+	edges := int16Edges()
+	n := len(edges)
+	half, hi, lo := mergeEdges()
 	var f, b []int16
-	for _, x := range int16Edges {
-		for _, y := range int16Edges {
+	for _, x := range edges {
+		for _, y := range edges {
 			f, b = append(f, x), append(b, y)
 		}
 	}
 	for k := -128; k < 128; k++ {
-		h := 256*k + 128 // f + b = 2h = 512k + 256
+		h := half*k + half/2 // f + b = 2h = 2^(GateFrac+1)·k + 2^GateFrac
 		f, b = append(f, int16(h), int16(h+100)), append(b, int16(h), int16(h-100))
 	}
 	for d := -8; d <= 8; d++ {
-		f, b = append(f, math.MaxInt16), append(b, int16(32513+d))
+		f, b = append(f, int16(hi/2)), append(b, int16(hi-hi/2+d))
+		if lo/2 >= math.MinInt16 && lo-lo/2-8 >= math.MinInt16 {
+			f, b = append(f, int16(lo/2)), append(b, int16(lo-lo/2+d))
+		}
 	}
 	for len(f)%n != 0 {
 		f, b = append(f, int16(r.IntN(1<<16)-1<<15)), append(b, int16(r.IntN(1<<16)-1<<15))

@@ -111,7 +111,7 @@ func (r *Recorder) Scan(layer int, op string, in datapath.ScanInputs, p *datapat
 	per("gate_m", "uint31", 31, gm, E, "per channel: Gate mantissa")
 	per("gate_shift", "uint6", 6, gs, E, "per channel: Gate shift")
 	per("table", "uint32", 32, widen(tab), len(tab), "exponent table entry i = round(2^(i/2^TBITS) * 2^30)")
-	s.add(&tensor{name: "out", role: Expected, dtype: "int16", bits: 16, shape: le, layout: "row-major (step, channel): gated output at s_m*2^-8", values: widen(out.Data)})
+	s.add(&tensor{name: "out", role: Expected, dtype: "int16", bits: 16, shape: le, layout: "row-major (step, channel): gated output at s_m*2^-7", values: widen(out.Data)})
 	s.add(&tensor{name: "y", role: Expected, dtype: "int8", bits: 8, shape: le, layout: "row-major (step, channel): y'", values: widen(taps.Y.Data)})
 	s.add(&tensor{name: "v", role: Expected, dtype: "int32", bits: 32, shape: le, layout: "row-major (step, channel): D-skip sum V", values: widen(taps.Skip.Data)})
 	s.vectors = L * E

@@ -515,28 +515,35 @@ func synthDWConv(rec *Recorder, r *rand.Rand, op vim.Op) error {
 }
 
 // synthMerge records a direction merge of gated int16 outputs: the int16
-// limits, rounding ties on both sides of zero and the saturation edge
-// first, then one in eight pairs with a tie (f + b = 512k + 256), one in
-// sixteen near the top of the range (sums around the saturation edge
-// f + b = 65280), one in sixteen uniform over int16, the rest moderate.
+// limits, rounding ties on both sides of zero and the saturation edges
+// first, then one in eight pairs with a tie (f + b = 2^(GateFrac+1)·k +
+// 2^GateFrac), one in sixteen around the upper saturation edge, one in
+// sixteen uniform over int16, the rest moderate.
 func synthMerge(rec *Recorder, r *rand.Rand, op vim.Op) error {
 	if !rec.Wants(op.Layer, UnitVector) {
 		return nil
 	}
+	half, hi, lo := mergeEdges()
+	unit := 2 * half
 	fwd := datapath.NewMatrix[int16](op.M, op.N)
 	bwd := datapath.NewMatrix[int16](op.M, op.N)
-	edges := [][2]int16{{32767, 32767}, {-32768, -32768}, {32767, -32768}, {-32768, 32767}, {256, 0}, {-256, 0},
-		{255, 0}, {-257, 0}, {0, 768}, {-768, 0}, {32767, 32513}, {32767, 32512}, {-1, 0}, {1, 0}, {0, 0}}
+	edges := [][2]int{{32767, 32767}, {-32768, -32768}, {32767, -32768}, {-32768, 32767}, {half, 0}, {-half, 0},
+		{half - 1, 0}, {-half - 1, 0}, {0, 3 * half}, {-3 * half, 0}, {hi / 2, hi - hi/2}, {hi / 2, hi - hi/2 - 1},
+		{-1, 0}, {1, 0}, {0, 0}}
+	if lo >= -65536 {
+		edges = append(edges, [2]int{lo / 2, lo - lo/2}, [2]int{lo / 2, lo - lo/2 - 1})
+	}
 	for i := range fwd.Data {
 		var f, b int
 		switch {
 		case i < len(edges):
-			f, b = int(edges[i][0]), int(edges[i][1])
+			f, b = edges[i][0], edges[i][1]
 		case r.IntN(8) == 0:
 			b = r.IntN(1<<14) - 1<<13
-			f = 512*(r.IntN(64)-32) + 256 - b
+			f = unit*(r.IntN(64)-32) + half - b
 		case r.IntN(16) == 0:
-			f, b = 32767-r.IntN(512), 32767-r.IntN(512)
+			f = min(hi/2+r.IntN(2*unit)-unit, 32767)
+			b = min(hi-f+r.IntN(2*unit)-unit, 32767)
 		case r.IntN(16) == 0:
 			f, b = r.IntN(1<<16)-1<<15, r.IntN(1<<16)-1<<15
 		default:
@@ -545,6 +552,13 @@ func synthMerge(rec *Recorder, r *rand.Rand, op vim.Op) error {
 		fwd.Data[i], bwd.Data[i] = int16(f), int16(b)
 	}
 	return rec.Merge(op.Layer, op.Name, fwd, bwd)
+}
+
+// mergeEdges returns the merge's rounding half 2^GateFrac and its
+// saturation edges: f + b ≥ hi rounds above 127, f + b < lo below −128.
+func mergeEdges() (half, hi, lo int) {
+	half = 1 << datapath.GateFrac
+	return half, 255 * half, -257 * half
 }
 
 // synthResidual records one residual add of an L×D block output: pairs at

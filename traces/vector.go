@@ -54,11 +54,12 @@ func mergeSet(layer int, op string, fwd, bwd datapath.Matrix[int16], lanes int) 
 	s.param("TOKENS", int64(T), "rows")
 	s.param("CHANNELS", int64(Ch), "columns")
 	s.param("LANES", int64(lanes), "merge lanes (elements per beat)")
+	s.param("GATE_FRAC", datapath.GateFrac, "fraction bits of the gated int16 inputs")
 	s.param("WATCHDOG_CYCLES", int64((n+lanes-1)/lanes)+1000, "testbench timeout")
 	tc := []int{T, Ch}
-	s.add(&tensor{name: "fwd", role: Stimulus, dtype: "int16", bits: 16, shape: tc, layout: "row-major (token, channel): forward gated output at s_m*2^-8", values: widen(fwd.Data)})
+	s.add(&tensor{name: "fwd", role: Stimulus, dtype: "int16", bits: 16, shape: tc, layout: "row-major (token, channel): forward gated output at s_m*2^-GATE_FRAC", values: widen(fwd.Data)})
 	s.add(&tensor{name: "bwd", role: Stimulus, dtype: "int16", bits: 16, shape: tc,
-		layout: "row-major (token, channel): backward gated output at s_m*2^-8, in original token order", values: widen(bwd.Data)})
+		layout: "row-major (token, channel): backward gated output at s_m*2^-GATE_FRAC, in original token order", values: widen(bwd.Data)})
 	s.add(&tensor{name: "m", role: Expected, dtype: "int8", bits: 8, shape: tc, layout: "row-major (token, channel): merged value at s_m", values: widen(out.Data)})
 	s.add(&tensor{name: "sat", role: Expected, dtype: "bit", bits: 1, shape: tc, layout: "row-major (token, channel): 1 when clamped", values: sat})
 	s.vectors = n

@@ -618,7 +618,7 @@ func checkMergeSet(t *testing.T, b *Bundle, s SetInfo, c map[string]int64) {
 	var ties, sats int
 	for i := range m {
 		sum := fv[i] + bv[i]
-		ref := (sum + 256) >> 9 // floor: ties toward +inf
+		ref := (sum + 1<<datapath.GateFrac) >> (datapath.GateFrac + 1) // floor: ties toward +inf
 		flag := uint64(0)
 		if ref > 127 || ref < -128 {
 			ref, flag = max(min(ref, 127), -128), 1
@@ -626,7 +626,7 @@ func checkMergeSet(t *testing.T, b *Bundle, s SetInfo, c map[string]int64) {
 		if m[i] != int64(got.Data[i]) || m[i] != ref || sat[i] != flag {
 			t.Fatalf("m[%d] (f=%d b=%d) = %d sat %d; datapath %d, reference %d sat %d", i, fv[i], bv[i], m[i], sat[i], got.Data[i], ref, flag)
 		}
-		if sum&511 == 256 {
+		if sum&(1<<(datapath.GateFrac+1)-1) == 1<<datapath.GateFrac {
 			ties++
 		}
 		sats += int(flag)

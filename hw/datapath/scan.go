@@ -25,9 +25,10 @@ const (
 	// constants (Validate checks it): V fits a signed 25-bit register.
 	ScanSkipBound = 1 << 23
 	// GateBits and GateFrac describe the gated output of one direction:
-	// int16 at the merge scale s_m·2^−8.
+	// int16 at the merge scale s_m·2^−7, one bit of headroom over the
+	// merged range (DATAPATH.md §14.2).
 	GateBits = 16
-	GateFrac = 8
+	GateFrac = 7
 	// expZMin is an exponent-unit input small enough that the result is 0.
 	expZMin = -64 << ExpInFrac
 )
@@ -173,7 +174,7 @@ type ScanTaps struct {
 }
 
 // Scan runs one direction of the selective scan with the SiLU(z) gate
-// (DATAPATH.md §8) and writes the gated output, int16 at scale s_m·2^−8, to
+// (DATAPATH.md §8) and writes the gated output, int16 at scale s_m·2^−7, to
 // dst (L×E). For every step t and channel d:
 //
 //	Xu    = sat32(UStep[t].Apply(UChan[d].Apply(Δ·x, 0), UChanNorm[d] − 16))
@@ -339,8 +340,8 @@ func FlipRows[T Integer](dst, src Matrix[T]) error {
 
 // Merge averages the gated outputs of the two directions, both in original
 // token order (flip the backward output first), into the int8 input of
-// out_proj at scale s_m (DATAPATH.md §9): m = sat8(RoundShift(f + b, 9)),
-// the sum's halving and the removal of the 8 gate fraction bits in one
+// out_proj at scale s_m (DATAPATH.md §9): m = sat8(RoundShift(f + b, 8)),
+// the sum's halving and the removal of the 7 gate fraction bits in one
 // rounding, ties toward +∞.
 func Merge(dst Matrix[int8], fwd, bwd Matrix[int16], c *Counters) error {
 	if err := fwd.valid("merge: forward"); err != nil {

@@ -516,8 +516,8 @@ func TestMergeFlipResidual(t *testing.T) {
 	}
 	var sat int64
 	for i := range m.Data {
-		// floor((f + b)/512 + 1/2) with ties toward +∞, clamped
-		want := math.Floor(float64(int(f.Data[i])+int(b.Data[i]))/512 + 0.5)
+		// floor((f + b)/2^(GateFrac+1) + 1/2) with ties toward +∞, clamped
+		want := math.Floor(float64(int(f.Data[i])+int(b.Data[i]))/(2<<GateFrac) + 0.5)
 		w := math.Max(math.Min(want, 127), -128)
 		sat += b2i(w != want)
 		if float64(m.Data[i]) != w {

@@ -33,7 +33,7 @@ func Compile(qm *quant.QModel) (*Program, error) {
 // these formats: the input image int8 per channel at 1/(255·std) (exact for
 // 8-bit images, see Input); the residual stream int32 at a model-wide scale
 // s_r that maps a provable bound on |residual| to 2^ResidualBits; the gated
-// scan outputs int16 at s_m/256 and their merge int8 at s_m (opt.Merge); the
+// scan outputs int16 at s_m/128 and their merge int8 at s_m (opt.Merge); the
 // logits int32 (the head's output quantizer of qm is not applied). It fails,
 // with a message naming the layer, when qm uses a format the datapath
 // cannot execute (activations other than 8 bits, a per-token quantizer

@@ -45,8 +45,9 @@ import (
 // NAME.token_shift I8 [g]; scalars NAME.bits and NAME.zero_point. A
 // multiplier vector NAME is stored the same way (NAME.m, NAME.shift).
 const (
-	FileFormat  = "vimsim-intprog"
-	FileVersion = 1
+	FileFormat = "vimsim-intprog"
+	// FileVersion 2: gated scan outputs with GateFrac = 7 (version 1: 8).
+	FileVersion = 2
 )
 
 // header is the JSON metadata of a program file.

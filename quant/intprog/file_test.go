@@ -110,7 +110,7 @@ func TestReadErrors(t *testing.T) {
 		want string
 	}{
 		{"format", func(f *ckpt.File, _ map[string]any) { f.Metadata["format"] = "vimsim-qmodel" }, "not an integer program"},
-		{"version", func(f *ckpt.File, _ map[string]any) { f.Metadata["version"] = "2" }, "version"},
+		{"version", func(f *ckpt.File, _ map[string]any) { f.Metadata["version"] = "1" }, "version"},
 		{"header", func(f *ckpt.File, h map[string]any) { clear(h); f.Metadata["intprog"] = "{" }, "metadata intprog"},
 		{"header version", func(_ *ckpt.File, h map[string]any) { h["version"] = 3 }, "metadata intprog"},
 		{"config", func(_ *ckpt.File, h map[string]any) { h["config"].(map[string]any)["depth"] = 2000 }, "too large"},

@@ -180,7 +180,7 @@ type LayerScales struct {
 	Norm  float64   // norm output
 	XZ    []float64 // 2E, in_proj output
 	Z     []float64 // E, SiLU(z)
-	Merge []float64 // E, s_m of the merged out_proj input; the gated outputs are int16 at s_m/256
+	Merge []float64 // E, s_m of the merged out_proj input; the gated outputs are int16 at s_m/128
 	Out   TokenScale
 	Dir   [2]DirScales
 }

@@ -34,7 +34,7 @@ module tb_merge;
     wire [LANES*8-1:0]  out_m;
     wire [LANES-1:0]    out_sat;
 
-    merge #(.LANES(LANES)) dut (
+    merge #(.LANES(LANES), .GATE_FRAC(GATE_FRAC)) dut (
         .clk(clk), .rst_n(rst_n), .in_valid(in_valid), .in_f(in_f), .in_b(in_b),
         .out_valid(out_valid), .out_m(out_m), .out_sat(out_sat));
 
