@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vimsim/vimsim/internal/pixels"
 	"github.com/vimsim/vimsim/quant"
 	"github.com/vimsim/vimsim/quant/intprog"
 	"github.com/vimsim/vimsim/vim"
@@ -34,7 +35,7 @@ func loadVimTi(b *testing.B) (*vim.Model, *intprog.Program) {
 			return
 		}
 		c := m.Config
-		src := quant.SliceImages{Data: pixelImages(c, 4, 1), Size: c.Channels * c.ImgH * c.ImgW}
+		src := quant.SliceImages{Data: pixels.Images(c, 4, 1), Size: c.Channels * c.ImgH * c.ImgW}
 		opt := quant.DefaultOptions()
 		opt.Rounds, opt.SearchRows, opt.SSMImages = 1, 128, 2
 		t0 := time.Now()
@@ -80,7 +81,7 @@ func BenchmarkVimTi(b *testing.B) {
 	c := m.Config
 	size := c.Channels * c.ImgH * c.ImgW
 	batch := 2 * runtime.GOMAXPROCS(0)
-	imgs := pixelImages(c, batch, 9)
+	imgs := pixels.Images(c, batch, 9)
 	paths := []struct {
 		name string
 		n    int

@@ -1,37 +1,16 @@
 package sim
 
 import (
-	"math/rand/v2"
 	"sync"
 	"testing"
 
+	"github.com/vimsim/vimsim/internal/pixels"
 	"github.com/vimsim/vimsim/quant"
 	"github.com/vimsim/vimsim/quant/intprog"
 	"github.com/vimsim/vimsim/vim"
 )
 
 const toyPath = "../vim/testdata/toy_pert.weights.safetensors"
-
-// pixelImages returns n random 8-bit images of c, normalised with the
-// configuration's mean and std.
-func pixelImages(c vim.Config, n int, seed uint64) []float64 {
-	rng := rand.New(rand.NewPCG(seed, 7))
-	plane := c.ImgH * c.ImgW
-	size := c.Channels * plane
-	out := make([]float64, n*size)
-	for i := range out {
-		ch := (i % size) / plane
-		mean, std := 0.0, 1.0
-		if len(c.Mean) > 0 {
-			mean = c.Mean[min(ch, len(c.Mean)-1)]
-		}
-		if len(c.Std) > 0 {
-			std = c.Std[min(ch, len(c.Std)-1)]
-		}
-		out[i] = (float64(rng.IntN(256))/255 - mean) / std
-	}
-	return out
-}
 
 // fixture is a float model with its quantized models and programs.
 type fixture struct {
@@ -53,8 +32,8 @@ var (
 func newFixture(m *vim.Model, calib, test int) (*fixture, error) {
 	c := m.Config
 	size := c.Channels * c.ImgH * c.ImgW
-	src := quant.SliceImages{Data: pixelImages(c, calib, 1), Size: size}
-	f := &fixture{m: m, imgs: pixelImages(c, test, 2), n: test,
+	src := quant.SliceImages{Data: pixels.Images(c, calib, 1), Size: size}
+	f := &fixture{m: m, imgs: pixels.Images(c, test, 2), n: test,
 		qm: map[string]*quant.QModel{}, prog: map[string]*intprog.Program{}}
 	for _, method := range []string{quant.MethodPaper, quant.MethodNaive} {
 		opt := quant.DefaultOptions()

@@ -1,37 +1,15 @@
 package intprog
 
 import (
-	"math/rand/v2"
 	"sync"
 	"testing"
 
+	"github.com/vimsim/vimsim/internal/pixels"
 	"github.com/vimsim/vimsim/quant"
 	"github.com/vimsim/vimsim/vim"
 )
 
 const toyPath = "../../vim/testdata/toy_pert.weights.safetensors"
-
-// pixelImages returns n random 8-bit images of c, normalised with the
-// configuration's mean and std (the images the boundary conversion
-// represents exactly).
-func pixelImages(c vim.Config, n int, seed uint64) []float64 {
-	rng := rand.New(rand.NewPCG(seed, 7))
-	plane := c.ImgH * c.ImgW
-	size := c.Channels * plane
-	out := make([]float64, n*size)
-	for i := range out {
-		ch := (i % size) / plane
-		mean, std := 0.0, 1.0
-		if len(c.Mean) > 0 {
-			mean = c.Mean[min(ch, len(c.Mean)-1)]
-		}
-		if len(c.Std) > 0 {
-			std = c.Std[min(ch, len(c.Std)-1)]
-		}
-		out[i] = (float64(rng.IntN(256))/255 - mean) / std
-	}
-	return out
-}
 
 // toy is the vim-toy fixture model with quantized versions, shared by the
 // tests (calibration takes seconds).
@@ -58,7 +36,7 @@ func loadToy(t testing.TB) *toy {
 		}
 		c := m.Config
 		size := c.Channels * c.ImgH * c.ImgW
-		tv := &toy{m: m, imgs: quant.SliceImages{Data: pixelImages(c, 6, 1), Size: size},
+		tv := &toy{m: m, imgs: quant.SliceImages{Data: pixels.Images(c, 6, 1), Size: size},
 			qm: map[string]*quant.QModel{}, merges: map[string][]MergeScale{}}
 		for _, method := range []string{quant.MethodPaper, quant.MethodNaive} {
 			opt := quant.DefaultOptions()
