@@ -4,14 +4,15 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vimsim/vimsim/hw"
+	"github.com/vimsim/vimsim/hw/arch"
+	"github.com/vimsim/vimsim/hw/cost"
 	"github.com/vimsim/vimsim/hw/datapath"
 	"github.com/vimsim/vimsim/quant/intprog"
 	"github.com/vimsim/vimsim/vim"
 )
 
 // expectedCounts maps the cost model's counts of one workload operation
-// (hw.CountsOf) to what the functional simulation counts for it. The
+// (cost.CountsOf) to what the functional simulation counts for it. The
 // categories agree except where the datapath does work the cost model does
 // not itemize (DATAPATH.md §14.4):
 //
@@ -30,7 +31,7 @@ import (
 //     to the residual scale (one requantization per element, counted under
 //     pos_embed) and of each mixer output (the "residual" operation, which
 //     the workload does not list).
-func expectedCounts(p *intprog.Program, op vim.Op, c hw.OpCounts) datapath.Counters {
+func expectedCounts(p *intprog.Program, op vim.Op, c cost.OpCounts) datapath.Counters {
 	cfg := p.Config
 	e := datapath.Counters{MACs: c.MACs, Requants: c.Requants, LUTLookups: c.LUTLookups, Exps: c.Exps, Rsqrts: c.Rsqrts}
 	M, N := int64(op.M), int64(op.N)
@@ -65,11 +66,11 @@ func expectedCounts(p *intprog.Program, op vim.Op, c hw.OpCounts) datapath.Count
 
 // TestCountsMatchCostModel checks that the functional simulation counts, per
 // operation, the MACs, requantizations, table look-ups, exponentials and
-// rsqrts that the cost model (hw.EstimateModel) predicts, under the mapping
+// rsqrts that the cost model (cost.EstimateModel) predicts, under the mapping
 // of expectedCounts, and nothing else.
 func TestCountsMatchCostModel(t *testing.T) {
 	f := loadToy(t)
-	spec, err := hw.ResolveSpec("systolic16")
+	spec, err := arch.ResolveSpec("systolic16")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +87,7 @@ func TestCountsMatchCostModel(t *testing.T) {
 			k.Saturations, k.Overflows = 0, 0
 			got[o.Op] = k
 		}
-		est, err := hw.EstimateModel(spec, c)
+		est, err := cost.EstimateModel(spec, c)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -97,7 +98,7 @@ func TestCountsMatchCostModel(t *testing.T) {
 		seen := map[Op]bool{}
 		for i, oc := range est.Ops {
 			op := work[i]
-			if oc.Layer != op.Layer || oc.Name != op.Name || oc.Counts != hw.CountsOf(op) {
+			if oc.Layer != op.Layer || oc.Name != op.Name || oc.Counts != cost.CountsOf(op) {
 				t.Fatalf("estimate row %d (%d %s) does not match the workload", i, oc.Layer, oc.Name)
 			}
 			key := Op{op.Layer, op.Name}

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/vimsim/vimsim/hw"
+	"github.com/vimsim/vimsim/hw/arch"
 	"github.com/vimsim/vimsim/vim"
 )
 
@@ -156,7 +156,7 @@ type Options struct {
 	Model, Source string
 	// Arch is the accelerator: its array size sets the systolic vectors'
 	// R x C; the reference RTL implements the os dataflow only.
-	Arch hw.Spec
+	Arch arch.Spec
 	// Units and Layers select what is recorded; nil selects everything.
 	Units  []Unit
 	Layers []int
@@ -187,7 +187,7 @@ func NewRecorder(opt Options) (*Recorder, error) {
 	if err := opt.Arch.Validate(); err != nil {
 		return nil, fmt.Errorf("vectors: arch %s: %w", opt.Arch.Name, err)
 	}
-	if opt.Arch.Array.Dataflow != hw.OutputStationary && opt.wants(UnitGEMM) {
+	if opt.Arch.Array.Dataflow != arch.OutputStationary && opt.wants(UnitGEMM) {
 		return nil, fmt.Errorf("vectors: arch %s uses the %s dataflow; the reference RTL and its gemm vectors implement os only",
 			opt.Arch.Name, opt.Arch.Array.Dataflow)
 	}

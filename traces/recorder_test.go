@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vimsim/vimsim/hw"
+	"github.com/vimsim/vimsim/hw/arch"
 )
 
 func TestParseUnits(t *testing.T) {
@@ -104,7 +104,7 @@ func FuzzParseUnits(f *testing.F) {
 }
 
 func TestNewRecorderRejects(t *testing.T) {
-	s := hw.Systolic16().WithDataflow(hw.WeightStationary)
+	s := arch.Systolic16().WithDataflow(arch.WeightStationary)
 	if _, err := NewRecorder(Options{Arch: s}); err == nil || !strings.Contains(err.Error(), "os only") {
 		t.Errorf("ws arch: err %v", err)
 	}
@@ -112,7 +112,7 @@ func TestNewRecorderRejects(t *testing.T) {
 	if _, err := NewRecorder(Options{Arch: s, Units: []Unit{UnitNorm}}); err != nil {
 		t.Errorf("ws arch, norm only: %v", err)
 	}
-	bad := hw.Systolic16()
+	bad := arch.Systolic16()
 	bad.Array.Rows = 0
 	if _, err := NewRecorder(Options{Arch: bad}); err == nil {
 		t.Error("invalid arch accepted")

@@ -13,7 +13,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vimsim/vimsim/hw"
+	"github.com/vimsim/vimsim/hw/arch"
+	"github.com/vimsim/vimsim/hw/cost"
 	"github.com/vimsim/vimsim/hw/datapath"
 )
 
@@ -58,8 +59,8 @@ var (
 // TestRTLGEMMShapes runs the gemm_os engine and the bare array against
 // GEMMs of random shapes on arrays of several sizes (1×4, 4×1, 3×5, 2×2,
 // 8×8) under Icarus Verilog, and checks that every fold takes exactly
-// hw.ComputeCycles' per-fold cycles (K + R + C − 2) and the whole GEMM
-// folds × that (hw.ComputeCycles + 1), as the testbench measures it.
+// cost.ComputeCycles' per-fold cycles (K + R + C − 2) and the whole GEMM
+// folds × that (cost.ComputeCycles + 1), as the testbench measures it.
 func TestRTLGEMMShapes(t *testing.T) {
 	requireTools(t, "iverilog", "vvp", "make")
 	r := rand.New(rand.NewPCG(11, 3))
@@ -106,7 +107,7 @@ func TestRTLGEMMShapes(t *testing.T) {
 			for _, m := range layers {
 				i, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(m[1], "l00_g"), "_gemm_layer"))
 				s := shapes[i]
-				cc, err := hw.ComputeCycles(R, C, hw.OutputStationary, hw.GEMM{M: s.M, K: s.K, N: s.N})
+				cc, err := cost.ComputeCycles(R, C, arch.OutputStationary, cost.GEMM{M: s.M, K: s.K, N: s.N})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -158,7 +159,7 @@ func flipLastWord(t *testing.T, data []byte) []byte {
 func TestTestbenchesLint(t *testing.T) {
 	requireTools(t, "verilator")
 	cfg := testModel(t)
-	b := synthBundle(t, cfg, hw.Systolic8(), []int{0}, 1)
+	b := synthBundle(t, cfg, arch.Systolic8(), []int{0}, 1)
 	dir := filepath.Join(t.TempDir(), "v")
 	if err := b.WriteDir(context.Background(), dir, false); err != nil {
 		t.Fatal(err)
@@ -191,7 +192,7 @@ func TestTestbenchesLint(t *testing.T) {
 func TestRTLUnitParameters(t *testing.T) {
 	requireTools(t, "iverilog", "vvp", "make")
 	r := rand.New(rand.NewPCG(5, 9))
-	rec, err := NewRecorder(Options{Generator: "vimsim test", Arch: hw.Systolic8()})
+	rec, err := NewRecorder(Options{Generator: "vimsim test", Arch: arch.Systolic8()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -314,7 +315,7 @@ func runBundleRTL(t *testing.T, b *Bundle) string {
 func vectorUnitParamBundle(t *testing.T) *Bundle {
 	t.Helper()
 	r := rand.New(rand.NewPCG(13, 1))
-	rec, err := NewRecorder(Options{Generator: "vimsim test", Arch: hw.Systolic8()})
+	rec, err := NewRecorder(Options{Generator: "vimsim test", Arch: arch.Systolic8()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -370,7 +371,7 @@ func TestRTLVectorUnits(t *testing.T) {
 	requireTools(t, "iverilog", "vvp", "make")
 	synthetic := func(t *testing.T) *Bundle {
 		cfg := testModel(t)
-		rec, err := NewRecorder(Options{Generator: "vimsim test", Model: cfg.Name, Arch: hw.Systolic8(),
+		rec, err := NewRecorder(Options{Generator: "vimsim test", Model: cfg.Name, Arch: arch.Systolic8(),
 			Units: []Unit{UnitDWConv, UnitVector}, Layers: []int{0}})
 		if err != nil {
 			t.Fatal(err)

@@ -6,7 +6,8 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/vimsim/vimsim/hw"
+	"github.com/vimsim/vimsim/hw/arch"
+	"github.com/vimsim/vimsim/hw/cost"
 )
 
 // traceEvent is one event of the Chrome trace event format (the JSON that
@@ -25,11 +26,11 @@ type traceEvent struct {
 }
 
 // Track ids: the layers track, then one per unit in the cost model's order.
-var traceUnits = []hw.Unit{hw.UnitArray, hw.UnitScan, hw.UnitDWConv, hw.UnitVector, hw.UnitNorm, hw.UnitDRAM}
+var traceUnits = []arch.Unit{arch.UnitArray, arch.UnitScan, arch.UnitDWConv, arch.UnitVector, arch.UnitNorm, arch.UnitDRAM}
 
 const layersTid = 1
 
-func unitTid(u hw.Unit) int {
+func unitTid(u arch.Unit) int {
 	for i, v := range traceUnits {
 		if v == u {
 			return 2 + i
@@ -47,9 +48,9 @@ func unitTid(u hw.Unit) int {
 // operation starts when it ends; with pipelined overlap every unit and the
 // DRAM run their share of a layer back to back from the layer's start, and
 // the layer lasts as long as its busiest unit. Layer and operation cycles
-// are those of hw.EstimateModel, so the trace ends at Totals.Cycles. The
+// are those of cost.EstimateModel, so the trace ends at Totals.Cycles. The
 // output is deterministic.
-func WriteChromeTrace(w io.Writer, e hw.Estimate) error {
+func WriteChromeTrace(w io.Writer, e cost.Estimate) error {
 	mhz := e.Arch.ClockMHz
 	if !(mhz > 0) {
 		return fmt.Errorf("trace: clock %g MHz must be positive", mhz)
@@ -81,23 +82,23 @@ func WriteChromeTrace(w io.Writer, e hw.Estimate) error {
 		slice(layerSliceName(l.Layer), "layer", layersTid, t0, l.Cycles, map[string]any{
 			"cycles": l.Cycles, "macs": l.MACs, "stall_cycles": l.StallCycles, "dram_bytes": l.DRAMBytes,
 			"bottleneck": string(l.Bottleneck), "energy_uj": l.Energy.Total() / 1e6})
-		cursor := map[hw.Unit]int64{}
+		cursor := map[arch.Unit]int64{}
 		t := t0
 		for ; opIdx < len(e.Ops) && e.Ops[opIdx].Layer == l.Layer; opIdx++ {
 			c := e.Ops[opIdx]
-			args := map[string]any{"layer": hw.LayerName(c.Layer), "m": c.M, "k": c.K, "n": c.N, "macs": c.MACs,
+			args := map[string]any{"layer": cost.LayerName(c.Layer), "m": c.M, "k": c.K, "n": c.N, "macs": c.MACs,
 				"compute_cycles": c.ComputeCycles, "stall_cycles": c.StallCycles, "dram_bytes": c.Traffic.Total(), "util": c.Util}
-			if e.Arch.Overlap == hw.Pipelined {
+			if e.Arch.Overlap == arch.Pipelined {
 				start := t0 + cursor[c.Unit]
 				slice(c.Name, c.Kind, unitTid(c.Unit), start, c.ComputeCycles, args)
 				cursor[c.Unit] += c.ComputeCycles
-				slice(c.Name+" dram", "dram", unitTid(hw.UnitDRAM), t0+cursor[hw.UnitDRAM], c.MemCycles,
-					map[string]any{"layer": hw.LayerName(c.Layer), "mem_cycles": c.MemCycles, "dram_bytes": c.Traffic.Total()})
-				cursor[hw.UnitDRAM] += c.MemCycles
+				slice(c.Name+" dram", "dram", unitTid(arch.UnitDRAM), t0+cursor[arch.UnitDRAM], c.MemCycles,
+					map[string]any{"layer": cost.LayerName(c.Layer), "mem_cycles": c.MemCycles, "dram_bytes": c.Traffic.Total()})
+				cursor[arch.UnitDRAM] += c.MemCycles
 				continue
 			}
-			slice(c.Name+" stall", "dram", unitTid(hw.UnitDRAM), t, c.StallCycles,
-				map[string]any{"layer": hw.LayerName(c.Layer), "stall_cycles": c.StallCycles, "dram_bytes": c.Traffic.Total()})
+			slice(c.Name+" stall", "dram", unitTid(arch.UnitDRAM), t, c.StallCycles,
+				map[string]any{"layer": cost.LayerName(c.Layer), "stall_cycles": c.StallCycles, "dram_bytes": c.Traffic.Total()})
 			slice(c.Name, c.Kind, unitTid(c.Unit), t+c.StallCycles, c.ComputeCycles, args)
 			t += c.Cycles
 		}
@@ -134,5 +135,5 @@ func layerSliceName(layer int) string {
 	if layer >= 0 {
 		return fmt.Sprintf("layer %d", layer)
 	}
-	return hw.LayerName(layer)
+	return cost.LayerName(layer)
 }

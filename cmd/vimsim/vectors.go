@@ -12,7 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/vimsim/vimsim/data"
-	"github.com/vimsim/vimsim/hw"
+	"github.com/vimsim/vimsim/hw/arch"
 	"github.com/vimsim/vimsim/quant"
 	"github.com/vimsim/vimsim/quant/intprog"
 	"github.com/vimsim/vimsim/sim"
@@ -93,7 +93,7 @@ refused without --force.`,
 	cf.calib = vectorsCalib
 	cmd.Flags().Lookup("calib").DefValue = fmt.Sprint(vectorsCalib)
 	f := cmd.Flags()
-	f.StringVar(&opt.arch, "arch", "systolic16", "architecture preset ("+strings.Join(hw.PresetNames(), ", ")+") or spec file; sets the array size")
+	f.StringVar(&opt.arch, "arch", "systolic16", "architecture preset ("+strings.Join(arch.PresetNames(), ", ")+") or spec file; sets the array size")
 	f.StringVar(&opt.out, "out", "", "output directory (required)")
 	f.BoolVar(&opt.force, "force", false, "replace an existing non-empty output directory")
 	f.StringVar(&opt.units, "units", "all", "units: gemm, requant, scan, nonlin, norm, dwconv, vector or all (comma-separated)")
@@ -127,7 +127,7 @@ func runVectors(ctx context.Context, cmd *cobra.Command, mf modelFlags, cf calib
 	if err != nil {
 		return fmt.Errorf("--layers: %w", err)
 	}
-	spec, err := hw.ResolveSpec(opt.arch)
+	spec, err := arch.ResolveSpec(opt.arch)
 	if err != nil {
 		return fmt.Errorf("--arch: %w", err)
 	}

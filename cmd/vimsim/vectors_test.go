@@ -14,7 +14,8 @@ import (
 	"testing"
 
 	"github.com/spf13/cobra"
-	"github.com/vimsim/vimsim/hw"
+	"github.com/vimsim/vimsim/hw/arch"
+	"github.com/vimsim/vimsim/hw/cost"
 	"github.com/vimsim/vimsim/models"
 	"github.com/vimsim/vimsim/traces"
 	"github.com/vimsim/vimsim/vim"
@@ -99,7 +100,7 @@ var (
 // the integer simulator's run of the embedded sample's first image on the
 // default model, every unit, two layers, then `make` with Icarus Verilog
 // against hw/rtl: every set prints PASS with the manifest's vector count,
-// every GEMM's fold and total cycles equal hw.ComputeCycles, and one
+// every GEMM's fold and total cycles equal cost.ComputeCycles, and one
 // flipped expected word makes make fail.
 func TestVectorsRunRTL(t *testing.T) {
 	requireRTLTools(t, "iverilog", "vvp", "make")
@@ -203,7 +204,7 @@ func TestVectorsRunRTL(t *testing.T) {
 			continue
 		}
 		checked++
-		cc, err := hw.ComputeCycles(16, 16, hw.OutputStationary, hw.GEMM{M: int(p["M"]), K: int(p["K"]), N: int(p["N"])})
+		cc, err := cost.ComputeCycles(16, 16, arch.OutputStationary, cost.GEMM{M: int(p["M"]), K: int(p["K"]), N: int(p["N"])})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,9 +1,11 @@
-package hw
+package cost
 
 import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/vimsim/vimsim/hw/arch"
 )
 
 // GEMM is the shape of one matrix product: an M×K ifmap times a K×N filter
@@ -68,8 +70,8 @@ func ParseArray(s string) (rows, cols int, err error) {
 	if err1 != nil || err2 != nil {
 		return 0, 0, fmt.Errorf("array %q: want RxC with integers", s)
 	}
-	if r < 1 || r > maxArrayDim || c < 1 || c > maxArrayDim {
-		return 0, 0, fmt.Errorf("array %q: rows and cols must be in [1, %d]", s, maxArrayDim)
+	if r < 1 || r > arch.MaxArrayDim || c < 1 || c > arch.MaxArrayDim {
+		return 0, 0, fmt.Errorf("array %q: rows and cols must be in [1, %d]", s, arch.MaxArrayDim)
 	}
 	return r, c, nil
 }
@@ -77,10 +79,10 @@ func ParseArray(s string) (rows, cols int, err error) {
 // Compute is the stall-free execution of one GEMM on an R×C systolic array,
 // with the quantities SCALE-Sim v2 reports (§1.2).
 type Compute struct {
-	Rows     int      `json:"rows"`
-	Cols     int      `json:"cols"`
-	Dataflow Dataflow `json:"dataflow"`
-	GEMM     GEMM     `json:"gemm"`
+	Rows     int           `json:"rows"`
+	Cols     int           `json:"cols"`
+	Dataflow arch.Dataflow `json:"dataflow"`
+	GEMM     GEMM          `json:"gemm"`
 	// SR, SC and T are the operand dimensions mapped to array rows, array
 	// columns and time (§1.1 table).
 	SR int `json:"sr"`
@@ -112,13 +114,13 @@ func ceilDiv(a, b int64) int64 { return (a + b - 1) / b }
 
 // SpatioTemporal returns the dimensions of g mapped to array rows, array
 // columns and time under dataflow df (§1.1).
-func SpatioTemporal(df Dataflow, g GEMM) (sr, sc, t int, err error) {
+func SpatioTemporal(df arch.Dataflow, g GEMM) (sr, sc, t int, err error) {
 	switch df {
-	case OutputStationary:
+	case arch.OutputStationary:
 		return g.M, g.N, g.K, nil
-	case WeightStationary:
+	case arch.WeightStationary:
 		return g.K, g.N, g.M, nil
-	case InputStationary:
+	case arch.InputStationary:
 		return g.K, g.M, g.N, nil
 	}
 	return 0, 0, 0, fmt.Errorf("dataflow %q: want os, ws or is", df)
@@ -130,9 +132,9 @@ func SpatioTemporal(df Dataflow, g GEMM) (sr, sc, t int, err error) {
 //	OS: ⌈M/R⌉·⌈N/C⌉·(K + R + C − 2) − 1
 //	WS: ⌈K/R⌉·⌈N/C⌉·(2R + C + M − 2) − 1
 //	IS: ⌈K/R⌉·⌈M/C⌉·(2R + C + N − 2) − 1
-func ComputeCycles(rows, cols int, df Dataflow, g GEMM) (Compute, error) {
-	if rows < 1 || rows > maxArrayDim || cols < 1 || cols > maxArrayDim {
-		return Compute{}, fmt.Errorf("array %dx%d: rows and cols must be in [1, %d]", rows, cols, maxArrayDim)
+func ComputeCycles(rows, cols int, df arch.Dataflow, g GEMM) (Compute, error) {
+	if rows < 1 || rows > arch.MaxArrayDim || cols < 1 || cols > arch.MaxArrayDim {
+		return Compute{}, fmt.Errorf("array %dx%d: rows and cols must be in [1, %d]", rows, cols, arch.MaxArrayDim)
 	}
 	if err := g.Validate(); err != nil {
 		return Compute{}, err
@@ -148,18 +150,18 @@ func ComputeCycles(rows, cols int, df Dataflow, g GEMM) (Compute, error) {
 	c.Folds = c.RowFolds * c.ColFolds
 	utilCycles := T + R + C - 2 // cycles_this_fold of the Compute Util metric
 	switch df {
-	case OutputStationary:
+	case arch.OutputStationary:
 		c.CyclesPerFold = T + R + C - 2
 		c.IfmapReads = c.ColFolds * T * SR
 		c.FilterReads = c.RowFolds * T * SC
 		c.OfmapWrites = SR * SC
-	case WeightStationary:
+	case arch.WeightStationary:
 		c.CyclesPerFold = 2*R + C + T - 2
 		utilCycles = 2*R + 2*C + T - 3
 		c.IfmapReads = c.ColFolds * T * SR
 		c.FilterReads = SR * SC
 		c.OfmapWrites = c.RowFolds * T * SC
-	case InputStationary:
+	case arch.InputStationary:
 		c.CyclesPerFold = 2*R + C + T - 2
 		utilCycles = 2*R + 2*C + T - 3
 		c.IfmapReads = SR * SC

@@ -1,6 +1,10 @@
-package hw
+package cost
 
-import "math"
+import (
+	"math"
+
+	"github.com/vimsim/vimsim/hw/arch"
+)
 
 // Traffic is the DRAM traffic of one operation in bytes.
 type Traffic struct {
@@ -69,9 +73,9 @@ func activeBytes(kib int, double bool) int64 {
 }
 
 // granules returns the array dimension each GEMM dimension is tiled by.
-func granules(s Spec) (gM, gK, gN int) {
+func granules(s arch.Spec) (gM, gK, gN int) {
 	R, C := s.Array.Rows, s.Array.Cols
-	if s.Array.Dataflow == InputStationary {
+	if s.Array.Dataflow == arch.InputStationary {
 		return C, R, C
 	}
 	return R, R, C
@@ -81,7 +85,7 @@ func granules(s Spec) (gM, gK, gN int) {
 // activation-buffer traffic, then the number of tiles) under the buffer
 // capacities of s. When ifmapOnChip, the ifmap comes from the activation
 // buffer and costs no DRAM traffic.
-func TileGEMM(s Spec, g GEMM, ifmapOnChip bool) Tiling {
+func TileGEMM(s arch.Spec, g GEMM, ifmapOnChip bool) Tiling {
 	capI := activeBytes(s.Buffers.IfmapKiB, s.Buffers.DoubleBuffered)
 	capF := activeBytes(s.Buffers.FilterKiB, s.Buffers.DoubleBuffered)
 	capO := activeBytes(s.Buffers.OfmapKiB, s.Buffers.DoubleBuffered)
@@ -130,7 +134,7 @@ func TileGEMM(s Spec, g GEMM, ifmapOnChip bool) Tiling {
 		for _, kt := range tileCandidates(g.K, gK) {
 			for _, nt := range tileCandidates(g.N, gN) {
 				outBytes := int64(4) // int32 accumulators
-				if s.Array.Dataflow == OutputStationary && kt == g.K {
+				if s.Array.Dataflow == arch.OutputStationary && kt == g.K {
 					outBytes = 1 // accumulated in the PEs, requantised to int8
 				}
 				if int64(mt)*int64(kt) > capI || int64(kt)*int64(nt) > capF || int64(mt)*int64(nt)*outBytes > capO {
@@ -170,7 +174,7 @@ func memCycles(b int64, bpc float64) int64 {
 // stallCycles is the stall model of one operation run alone: with double
 // buffering the first tile's transfer (first bytes) is exposed and the
 // rest overlaps compute; without, every transfer is exposed.
-func stallCycles(s Spec, compute, total, first int64) int64 {
+func stallCycles(s arch.Spec, compute, total, first int64) int64 {
 	bpc := s.BytesPerCycle()
 	if !s.Buffers.DoubleBuffered {
 		return memCycles(total, bpc)

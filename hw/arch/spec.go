@@ -1,13 +1,11 @@
-// Package hw holds accelerator architecture specifications and the
-// analytic timing, energy and FPGA-resource model of vimsim.
-//
-// The model is pure: it works on operation shapes ([]vim.Op) and never
-// computes tensor values. GEMM compute cycles equal SCALE-Sim v2's stall-free
-// cycle counts exactly; memory stalls, the SSM scan unit, the depthwise conv,
-// nonlinear and norm units, energy and FPGA resources are analytic models
-// documented in docs/PERFMODEL.md. Section numbers in comments refer to
+// Package arch holds the immutable accelerator architecture specifications
+// of vimsim: the array, buffers, DRAM interface, scan and streaming units,
+// overlap mode, the technology energy tables and FPGA boards they name, the
+// presets (systolic8/16/32/64) and JSON/YAML spec files. It is the one
+// vocabulary of units and dataflows shared by the cost model (hw/cost), the
+// golden vectors and the RTL. Section numbers in comments refer to
 // ../shared/reference/hardware.md.
-package hw
+package arch
 
 import (
 	"bytes"
@@ -194,7 +192,7 @@ func fieldErr(field, format string, args ...any) error {
 // Limits of the accepted specs, chosen so that every cycle and byte count of
 // the model fits in an int64.
 const (
-	maxArrayDim = 1024
+	MaxArrayDim = 1024
 	maxKiB      = 1 << 20
 	maxLanes    = 1 << 20
 	maxDepth    = 1 << 12
@@ -217,8 +215,8 @@ func (s Spec) Validate() error {
 		return nil
 	}
 	checks := []error{
-		intRange("array.rows", s.Array.Rows, 1, maxArrayDim),
-		intRange("array.cols", s.Array.Cols, 1, maxArrayDim),
+		intRange("array.rows", s.Array.Rows, 1, MaxArrayDim),
+		intRange("array.cols", s.Array.Cols, 1, MaxArrayDim),
 	}
 	if _, err := ParseDataflow(string(s.Array.Dataflow)); err != nil {
 		checks = append(checks, fieldErr("array.dataflow", "%q: want os, ws or is", s.Array.Dataflow))
@@ -265,7 +263,7 @@ func (s Spec) Validate() error {
 		b, err := LookupBoard(s.FPGA.Board)
 		if err != nil {
 			checks = append(checks, fieldErr("fpga.board", "%v", err))
-		} else if err := b.checkPacking(s.FPGA.DSPPacking); err != nil {
+		} else if err := b.CheckPacking(s.FPGA.DSPPacking); err != nil {
 			checks = append(checks, fieldErr("fpga.dsp_packing", "%v", err))
 		}
 	} else if s.FPGA.DSPPacking != "" {

@@ -1,10 +1,12 @@
-package hw
+package cost
 
 import (
 	"bytes"
 	"encoding/csv"
 	"strings"
 	"testing"
+
+	"github.com/vimsim/vimsim/hw/arch"
 
 	"github.com/vimsim/vimsim/vim"
 )
@@ -14,7 +16,7 @@ import (
 // own MAC and parameter counts.
 func TestEstimateVimTiAnchors(t *testing.T) {
 	cfg := vimTi(t)
-	e, err := EstimateModel(Systolic16(), cfg)
+	e, err := EstimateModel(arch.Systolic16(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +73,7 @@ func TestEstimateVimTiAnchors(t *testing.T) {
 	if d := energy - tot.Energy.Total(); d > 1e-6*energy || d < -1e-6*energy {
 		t.Errorf("layer energy %g, total %g", energy, tot.Energy.Total())
 	}
-	if tot.Bottleneck != UnitArray || tot.ImagesPerS <= 0 || tot.TOPSPerW <= 0 || tot.ArrayUtil <= 0 || tot.ArrayUtil > 1 {
+	if tot.Bottleneck != arch.UnitArray || tot.ImagesPerS <= 0 || tot.TOPSPerW <= 0 || tot.ArrayUtil <= 0 || tot.ArrayUtil > 1 {
 		t.Errorf("totals %+v", tot)
 	}
 	// GOPS, latency and energy are consistent with each other.
@@ -82,8 +84,8 @@ func TestEstimateVimTiAnchors(t *testing.T) {
 
 func TestEstimateOverlapAndScaling(t *testing.T) {
 	cfg := vimTi(t)
-	ser, _ := EstimateModel(Systolic16(), cfg)
-	pip, _ := EstimateModel(Systolic16().WithOverlap(Pipelined), cfg)
+	ser, _ := EstimateModel(arch.Systolic16(), cfg)
+	pip, _ := EstimateModel(arch.Systolic16().WithOverlap(arch.Pipelined), cfg)
 	if pip.Totals.Cycles != ser.Totals.PipelinedCycles || pip.Totals.Cycles >= ser.Totals.Cycles {
 		t.Errorf("pipelined %d, serial %d (bound %d)", pip.Totals.Cycles, ser.Totals.Cycles, ser.Totals.PipelinedCycles)
 	}
@@ -91,7 +93,7 @@ func TestEstimateOverlapAndScaling(t *testing.T) {
 		t.Errorf("overlap should only change static energy")
 	}
 	prev := int64(1 << 62)
-	for _, s := range []Spec{Systolic8(), Systolic16(), Systolic32(), Systolic64()} {
+	for _, s := range []arch.Spec{arch.Systolic8(), arch.Systolic16(), arch.Systolic32(), arch.Systolic64()} {
 		e, err := EstimateModel(s, cfg)
 		if err != nil {
 			t.Fatal(err)
@@ -102,15 +104,15 @@ func TestEstimateOverlapAndScaling(t *testing.T) {
 		prev = e.Totals.Cycles
 	}
 	// Starving the array of bandwidth and buffers makes DRAM the bottleneck.
-	slow := Systolic16()
+	slow := arch.Systolic16()
 	slow.DRAM.BandwidthGBs = 0.05
 	slow.Buffers.ActKiB = 0
 	e, _ := EstimateModel(slow, cfg)
-	if e.Totals.Bottleneck != UnitDRAM || e.Totals.StallCycles == 0 || e.Totals.Traffic.In == 0 {
+	if e.Totals.Bottleneck != arch.UnitDRAM || e.Totals.StallCycles == 0 || e.Totals.Traffic.In == 0 {
 		t.Errorf("starved design: bottleneck %s, stalls %d", e.Totals.Bottleneck, e.Totals.StallCycles)
 	}
 	// Without double buffering every transfer is exposed.
-	single := Systolic16()
+	single := arch.Systolic16()
 	single.Buffers.DoubleBuffered = false
 	e1, _ := EstimateModel(single, cfg)
 	if e1.Totals.StallCycles <= ser.Totals.StallCycles {
@@ -122,7 +124,7 @@ func TestEstimateDeterministic(t *testing.T) {
 	cfg := vimTi(t)
 	var outs [2][3]string
 	for i := range outs {
-		e, err := EstimateModel(Systolic32().WithFPGA("zcu104", PackDual), cfg)
+		e, err := EstimateModel(arch.Systolic32().WithFPGA("zcu104", arch.PackDual), cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -140,7 +142,7 @@ func TestEstimateDeterministic(t *testing.T) {
 }
 
 func TestEstimateCSV(t *testing.T) {
-	e, err := EstimateModel(Systolic16(), vimTi(t))
+	e, err := EstimateModel(arch.Systolic16(), vimTi(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +167,7 @@ func TestEstimateCSV(t *testing.T) {
 
 func TestEstimateBadInput(t *testing.T) {
 	good := vimTi(t).Workload()
-	bad := Systolic16()
+	bad := arch.Systolic16()
 	bad.Array.Rows = 0
 	if _, err := EstimateOps(bad, "m", good); err == nil || !strings.Contains(err.Error(), "array.rows") {
 		t.Errorf("bad spec: %v", err)
@@ -177,11 +179,11 @@ func TestEstimateBadInput(t *testing.T) {
 		{{Name: "x", Kind: vim.OpKind(42), M: 4, K: 1, N: 1}},
 		{{Name: "x", Kind: vim.OpGEMM, M: 1 << 30, K: 1, N: 1}},
 	} {
-		if _, err := EstimateOps(Systolic16(), "m", ops); err == nil {
+		if _, err := EstimateOps(arch.Systolic16(), "m", ops); err == nil {
 			t.Errorf("ops %+v accepted", ops)
 		}
 	}
-	if _, err := EstimateModel(Systolic16(), vim.Config{Name: "broken"}); err == nil {
+	if _, err := EstimateModel(arch.Systolic16(), vim.Config{Name: "broken"}); err == nil {
 		t.Error("invalid config accepted")
 	}
 }
@@ -190,7 +192,7 @@ func TestEstimateBadInput(t *testing.T) {
 func BenchmarkEstimateVimTi(b *testing.B) {
 	cfg := vimTi(b)
 	ops := cfg.Workload()
-	s := Systolic16()
+	s := arch.Systolic16()
 	for b.Loop() {
 		if _, err := EstimateOps(s, cfg.Name, ops); err != nil {
 			b.Fatal(err)

@@ -1,4 +1,4 @@
-package hw
+package cost
 
 import (
 	"bytes"
@@ -7,13 +7,15 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/vimsim/vimsim/hw/arch"
 )
 
 func TestSweepSpaceDesigns(t *testing.T) {
 	sp := SweepSpace{
-		Bases:     []Spec{Systolic16(), Systolic32()},
+		Bases:     []arch.Spec{arch.Systolic16(), arch.Systolic32()},
 		Arrays:    [][2]int{{8, 8}, {16, 32}},
-		Dataflows: []Dataflow{OutputStationary, WeightStationary, InputStationary},
+		Dataflows: []arch.Dataflow{arch.OutputStationary, arch.WeightStationary, arch.InputStationary},
 		ScanLanes: []int{8, 64},
 	}
 	ds, err := sp.Designs()
@@ -28,7 +30,7 @@ func TestSweepSpaceDesigns(t *testing.T) {
 	}
 	last := ds[len(ds)-1]
 	if last.Name != "systolic32-16x32-is-scan64" || last.Array.Rows != 16 || last.Array.Cols != 32 || last.Scan.Lanes != 64 ||
-		last.Buffers != Systolic32().Buffers {
+		last.Buffers != arch.Systolic32().Buffers {
 		t.Errorf("last design %+v", last)
 	}
 	names := map[string]bool{}
@@ -39,17 +41,17 @@ func TestSweepSpaceDesigns(t *testing.T) {
 		names[d.Name] = true
 	}
 	// Duplicate bases get distinct names; invalid values are rejected with the design named.
-	ds, err = SweepSpace{Bases: []Spec{Systolic8(), Systolic8()}}.Designs()
+	ds, err = SweepSpace{Bases: []arch.Spec{arch.Systolic8(), arch.Systolic8()}}.Designs()
 	if err != nil || ds[0].Name == ds[1].Name {
 		t.Errorf("duplicate bases: %v %v", err, ds)
 	}
-	if _, err := (SweepSpace{Bases: []Spec{Systolic8()}, ScanLanes: []int{0}}).Designs(); err == nil || !strings.Contains(err.Error(), "scan.lanes") {
+	if _, err := (SweepSpace{Bases: []arch.Spec{arch.Systolic8()}, ScanLanes: []int{0}}).Designs(); err == nil || !strings.Contains(err.Error(), "scan.lanes") {
 		t.Errorf("invalid lanes: %v", err)
 	}
 	if _, err := (SweepSpace{}).Designs(); err == nil {
 		t.Error("empty space accepted")
 	}
-	huge := SweepSpace{Bases: []Spec{Systolic8()}, ScanLanes: make([]int, 1000), BufferKiB: make([]int, 1000)}
+	huge := SweepSpace{Bases: []arch.Spec{arch.Systolic8()}, ScanLanes: make([]int, 1000), BufferKiB: make([]int, 1000)}
 	if _, err := huge.Designs(); err == nil {
 		t.Error("a million designs accepted")
 	}
@@ -86,13 +88,13 @@ func TestParetoFrontAgainstDefinition(t *testing.T) {
 	}
 }
 
-func sweepDesigns(t testing.TB, n int) []Spec {
+func sweepDesigns(t testing.TB, n int) []arch.Spec {
 	sp := SweepSpace{
-		Bases:     []Spec{Systolic16()},
+		Bases:     []arch.Spec{arch.Systolic16()},
 		Arrays:    [][2]int{{8, 8}, {8, 16}, {16, 16}, {16, 32}, {32, 32}},
-		Dataflows: []Dataflow{OutputStationary, WeightStationary},
+		Dataflows: []arch.Dataflow{arch.OutputStationary, arch.WeightStationary},
 		ScanLanes: []int{4, 8, 16, 32, 64},
-		ScanModes: []ScanMode{ScanSequential, ScanParallelPrefix},
+		ScanModes: []arch.ScanMode{arch.ScanSequential, arch.ScanParallelPrefix},
 		DRAMGBs:   []float64{4, 12.8, 25.6, 51.2},
 		BufferKiB: []int{16, 64, 256, 1024, 4096},
 	}
@@ -111,7 +113,7 @@ func TestSweepDeterministicAcrossWorkers(t *testing.T) {
 	ds := sweepDesigns(t, 120)
 	for i := range ds {
 		if i%3 == 0 {
-			ds[i] = ds[i].WithFPGA("zcu102", PackDual)
+			ds[i] = ds[i].WithFPGA("zcu102", arch.PackDual)
 		}
 	}
 	a, err := Sweep(ds, cfg.Name, cfg.Workload(), 1)
@@ -153,7 +155,7 @@ func TestSweepDeterministicAcrossWorkers(t *testing.T) {
 	if err := json.Unmarshal(j.Bytes(), &back); err != nil || len(back) != len(a) || back[5].Cycles != a[5].Cycles {
 		t.Errorf("JSON round trip: %v", err)
 	}
-	bad := []Spec{Systolic16(), Systolic16()}
+	bad := []arch.Spec{arch.Systolic16(), arch.Systolic16()}
 	bad[1].Tech = "nope"
 	if _, err := Sweep(bad, cfg.Name, cfg.Workload(), 2); err == nil || !strings.Contains(err.Error(), "tech") {
 		t.Errorf("invalid design: %v", err)
@@ -266,7 +268,7 @@ func FuzzParseArrayList(f *testing.F) {
 			return
 		}
 		for _, a := range v {
-			if a[0] < 1 || a[1] < 1 || a[0] > maxArrayDim || a[1] > maxArrayDim {
+			if a[0] < 1 || a[1] < 1 || a[0] > arch.MaxArrayDim || a[1] > arch.MaxArrayDim {
 				t.Fatalf("ParseArrayList(%q) gave %v", s, a)
 			}
 		}

@@ -1,8 +1,10 @@
-package hw
+package cost
 
 import (
 	"math/rand"
 	"testing"
+
+	"github.com/vimsim/vimsim/hw/arch"
 )
 
 // simulateTileLoads walks the tiled loop nest with one resident tile per
@@ -45,9 +47,9 @@ func simulateTileLoads(g GEMM, t Tiling) (ifmap, filter int64) {
 func TestTileGEMMTrafficMatchesLoopNest(t *testing.T) {
 	rng := rand.New(rand.NewSource(61))
 	for i := 0; i < 400; i++ {
-		s := Systolic16()
+		s := arch.Systolic16()
 		s.Array.Rows, s.Array.Cols = 1+rng.Intn(16), 1+rng.Intn(16)
-		s.Array.Dataflow = []Dataflow{OutputStationary, WeightStationary, InputStationary}[rng.Intn(3)]
+		s.Array.Dataflow = []arch.Dataflow{arch.OutputStationary, arch.WeightStationary, arch.InputStationary}[rng.Intn(3)]
 		s.Buffers.IfmapKiB, s.Buffers.FilterKiB, s.Buffers.OfmapKiB = 1+rng.Intn(8), 1+rng.Intn(8), 1+rng.Intn(8)
 		s.Buffers.DoubleBuffered = rng.Intn(2) == 0
 		g := GEMM{M: 1 + rng.Intn(300), K: 1 + rng.Intn(300), N: 1 + rng.Intn(300)}
@@ -69,7 +71,7 @@ func TestTileGEMMTrafficMatchesLoopNest(t *testing.T) {
 }
 
 func TestTileGEMMCompulsoryWhenBuffersAreLarge(t *testing.T) {
-	s := Systolic16()
+	s := arch.Systolic16()
 	s.Buffers.IfmapKiB, s.Buffers.FilterKiB, s.Buffers.OfmapKiB = 4096, 4096, 4096
 	g := GEMM{M: 197, K: 192, N: 768}
 	tl := TileGEMM(s, g, false)
@@ -77,7 +79,7 @@ func TestTileGEMMCompulsoryWhenBuffersAreLarge(t *testing.T) {
 		t.Fatalf("large buffers: %+v", tl)
 	}
 	// One whole operand fitting is enough to read both once.
-	s = Systolic16() // 32 KiB active filter half holds x_proj's 384×44 weights
+	s = arch.Systolic16() // 32 KiB active filter half holds x_proj's 384×44 weights
 	tl = TileGEMM(s, GEMM{M: 197, K: 384, N: 44}, false)
 	if tl.IfmapBytes != 197*384 || tl.FilterBytes != 384*44 {
 		t.Fatalf("x_proj: %+v", tl)
@@ -85,8 +87,8 @@ func TestTileGEMMCompulsoryWhenBuffersAreLarge(t *testing.T) {
 }
 
 func TestTileGEMMSpillsWhenOfmapTooSmall(t *testing.T) {
-	s := Systolic16()
-	s.Array.Dataflow = WeightStationary
+	s := arch.Systolic16()
+	s.Array.Dataflow = arch.WeightStationary
 	s.Buffers.IfmapKiB, s.Buffers.FilterKiB, s.Buffers.OfmapKiB = 1, 1, 1 // 512 B halves: no 16×16 int32 tile
 	g := GEMM{M: 64, K: 64, N: 64}
 	tl := TileGEMM(s, g, false)
@@ -96,7 +98,7 @@ func TestTileGEMMSpillsWhenOfmapTooSmall(t *testing.T) {
 }
 
 func TestStallCycles(t *testing.T) {
-	s := Systolic16() // 12.8 GB/s at 200 MHz = 64 B/cycle
+	s := arch.Systolic16() // 12.8 GB/s at 200 MHz = 64 B/cycle
 	if bpc := s.BytesPerCycle(); bpc != 64 {
 		t.Fatalf("bytes/cycle %g", bpc)
 	}

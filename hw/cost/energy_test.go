@@ -1,4 +1,4 @@
-package hw
+package cost
 
 import (
 	"bytes"
@@ -8,13 +8,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vimsim/vimsim/hw/arch"
+
 	yaml "go.yaml.in/yaml/v3"
 
 	"github.com/vimsim/vimsim/vim"
 )
 
 func TestTechTables(t *testing.T) {
-	h, err := LookupTech("horowitz45")
+	h, err := arch.LookupTech("horowitz45")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,8 +37,8 @@ func TestTechTables(t *testing.T) {
 	if got, want := h.SRAMPJPerByte(16), math.Sqrt(1.25*2.5); math.Abs(got-want) > 1e-12 {
 		t.Errorf("sram 16K = %g, want %g", got, want)
 	}
-	for _, name := range TechNames() {
-		tab, err := LookupTech(name)
+	for _, name := range arch.TechNames() {
+		tab, err := arch.LookupTech(name)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -52,11 +54,11 @@ func TestTechTables(t *testing.T) {
 			t.Errorf("%s: widths not ordered: %+v", name, tab)
 		}
 	}
-	a, _ := LookupTech("accelergy-45")
+	a, _ := arch.LookupTech("accelergy-45")
 	if a.MAC8 != 0.561 || a.DRAMPJPerByte != 64 || a.SRAMPJPerByte(100) != 1.049 {
 		t.Errorf("accelergy-45: %+v", a)
 	}
-	if _, err := LookupTech("5nm"); err == nil || !strings.Contains(err.Error(), "horowitz45") {
+	if _, err := arch.LookupTech("5nm"); err == nil || !strings.Contains(err.Error(), "horowitz45") {
 		t.Errorf("unknown tech error %v", err)
 	}
 }
@@ -73,9 +75,9 @@ func vimTi(t testing.TB) vim.Config {
 // action counts times their energies add up to the estimate's energy, so a
 // re-pricing with the same table reproduces it.
 func TestActionCountsRepriceToTheEstimate(t *testing.T) {
-	for _, tech := range TechNames() {
-		for _, ov := range []Overlap{Serial, Pipelined} {
-			e, err := EstimateModel(Systolic16().WithTech(tech).WithOverlap(ov), vimTi(t))
+	for _, tech := range arch.TechNames() {
+		for _, ov := range []arch.Overlap{arch.Serial, arch.Pipelined} {
+			e, err := EstimateModel(arch.Systolic16().WithTech(tech).WithOverlap(ov), vimTi(t))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -91,7 +93,7 @@ func TestActionCountsRepriceToTheEstimate(t *testing.T) {
 }
 
 func TestWriteActionCounts(t *testing.T) {
-	e, err := EstimateModel(Systolic16(), vimTi(t))
+	e, err := EstimateModel(arch.Systolic16(), vimTi(t))
 	if err != nil {
 		t.Fatal(err)
 	}

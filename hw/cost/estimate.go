@@ -1,4 +1,4 @@
-package hw
+package cost
 
 import (
 	"encoding/csv"
@@ -7,18 +7,20 @@ import (
 	"io"
 	"strconv"
 
+	"github.com/vimsim/vimsim/hw/arch"
+
 	"github.com/vimsim/vimsim/vim"
 )
 
 // OpCost is the modelled execution of one operation of the workload.
 type OpCost struct {
-	Layer int    `json:"layer"`
-	Name  string `json:"name"`
-	Kind  string `json:"kind"`
-	Unit  Unit   `json:"unit"`
-	M     int    `json:"m"`
-	K     int    `json:"k"`
-	N     int    `json:"n"`
+	Layer int       `json:"layer"`
+	Name  string    `json:"name"`
+	Kind  string    `json:"kind"`
+	Unit  arch.Unit `json:"unit"`
+	M     int       `json:"m"`
+	K     int       `json:"k"`
+	N     int       `json:"n"`
 	// MACs follows vim.Op.MACs (vim-forward.md §6).
 	MACs int64 `json:"macs"`
 	// ComputeCycles is the stall-free busy time of the unit; StallCycles the
@@ -89,23 +91,23 @@ type LayerCost struct {
 	Name  string `json:"name"`
 	MACs  int64  `json:"macs"`
 	// Cycles is the layer latency under the spec's overlap mode.
-	Cycles       int64   `json:"cycles"`
-	SerialCycles int64   `json:"serial_cycles"`
-	PipedCycles  int64   `json:"pipelined_cycles"`
-	StallCycles  int64   `json:"stall_cycles"`
-	ArrayCycles  int64   `json:"array_cycles"`
-	ArrayUtil    float64 `json:"array_util"`
-	DRAMBytes    int64   `json:"dram_bytes"`
-	Energy       Energy  `json:"energy"`
-	Bottleneck   Unit    `json:"bottleneck"`
-	BusyCycles   []Busy  `json:"busy"`
+	Cycles       int64     `json:"cycles"`
+	SerialCycles int64     `json:"serial_cycles"`
+	PipedCycles  int64     `json:"pipelined_cycles"`
+	StallCycles  int64     `json:"stall_cycles"`
+	ArrayCycles  int64     `json:"array_cycles"`
+	ArrayUtil    float64   `json:"array_util"`
+	DRAMBytes    int64     `json:"dram_bytes"`
+	Energy       Energy    `json:"energy"`
+	Bottleneck   arch.Unit `json:"bottleneck"`
+	BusyCycles   []Busy    `json:"busy"`
 }
 
 // Busy is the time a unit is occupied: compute cycles for units, stall
 // cycles (serial overlap) or transfer cycles (pipelined) for the DRAM.
 type Busy struct {
-	Unit   Unit  `json:"unit"`
-	Cycles int64 `json:"cycles"`
+	Unit   arch.Unit `json:"unit"`
+	Cycles int64     `json:"cycles"`
 }
 
 // Totals summarises a whole-network estimate for one image.
@@ -120,33 +122,33 @@ type Totals struct {
 	LatencyMS       float64 `json:"latency_ms"`
 	ImagesPerS      float64 `json:"images_per_s"`
 	// GOPS counts 2 operations per MAC.
-	GOPS       float64  `json:"gops"`
-	TOPSPerW   float64  `json:"tops_per_w"`
-	UJPerImage float64  `json:"uj_per_image"`
-	PowerW     float64  `json:"power_w"`
-	ArrayUtil  float64  `json:"array_util"`
-	DRAMBytes  int64    `json:"dram_bytes"`
-	Traffic    Traffic  `json:"dram"`
-	Energy     Energy   `json:"energy"`
-	Actions    Actions  `json:"actions"`
-	Counts     OpCounts `json:"counts"`
-	Bottleneck Unit     `json:"bottleneck"`
-	BusyCycles []Busy   `json:"busy"`
+	GOPS       float64   `json:"gops"`
+	TOPSPerW   float64   `json:"tops_per_w"`
+	UJPerImage float64   `json:"uj_per_image"`
+	PowerW     float64   `json:"power_w"`
+	ArrayUtil  float64   `json:"array_util"`
+	DRAMBytes  int64     `json:"dram_bytes"`
+	Traffic    Traffic   `json:"dram"`
+	Energy     Energy    `json:"energy"`
+	Actions    Actions   `json:"actions"`
+	Counts     OpCounts  `json:"counts"`
+	Bottleneck arch.Unit `json:"bottleneck"`
+	BusyCycles []Busy    `json:"busy"`
 }
 
 // Estimate is the cost of one inference of a workload on an architecture.
 type Estimate struct {
-	Model     string      `json:"model"`
-	Arch      Spec        `json:"arch"`
-	Tech      EnergyTable `json:"tech"`
-	Ops       []OpCost    `json:"ops"`
-	Layers    []LayerCost `json:"layers"`
-	Totals    Totals      `json:"totals"`
-	Resources *Resources  `json:"fpga,omitempty"`
+	Model     string           `json:"model"`
+	Arch      arch.Spec        `json:"arch"`
+	Tech      arch.EnergyTable `json:"tech"`
+	Ops       []OpCost         `json:"ops"`
+	Layers    []LayerCost      `json:"layers"`
+	Totals    Totals           `json:"totals"`
+	Resources *Resources       `json:"fpga,omitempty"`
 }
 
 // EstimateModel estimates one image of the model c on s.
-func EstimateModel(s Spec, c vim.Config) (Estimate, error) {
+func EstimateModel(s arch.Spec, c vim.Config) (Estimate, error) {
 	if err := c.Validate(); err != nil {
 		return Estimate{}, err
 	}
@@ -168,11 +170,11 @@ func LayerName(layer int) string {
 // EstimateOps estimates the workload ops (in execution order) on s. Each
 // op's cost is computed from its shape alone; consecutive ops with the same
 // Layer form one layer of the report.
-func EstimateOps(s Spec, model string, ops []vim.Op) (Estimate, error) {
+func EstimateOps(s arch.Spec, model string, ops []vim.Op) (Estimate, error) {
 	if err := s.Validate(); err != nil {
 		return Estimate{}, fmt.Errorf("arch %s: %w", s.Name, err)
 	}
-	tech, err := LookupTech(s.Tech)
+	tech, err := arch.LookupTech(s.Tech)
 	if err != nil {
 		return Estimate{}, err
 	}
@@ -194,7 +196,7 @@ func EstimateOps(s Spec, model string, ops []vim.Op) (Estimate, error) {
 			return Estimate{}, fmt.Errorf("op %s (layer %d): %w", op.Name, op.Layer, err)
 		}
 		var c OpCost
-		if u == UnitArray {
+		if u == arch.UnitArray {
 			if c, err = gemmOpCost(s, op, io, tiles); err != nil {
 				return Estimate{}, err
 			}
@@ -221,18 +223,18 @@ func EstimateOps(s Spec, model string, ops []vim.Op) (Estimate, error) {
 
 // busyOf sums unit busy time over ops: compute cycles per unit, and DRAM
 // stall (serial) or transfer (pipelined) cycles.
-func busyOf(ops []OpCost, o Overlap) []Busy {
-	b := make([]Busy, len(unitOrder))
-	for i, u := range unitOrder {
+func busyOf(ops []OpCost, o arch.Overlap) []Busy {
+	b := make([]Busy, len(arch.Units()))
+	for i, u := range arch.Units() {
 		b[i].Unit = u
 	}
 	for _, c := range ops {
-		for i, u := range unitOrder {
+		for i, u := range arch.Units() {
 			if u == c.Unit {
 				b[i].Cycles += c.ComputeCycles
 			}
 		}
-		if o == Serial {
+		if o == arch.Serial {
 			b[len(b)-1].Cycles += c.StallCycles
 		} else {
 			b[len(b)-1].Cycles += c.MemCycles
@@ -241,9 +243,9 @@ func busyOf(ops []OpCost, o Overlap) []Busy {
 	return b
 }
 
-// bottleneck is the unit with the most busy cycles (first in unitOrder on
+// bottleneck is the unit with the most busy cycles (first in arch.Units() on
 // a tie).
-func bottleneck(b []Busy) Unit {
+func bottleneck(b []Busy) arch.Unit {
 	best := 0
 	for i := range b {
 		if b[i].Cycles > b[best].Cycles {
@@ -269,16 +271,16 @@ func (e *Estimate) aggregate(pr pricer) {
 			l.StallCycles += c.StallCycles
 			l.DRAMBytes += c.Traffic.Total()
 			l.Energy = l.Energy.Add(c.Energy)
-			if c.Unit == UnitArray {
+			if c.Unit == arch.UnitArray {
 				l.ArrayCycles += c.ComputeCycles
 				arrayMACs += c.MACs
 			}
 		}
-		for _, b := range busyOf(ops, Pipelined) {
+		for _, b := range busyOf(ops, arch.Pipelined) {
 			l.PipedCycles = max(l.PipedCycles, b.Cycles)
 		}
 		l.Cycles = l.SerialCycles
-		if s.Overlap == Pipelined {
+		if s.Overlap == arch.Pipelined {
 			l.Cycles = l.PipedCycles
 		}
 		l.BusyCycles = busyOf(ops, s.Overlap)
@@ -298,7 +300,7 @@ func (e *Estimate) aggregate(pr pricer) {
 		t.Actions = t.Actions.Add(c.Actions)
 		t.Counts = t.Counts.Add(c.Counts)
 		t.StallCycles += c.StallCycles
-		if c.Unit == UnitArray {
+		if c.Unit == arch.UnitArray {
 			arrayMACs += c.MACs
 			arrayCycles += c.ComputeCycles
 		}

@@ -1,8 +1,10 @@
-package hw
+package cost
 
 import (
 	"math/rand"
 	"testing"
+
+	"github.com/vimsim/vimsim/hw/arch"
 
 	"github.com/vimsim/vimsim/vim"
 )
@@ -58,7 +60,7 @@ func TestKoggeStoneCombines(t *testing.T) {
 }
 
 func TestScanCyclesSequential(t *testing.T) {
-	s := Systolic16()
+	s := arch.Systolic16()
 	// ViM-Q: 8 lanes over the 384·16 recurrences of Vim-Ti, L = 197:
 	// ~197·384·16/8 = 151k cycles per direction and layer (hardware.md §4).
 	s.Scan.Lanes, s.Scan.Depth = 8, 4
@@ -73,8 +75,8 @@ func TestScanCyclesSequential(t *testing.T) {
 }
 
 func TestScanCyclesParallelPrefix(t *testing.T) {
-	s := Systolic16()
-	s.Scan.Mode, s.Scan.Lanes, s.Scan.Depth = ScanParallelPrefix, 64, 3
+	s := arch.Systolic16()
+	s.Scan.Mode, s.Scan.Lanes, s.Scan.Depth = arch.ScanParallelPrefix, 64, 3
 	s.Scan.PrefixBlock = 16
 	M, chains := int64(40), int64(10)
 	// Blocks 16, 16, 8: KS combines 49+49+17, plus 24 carried-in states.
@@ -90,7 +92,7 @@ func TestScanCyclesParallelPrefix(t *testing.T) {
 	// recurrence, which waits depth cycles per step.
 	s.Scan.Lanes, s.Scan.Depth, s.Scan.PrefixBlock = 1<<20, 16, 0
 	par, _ := scanCycles(s, 197, 6144)
-	s.Scan.Mode = ScanSequential
+	s.Scan.Mode = arch.ScanSequential
 	seq, _ := scanCycles(s, 197, 6144)
 	if !(par < seq) {
 		t.Errorf("parallel prefix %d cycles not below sequential %d with deep pipelines", par, seq)
@@ -100,36 +102,36 @@ func TestScanCyclesParallelPrefix(t *testing.T) {
 // TestStreamUnitRecipes checks the action counts and cycles of the
 // non-array units against their definitions.
 func TestStreamUnitRecipes(t *testing.T) {
-	s := Systolic16()
+	s := arch.Systolic16()
 	s.Buffers.ActKiB = 0 // everything through DRAM
 	L, E, N := 197, 384, 16
 	elems := int64(L * E)
 	tests := []struct {
 		op     vim.Op
-		unit   Unit
+		unit   arch.Unit
 		cycles int64
 		check  func(a Actions) bool
 	}{
-		{vim.Op{Kind: vim.OpDWConv, M: L, K: 4, N: E}, UnitDWConv, ceilDiv(elems*4, 16) + 4,
+		{vim.Op{Kind: vim.OpDWConv, M: L, K: 4, N: E}, arch.UnitDWConv, ceilDiv(elems*4, 16) + 4,
 			func(a Actions) bool { return a.MAC8 == elems*4 && a.Mult32 == elems }},
-		{vim.Op{Kind: vim.OpScan, M: L, K: N, N: E}, UnitScan, int64(L)*384 + 4,
+		{vim.Op{Kind: vim.OpScan, M: L, K: N, N: E}, arch.UnitScan, int64(L)*384 + 4,
 			func(a Actions) bool {
 				u := elems * int64(N)
 				return a.LUT == u && a.Mult16 == elems+4*u && a.Add16 == 2*u && a.Mult32 == elems
 			}},
-		{vim.Op{Kind: vim.OpSiLU, M: L, N: E}, UnitVector, ceilDiv(elems, 16) + 4,
+		{vim.Op{Kind: vim.OpSiLU, M: L, N: E}, arch.UnitVector, ceilDiv(elems, 16) + 4,
 			func(a Actions) bool { return a.LUT == elems && a.Mult16 == elems && a.Add16 == 2*elems }},
-		{vim.Op{Kind: vim.OpSoftplus, M: L, N: E}, UnitVector, ceilDiv(elems, 16) + 4,
+		{vim.Op{Kind: vim.OpSoftplus, M: L, N: E}, arch.UnitVector, ceilDiv(elems, 16) + 4,
 			func(a Actions) bool { return a.LUT == elems && a.Add16 == 3*elems }},
-		{vim.Op{Kind: vim.OpGate, M: L, N: E}, UnitVector, ceilDiv(elems, 16) + 4,
+		{vim.Op{Kind: vim.OpGate, M: L, N: E}, arch.UnitVector, ceilDiv(elems, 16) + 4,
 			func(a Actions) bool {
 				return a.Mult16 == 3*elems && a.IfmapRead == 5*elems && a.DRAMRead == 5*elems+2*int64(E)
 			}},
-		{vim.Op{Kind: vim.OpNorm, M: L, N: 192}, UnitNorm, 2*int64(L)*12 + 8,
+		{vim.Op{Kind: vim.OpNorm, M: L, N: 192}, arch.UnitNorm, 2*int64(L)*12 + 8,
 			func(a Actions) bool {
 				return a.LUT == int64(L) && a.Mult16 == 3*int64(L*192) && a.DRAMWrite == 2*int64(L*192)
 			}},
-		{vim.Op{Kind: vim.OpAdd, M: L, N: 192}, UnitVector, ceilDiv(int64(L*192), 16) + 4,
+		{vim.Op{Kind: vim.OpAdd, M: L, N: 192}, arch.UnitVector, ceilDiv(int64(L*192), 16) + 4,
 			func(a Actions) bool { return a.Add16 == int64(L*192) && a.DRAMRead == 2*int64(L*192)+192 }},
 	}
 	for _, tc := range tests {

@@ -1,41 +1,26 @@
-package hw
+package cost
 
 import (
 	"fmt"
 
+	"github.com/vimsim/vimsim/hw/arch"
+
 	"github.com/vimsim/vimsim/vim"
 )
 
-// Unit names a hardware unit; UnitDRAM is the memory interface, which can
-// be the bottleneck too.
-type Unit string
-
-// Units of the accelerator.
-const (
-	UnitArray  Unit = "array"
-	UnitScan   Unit = "scan"
-	UnitDWConv Unit = "dwconv"
-	UnitVector Unit = "vector"
-	UnitNorm   Unit = "norm"
-	UnitDRAM   Unit = "dram"
-)
-
-// unitOrder is the fixed order used in reports and for tie-breaking.
-var unitOrder = [...]Unit{UnitArray, UnitScan, UnitDWConv, UnitVector, UnitNorm, UnitDRAM}
-
 // UnitOf returns the unit that executes operations of kind k.
-func UnitOf(k vim.OpKind) (Unit, error) {
+func UnitOf(k vim.OpKind) (arch.Unit, error) {
 	switch k {
 	case vim.OpGEMM:
-		return UnitArray, nil
+		return arch.UnitArray, nil
 	case vim.OpDWConv:
-		return UnitDWConv, nil
+		return arch.UnitDWConv, nil
 	case vim.OpScan:
-		return UnitScan, nil
+		return arch.UnitScan, nil
 	case vim.OpSoftplus, vim.OpSiLU, vim.OpGate, vim.OpAdd:
-		return UnitVector, nil
+		return arch.UnitVector, nil
 	case vim.OpNorm:
-		return UnitNorm, nil
+		return arch.UnitNorm, nil
 	}
 	return "", fmt.Errorf("op kind %d (%s) has no unit", int(k), k)
 }
@@ -74,7 +59,7 @@ func opTensors(op vim.Op) tensors {
 // residency splits tensor sizes into those resident in the activation
 // buffer (no DRAM traffic) and those that go through DRAM; with forceOff
 // (the network's input or output) every tensor goes through DRAM.
-func residency(s Spec, sizes []int64, forceOff bool) (onChip, offChip int64) {
+func residency(s arch.Spec, sizes []int64, forceOff bool) (onChip, offChip int64) {
 	act := int64(s.Buffers.ActKiB) * 1024
 	for _, b := range sizes {
 		if b <= act && !forceOff {
@@ -89,7 +74,7 @@ func residency(s Spec, sizes []int64, forceOff bool) (onChip, offChip int64) {
 // streamCost fills the memory side of a streaming (non-array) operation:
 // inputs filled into the ifmap buffer and read once, parameters through
 // the filter buffer, outputs written to the ofmap buffer and drained.
-func streamCost(s Spec, c *OpCost, t tensors, io endpoints) {
+func streamCost(s arch.Spec, c *OpCost, t tensors, io endpoints) {
 	inOn, inOff := residency(s, t.in, io.first)
 	outOn, outOff := residency(s, t.out, io.last)
 	a := &c.Actions
@@ -131,9 +116,9 @@ func ksCombines(p int64) (combines, stages int64) {
 // first applies the carried-in state to its P elements; lanes combine
 // units and an equally wide element stage (exp, B·Δu, C·h) run pipelined:
 // cycles = max(⌈M·chains/lanes⌉, ⌈combines/lanes⌉) + depth·(stages+1).
-func scanCycles(s Spec, M, chains int64) (cycles, combines int64) {
+func scanCycles(s arch.Spec, M, chains int64) (cycles, combines int64) {
 	lanes, depth := int64(s.Scan.Lanes), int64(s.Scan.Depth)
-	if s.Scan.Mode == ScanSequential {
+	if s.Scan.Mode == arch.ScanSequential {
 		g := ceilDiv(chains, lanes)
 		return M*max(g, depth) + depth, 0
 	}
@@ -174,7 +159,7 @@ func (a *Actions) addAdd(bits int, n int64) {
 }
 
 // streamOpCost is the cost of a non-GEMM operation on its unit.
-func streamOpCost(s Spec, op vim.Op, u Unit, io endpoints) OpCost {
+func streamOpCost(s arch.Spec, op vim.Op, u arch.Unit, io endpoints) OpCost {
 	c := OpCost{Layer: op.Layer, Name: op.Name, Kind: op.Kind.String(), Unit: u, M: op.M, K: op.K, N: op.N, MACs: op.MACs()}
 	M, K, N := int64(op.M), int64(op.K), int64(op.N)
 	elems := M * N
@@ -200,7 +185,7 @@ func streamOpCost(s Spec, op vim.Op, u Unit, io endpoints) OpCost {
 		a.addMult(bits, elems)  // Δ·u once per (t, e)
 		a.addMult(bits, 3*work) // Δ·A, B·(Δu), C·h
 		a.addAdd(bits, work)    // Σ_n C·h
-		if s.Scan.Mode == ScanSequential {
+		if s.Scan.Mode == arch.ScanSequential {
 			a.addMult(bits, work) // dA·h
 			a.addAdd(bits, work)  // + dB·u
 		} else {
@@ -248,13 +233,13 @@ func streamOpCost(s Spec, op vim.Op, u Unit, io endpoints) OpCost {
 
 // gemmOpCost is the cost of a GEMM on the array: SCALE-Sim compute cycles,
 // SRAM demand counts, tiling to the buffers and requantisation.
-func gemmOpCost(s Spec, op vim.Op, io endpoints, tileCache map[tileKey]Tiling) (OpCost, error) {
+func gemmOpCost(s arch.Spec, op vim.Op, io endpoints, tileCache map[tileKey]Tiling) (OpCost, error) {
 	g := GEMM{M: op.M, K: op.K, N: op.N}
 	comp, err := ComputeCycles(s.Array.Rows, s.Array.Cols, s.Array.Dataflow, g)
 	if err != nil {
 		return OpCost{}, fmt.Errorf("op %s (layer %d): %w", op.Name, op.Layer, err)
 	}
-	c := OpCost{Layer: op.Layer, Name: op.Name, Kind: op.Kind.String(), Unit: UnitArray, M: op.M, K: op.K, N: op.N,
+	c := OpCost{Layer: op.Layer, Name: op.Name, Kind: op.Kind.String(), Unit: arch.UnitArray, M: op.M, K: op.K, N: op.N,
 		MACs: op.MACs(), ComputeCycles: comp.Cycles, Folds: comp.Folds, Util: comp.Util}
 	t := opTensors(op)
 	inOn, inOff := residency(s, t.in, io.first)
@@ -274,7 +259,7 @@ func gemmOpCost(s Spec, op vim.Op, io endpoints, tileCache map[tileKey]Tiling) (
 	a.Add32 = M * N
 	a.IfmapWrite, a.IfmapRead = tl.IfmapBytes, comp.IfmapReads
 	a.FilterWrite, a.FilterRead = tl.FilterBytes, comp.FilterReads
-	if s.Array.Dataflow == OutputStationary {
+	if s.Array.Dataflow == arch.OutputStationary {
 		if nK == 1 {
 			a.OfmapWrite = comp.OfmapWrites
 		} else {

@@ -1,9 +1,11 @@
-package hw
+package cost
 
 import (
 	"math"
 	"math/rand"
 	"testing"
+
+	"github.com/vimsim/vimsim/hw/arch"
 )
 
 // TestComputeCyclesSCALESimGolden reproduces every value of hardware.md §1.3
@@ -30,9 +32,9 @@ func TestComputeCyclesSCALESimGolden(t *testing.T) {
 	for _, tc := range tests {
 		g := GEMM{M: tc.m, K: tc.k, N: tc.n}
 		for _, want := range []struct {
-			df     Dataflow
+			df     arch.Dataflow
 			cycles int64
-		}{{OutputStationary, tc.os}, {WeightStationary, tc.ws}, {InputStationary, tc.is}} {
+		}{{arch.OutputStationary, tc.os}, {arch.WeightStationary, tc.ws}, {arch.InputStationary, tc.is}} {
 			c, err := ComputeCycles(16, 16, want.df, g)
 			if err != nil {
 				t.Fatalf("%s %s: %v", tc.name, want.df, err)
@@ -41,7 +43,7 @@ func TestComputeCyclesSCALESimGolden(t *testing.T) {
 				t.Errorf("%s %s: cycles = %d, want %d", tc.name, want.df, c.Cycles, want.cycles)
 			}
 		}
-		c, _ := ComputeCycles(16, 16, OutputStationary, g)
+		c, _ := ComputeCycles(16, 16, arch.OutputStationary, g)
 		if c.Folds != tc.osFolds || c.CyclesPerFold != tc.osPerFold {
 			t.Errorf("%s OS: folds·per-fold = %d·%d, want %d·%d", tc.name, c.Folds, c.CyclesPerFold, tc.osFolds, tc.osPerFold)
 		}
@@ -59,16 +61,16 @@ func TestComputeCyclesSCALESimGolden(t *testing.T) {
 // the "formula check" column of §1.3.
 func TestComputeCyclesFormulaChecks(t *testing.T) {
 	tests := []struct {
-		df            Dataflow
+		df            arch.Dataflow
 		m, n, k       int
 		folds, perFld int64
 	}{
-		{WeightStationary, 16, 16, 16, 1, 62},
-		{OutputStationary, 32, 48, 20, 6, 50},
-		{WeightStationary, 32, 48, 20, 6, 78},
-		{InputStationary, 32, 48, 20, 4, 94},
-		{WeightStationary, 197, 44, 384, 72, 243},
-		{InputStationary, 197, 44, 384, 312, 90},
+		{arch.WeightStationary, 16, 16, 16, 1, 62},
+		{arch.OutputStationary, 32, 48, 20, 6, 50},
+		{arch.WeightStationary, 32, 48, 20, 6, 78},
+		{arch.InputStationary, 32, 48, 20, 4, 94},
+		{arch.WeightStationary, 197, 44, 384, 72, 243},
+		{arch.InputStationary, 197, 44, 384, 312, 90},
 	}
 	for _, tc := range tests {
 		c, err := ComputeCycles(16, 16, tc.df, GEMM{M: tc.m, K: tc.k, N: tc.n})
@@ -170,7 +172,7 @@ func valid(d demand) int64 {
 // slowSCALESim builds SCALE-Sim v2's per-fold ifmap, filter and ofmap demand
 // matrices for g on an R×C array and returns the cycle count (index of the
 // last ofmap demand row), the demand counts and the per-fold metrics.
-func slowSCALESim(t *testing.T, R, C int, df Dataflow, g GEMM) Compute {
+func slowSCALESim(t *testing.T, R, C int, df arch.Dataflow, g GEMM) Compute {
 	t.Helper()
 	ifmap := func(m, k int) int64 { return int64(m*g.K + k) }
 	filter := func(k, n int) int64 { return 10000000 + int64(k*g.N+n) }
@@ -192,18 +194,18 @@ func slowSCALESim(t *testing.T, R, C int, df Dataflow, g GEMM) Compute {
 			var i, f, o demand
 			var utilShape demand
 			switch df {
-			case OutputStationary: // Sr=M, Sc=N, T=K
+			case arch.OutputStationary: // Sr=M, Sc=N, T=K
 				i = skew(cat(padCols(sub(0, T, r0, r1, func(k, m int) int64 { return ifmap(m, k) }), R), idleRows(C-1, R)))
 				f = skew(cat(padCols(sub(0, T, c0, c1, filter), C), idleRows(R-1, C)))
 				o0 := flipRows(padRows(padCols(sub(r0, r1, c0, c1, ofmap), C), R, C))
 				utilShape = cat(idleRows(T-1, C), o0)
 				o = skew(utilShape)
-			case WeightStationary: // Sr=K, Sc=N, T=M
+			case arch.WeightStationary: // Sr=K, Sc=N, T=M
 				i = skew(cat(idleRows(R, R), padCols(sub(0, T, r0, r1, ifmap), R), idleRows(C-1, R)))
 				utilShape = cat(flipRows(padRows(padCols(sub(r0, r1, c0, c1, filter), C), R, C)), idleRows(R+C+T-2, C))
 				f = utilShape
 				o = skew(cat(idleRows(2*R-1, C), padCols(sub(0, T, c0, c1, ofmap), C)))
-			case InputStationary: // Sr=K, Sc=M, T=N
+			case arch.InputStationary: // Sr=K, Sc=M, T=N
 				utilShape = cat(flipRows(padRows(padCols(sub(r0, r1, c0, c1, func(k, m int) int64 { return ifmap(m, k) }), C), R, C)), idleRows(R+C+T-2, C))
 				i = utilShape
 				f = skew(cat(idleRows(R, R), padCols(sub(0, T, r0, r1, func(n, k int) int64 { return filter(k, n) }), R), idleRows(C-1, R)))
@@ -240,7 +242,7 @@ func near(a, b float64) bool { return math.Abs(a-b) <= 1e-12*math.Max(1, math.Ab
 func TestComputeCyclesAgainstDemandMatrices(t *testing.T) {
 	rng := rand.New(rand.NewSource(6))
 	cases := 0
-	check := func(R, C int, df Dataflow, g GEMM) {
+	check := func(R, C int, df arch.Dataflow, g GEMM) {
 		got, err := ComputeCycles(R, C, df, g)
 		if err != nil {
 			t.Fatal(err)
@@ -253,7 +255,7 @@ func TestComputeCyclesAgainstDemandMatrices(t *testing.T) {
 			t.Errorf("%s %+v on %dx%d:\n got  %+v\n want %+v", df, g, R, C, got, want)
 		}
 	}
-	for _, df := range []Dataflow{OutputStationary, WeightStationary, InputStationary} {
+	for _, df := range []arch.Dataflow{arch.OutputStationary, arch.WeightStationary, arch.InputStationary} {
 		check(16, 16, df, GEMM{M: 16, K: 16, N: 16})
 		check(16, 16, df, GEMM{M: 1, K: 1, N: 1})
 		check(4, 7, df, GEMM{M: 33, K: 5, N: 2})
@@ -275,15 +277,15 @@ func TestComputeCyclesAgainstDemandMatrices(t *testing.T) {
 func TestComputeCyclesBadInput(t *testing.T) {
 	for _, tc := range []struct {
 		r, c int
-		df   Dataflow
+		df   arch.Dataflow
 		g    GEMM
 	}{
-		{0, 16, OutputStationary, GEMM{1, 1, 1}},
-		{16, 2000, OutputStationary, GEMM{1, 1, 1}},
+		{0, 16, arch.OutputStationary, GEMM{1, 1, 1}},
+		{16, 2000, arch.OutputStationary, GEMM{1, 1, 1}},
 		{16, 16, "xs", GEMM{1, 1, 1}},
-		{16, 16, OutputStationary, GEMM{0, 1, 1}},
-		{16, 16, OutputStationary, GEMM{1, -3, 1}},
-		{16, 16, OutputStationary, GEMM{1, 1, maxGEMMDim + 1}},
+		{16, 16, arch.OutputStationary, GEMM{0, 1, 1}},
+		{16, 16, arch.OutputStationary, GEMM{1, -3, 1}},
+		{16, 16, arch.OutputStationary, GEMM{1, 1, maxGEMMDim + 1}},
 	} {
 		if _, err := ComputeCycles(tc.r, tc.c, tc.df, tc.g); err == nil {
 			t.Errorf("ComputeCycles(%d, %d, %q, %+v): no error", tc.r, tc.c, tc.df, tc.g)
@@ -293,7 +295,7 @@ func TestComputeCyclesBadInput(t *testing.T) {
 
 func TestComputeCyclesLargestShapesDoNotOverflow(t *testing.T) {
 	g := GEMM{M: maxGEMMDim, K: maxGEMMDim, N: maxGEMMDim}
-	for _, df := range []Dataflow{OutputStationary, WeightStationary, InputStationary} {
+	for _, df := range []arch.Dataflow{arch.OutputStationary, arch.WeightStationary, arch.InputStationary} {
 		c, err := ComputeCycles(1, 1, df, g)
 		if err != nil {
 			t.Fatal(err)
@@ -332,7 +334,7 @@ func FuzzParseGEMM(f *testing.F) {
 		if g.Validate() != nil {
 			t.Fatalf("ParseGEMM(%q) accepted invalid %+v", s, g)
 		}
-		for _, df := range []Dataflow{OutputStationary, WeightStationary, InputStationary} {
+		for _, df := range []arch.Dataflow{arch.OutputStationary, arch.WeightStationary, arch.InputStationary} {
 			c, err := ComputeCycles(16, 16, df, g)
 			if err != nil || c.Cycles < 1 || !(c.Util > 0 && c.Util <= 1) {
 				t.Fatalf("ComputeCycles(%+v, %s) = %+v, %v", g, df, c, err)
@@ -347,7 +349,7 @@ func FuzzParseArray(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		r, c, err := ParseArray(s)
-		if err == nil && (r < 1 || c < 1 || r > maxArrayDim || c > maxArrayDim) {
+		if err == nil && (r < 1 || c < 1 || r > arch.MaxArrayDim || c > arch.MaxArrayDim) {
 			t.Fatalf("ParseArray(%q) = %d, %d accepted", s, r, c)
 		}
 	})

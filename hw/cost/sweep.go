@@ -1,4 +1,4 @@
-package hw
+package cost
 
 import (
 	"encoding/csv"
@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/vimsim/vimsim/hw/arch"
+
 	"github.com/vimsim/vimsim/internal/par"
 	"github.com/vimsim/vimsim/vim"
 )
@@ -20,17 +22,17 @@ const MaxDesigns = 100000
 // SweepSpace is a design space: every combination of the listed values is
 // applied to every base spec. An empty list keeps the base's value.
 type SweepSpace struct {
-	Bases     []Spec
+	Bases     []arch.Spec
 	Arrays    [][2]int // rows, cols
-	Dataflows []Dataflow
+	Dataflows []arch.Dataflow
 	ScanLanes []int
-	ScanModes []ScanMode
+	ScanModes []arch.ScanMode
 	ClockMHz  []float64
 	DRAMGBs   []float64
 	BufferKiB []int // ifmap = filter = ofmap
 	ActKiB    []int
 	Techs     []string
-	Overlaps  []Overlap
+	Overlaps  []arch.Overlap
 }
 
 // Size is the number of designs of the space.
@@ -51,7 +53,7 @@ func (sp SweepSpace) Size() int64 {
 // Designs enumerates the space in a fixed order (bases outermost, then the
 // fields in declaration order), validating every design. Names are the
 // base name followed by the value of every swept field.
-func (sp SweepSpace) Designs() ([]Spec, error) {
+func (sp SweepSpace) Designs() ([]arch.Spec, error) {
 	if len(sp.Bases) == 0 {
 		return nil, fmt.Errorf("sweep: no base architecture")
 	}
@@ -60,37 +62,37 @@ func (sp SweepSpace) Designs() ([]Spec, error) {
 	}
 	type axis struct {
 		n     int
-		apply func(s *Spec, i int) string
+		apply func(s *arch.Spec, i int) string
 	}
 	axes := []axis{
-		{len(sp.Arrays), func(s *Spec, i int) string {
+		{len(sp.Arrays), func(s *arch.Spec, i int) string {
 			s.Array.Rows, s.Array.Cols = sp.Arrays[i][0], sp.Arrays[i][1]
 			return fmt.Sprintf("%dx%d", s.Array.Rows, s.Array.Cols)
 		}},
-		{len(sp.Dataflows), func(s *Spec, i int) string { s.Array.Dataflow = sp.Dataflows[i]; return string(sp.Dataflows[i]) }},
-		{len(sp.ScanLanes), func(s *Spec, i int) string {
+		{len(sp.Dataflows), func(s *arch.Spec, i int) string { s.Array.Dataflow = sp.Dataflows[i]; return string(sp.Dataflows[i]) }},
+		{len(sp.ScanLanes), func(s *arch.Spec, i int) string {
 			s.Scan.Lanes = sp.ScanLanes[i]
 			return fmt.Sprintf("scan%d", sp.ScanLanes[i])
 		}},
-		{len(sp.ScanModes), func(s *Spec, i int) string { s.Scan.Mode = sp.ScanModes[i]; return string(sp.ScanModes[i]) }},
-		{len(sp.ClockMHz), func(s *Spec, i int) string { s.ClockMHz = sp.ClockMHz[i]; return fmtF(sp.ClockMHz[i]) + "MHz" }},
-		{len(sp.DRAMGBs), func(s *Spec, i int) string {
+		{len(sp.ScanModes), func(s *arch.Spec, i int) string { s.Scan.Mode = sp.ScanModes[i]; return string(sp.ScanModes[i]) }},
+		{len(sp.ClockMHz), func(s *arch.Spec, i int) string { s.ClockMHz = sp.ClockMHz[i]; return fmtF(sp.ClockMHz[i]) + "MHz" }},
+		{len(sp.DRAMGBs), func(s *arch.Spec, i int) string {
 			s.DRAM.BandwidthGBs = sp.DRAMGBs[i]
 			return fmtF(sp.DRAMGBs[i]) + "GBs"
 		}},
-		{len(sp.BufferKiB), func(s *Spec, i int) string {
+		{len(sp.BufferKiB), func(s *arch.Spec, i int) string {
 			k := sp.BufferKiB[i]
 			s.Buffers.IfmapKiB, s.Buffers.FilterKiB, s.Buffers.OfmapKiB = k, k, k
 			return fmt.Sprintf("buf%d", k)
 		}},
-		{len(sp.ActKiB), func(s *Spec, i int) string {
+		{len(sp.ActKiB), func(s *arch.Spec, i int) string {
 			s.Buffers.ActKiB = sp.ActKiB[i]
 			return fmt.Sprintf("act%d", sp.ActKiB[i])
 		}},
-		{len(sp.Techs), func(s *Spec, i int) string { s.Tech = sp.Techs[i]; return sp.Techs[i] }},
-		{len(sp.Overlaps), func(s *Spec, i int) string { s.Overlap = sp.Overlaps[i]; return string(sp.Overlaps[i]) }},
+		{len(sp.Techs), func(s *arch.Spec, i int) string { s.Tech = sp.Techs[i]; return sp.Techs[i] }},
+		{len(sp.Overlaps), func(s *arch.Spec, i int) string { s.Overlap = sp.Overlaps[i]; return string(sp.Overlaps[i]) }},
 	}
-	var out []Spec
+	var out []arch.Spec
 	seen := map[string]int{}
 	for _, base := range sp.Bases {
 		idx := make([]int, len(axes))
@@ -135,7 +137,7 @@ func (sp SweepSpace) Designs() ([]Spec, error) {
 // DesignPoint is one evaluated design of a sweep.
 type DesignPoint struct {
 	Name       string     `json:"name"`
-	Spec       Spec       `json:"arch"`
+	Spec       arch.Spec  `json:"arch"`
 	Cycles     int64      `json:"cycles"`
 	LatencyMS  float64    `json:"latency_ms"`
 	UJPerImage float64    `json:"uj_per_image"`
@@ -144,7 +146,7 @@ type DesignPoint struct {
 	TOPSPerW   float64    `json:"tops_per_w"`
 	ArrayUtil  float64    `json:"array_util"`
 	DRAMBytes  int64      `json:"dram_bytes"`
-	Bottleneck Unit       `json:"bottleneck"`
+	Bottleneck arch.Unit  `json:"bottleneck"`
 	Energy     Energy     `json:"energy"`
 	Resources  *Resources `json:"fpga,omitempty"`
 	// Pareto marks the designs no other design beats in latency, energy
@@ -156,7 +158,7 @@ type DesignPoint struct {
 // Sweep evaluates every design on the workload using up to workers
 // goroutines (0 = GOMAXPROCS) and marks the Pareto front. The result is in
 // design order and does not depend on workers.
-func Sweep(designs []Spec, model string, ops []vim.Op, workers int) ([]DesignPoint, error) {
+func Sweep(designs []arch.Spec, model string, ops []vim.Op, workers int) ([]DesignPoint, error) {
 	pts := make([]DesignPoint, len(designs))
 	errs := make([]error, len(designs))
 	par.For(len(designs), workers, func(i int) {
@@ -415,8 +417,8 @@ func ParseArrayList(s string) ([][2]int, error) {
 				return nil, err
 			}
 			for _, n := range ns {
-				if n < 1 || n > maxArrayDim {
-					return nil, fmt.Errorf("array list %q: %d out of [1, %d]", s, n, maxArrayDim)
+				if n < 1 || n > arch.MaxArrayDim {
+					return nil, fmt.Errorf("array list %q: %d out of [1, %d]", s, n, arch.MaxArrayDim)
 				}
 				out = append(out, [2]int{n, n})
 			}
