@@ -212,10 +212,11 @@ func (st *layerStats) merge(o *layerStats) {
 // slot is one worker of the calibration: a float pass whose hooks hand
 // every site and scan step to the collectors of the current stage.
 type slot struct {
-	pass *vim.Pass[float64]
-	own  [2][]float64 // the pass's own residual stream
-	at   func(vim.Point, vim.Tensor[float64])
-	step func(vim.Point, int, []float64)
+	pass  *vim.Pass[float64]
+	own   [2][]float64 // the pass's own residual stream
+	at    func(vim.Point, vim.Tensor[float64])
+	step  func(vim.Point, int, []float64)
+	qconv []float64 // L×E scratch of the layer collector
 }
 
 func (c *calibrator) newSlot() *slot {
@@ -233,6 +234,7 @@ func (c *calibrator) newSlot() *slot {
 		},
 	})
 	sl.own = [2][]float64{sl.pass.Residual, sl.pass.Hidden}
+	sl.qconv = make([]float64, c.cfg.Tokens()*c.cfg.DInner)
 	return sl
 }
 
@@ -268,7 +270,7 @@ func (c *calibrator) passA(i int, slots []*slot) (*layerStats, error) {
 		sl, st := slots[s], per[s]
 		st.reset()
 		st.images = 1
-		lc := &layerCollector{c: c, i: i, b: b, st: st, convQ: &convQ, qconv: make([]float64, cfg.Tokens()*E)}
+		lc := &layerCollector{c: c, i: i, b: b, st: st, convQ: &convQ, qconv: sl.qconv}
 		sl.at, sl.step = lc.at, lc.step
 		sl.stream(c.res[b], c.hid[b])
 		sl.pass.Block(i)
@@ -292,7 +294,7 @@ type layerCollector struct {
 
 // at takes what the quantizers of layer i need from the tensor at pt.
 func (lc *layerCollector) at(pt vim.Point, t vim.Tensor[float64]) {
-	cfg, st, pos := lc.c.cfg, lc.st, lc.c.pos[lc.b]
+	cfg, st, pos := &lc.c.cfg, lc.st, lc.c.pos[lc.b]
 	D, E, L, N, R := cfg.Dim, cfg.DInner, cfg.Tokens(), cfg.DState, cfg.DtRank
 	XO := cfg.XProjOut()
 	v := t.Data
@@ -310,7 +312,9 @@ func (lc *layerCollector) at(pt vim.Point, t vim.Tensor[float64]) {
 		st.zg.addChannels(v, L, E)
 		st.zgRows.addRows(v, E, pos)
 	case vim.SiteConvIn:
-		vim.CausalConv(v, lc.convQ[pt.Dir], lc.c.m.Layers[lc.i].Dir[pt.Dir].ConvB, lc.qconv, E, cfg.DConv)
+		// Causal: the rows up to the last sampled token need only those inputs.
+		n := (pos[len(pos)-1] + 1) * E
+		vim.CausalConv(v[:n], lc.convQ[pt.Dir], lc.c.m.Layers[lc.i].Dir[pt.Dir].ConvB, lc.qconv[:n], E, cfg.DConv)
 		ds.convQW.addRows(lc.qconv, E, pos)
 	case vim.SiteConv:
 		ds.conv.addChannels(v, L, E)
