@@ -2,6 +2,13 @@
 // weights, checkpoint loading and a float reference forward pass that matches
 // the official hustvl/Vim code (bimamba v2, middle cls token, div2, RMSNorm).
 //
+// The forward pass (Net, Pass) runs in stages (Embed, Block, Final) and has
+// hook points, the Sites, at which a caller observes or changes every
+// intermediate tensor (Hooks.At), watches the hidden state of every scan
+// step (Hooks.Step) and replaces the selective scan (Hooks.Scan, a Scanner);
+// weights are replaced by running a Net of another Model. Package quant runs
+// its fake-quantized model and its calibration on it this way.
+//
 // The math follows ../shared/reference/vim-forward.md; section numbers in the
 // comments of this package refer to that document.
 package vim
