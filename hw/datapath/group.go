@@ -70,15 +70,33 @@ func RequantizeGroups[T Integer](dst Matrix[T], accs []Matrix[int32], r *GroupRe
 	if b := bitsOf[T](); r.Bits > b {
 		return fmt.Errorf("group requantizer: %d-bit output into %d-bit elements", r.Bits, b)
 	}
+	// Σ_g acc_g·Mult[g] accumulated group by group over a row-sized
+	// buffer, then rounded and saturated.
+	lo, hi := satBounds(r.Bits)
+	zp, sh := int64(r.ZeroPoint), uint(r.Shift)&63
+	rnd := int64(1) << (sh - 1)
 	var sat int64
-	for i := range dst.Data {
-		var s int64
-		for g, a := range accs {
-			s += int64(a.Data[i]) * int64(r.Mult[g])
+	sum := make([]int64, dst.Cols)
+	for i := 0; i < dst.Rows; i++ {
+		for j := range sum {
+			sum[j] = rnd
 		}
-		v, clamped := Saturate(RoundShift(s, uint(r.Shift))+int64(r.ZeroPoint), r.Bits)
-		dst.Data[i] = T(v)
-		sat += b2i(clamped)
+		for g, a := range accs {
+			m := int64(r.Mult[g])
+			row := a.Row(i)
+			row = row[:len(sum)]
+			for j, x := range row {
+				sum[j] += int64(x) * m
+			}
+		}
+		out := dst.Row(i)
+		out = out[:len(sum)]
+		for j, s := range sum {
+			v := s>>sh + zp
+			vc := max(min(v, hi), lo)
+			sat += b2i(vc != v)
+			out[j] = T(vc)
+		}
 	}
 	n := int64(len(dst.Data))
 	c.add(Counters{Requants: n, MACs: n * int64(len(accs)), Saturations: sat})

@@ -57,13 +57,26 @@ func (ct *ChannelTables) Apply(dst, src Matrix[int8], c *Counters) error {
 			return fmt.Errorf("channel tables: channel %d uses table %d of %d", ch, i, len(ct.Tables))
 		}
 	}
+	// Each table as one array of entry | clamped<<8, and each channel's
+	// offset into them.
+	comb := make([]uint16, 256*len(ct.Tables))
+	for i := range ct.Tables {
+		for x, v := range ct.Tables[i].Entries {
+			comb[i*256+x] = uint16(uint8(v)) | uint16(b2i(ct.Tables[i].Clamped[x]))<<8
+		}
+	}
+	off := make([]int, src.Cols)
+	for ch, i := range ct.Index {
+		off[ch] = 256 * int(i)
+	}
 	var sat int64
 	for r := 0; r < src.Rows; r++ {
 		in, out := src.Row(r), dst.Row(r)
-		for ch, x := range in {
-			t := &ct.Tables[ct.Index[ch]]
-			out[ch] = t.Entries[uint8(x)]
-			sat += b2i(t.Clamped[uint8(x)])
+		in, out = in[:len(off)], out[:len(off)]
+		for ch, o := range off {
+			v := comb[o+int(uint8(in[ch]))]
+			out[ch] = int8(v)
+			sat += int64(v >> 8)
 		}
 	}
 	c.add(Counters{LUTLookups: int64(len(src.Data)), Saturations: sat})

@@ -1,0 +1,78 @@
+//go:build amd64 && !purego
+
+package datapath
+
+import (
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
+
+//go:generate go run ./internal/asmgen -out kernels_amd64.s
+
+// useVNNI selects the AVX-512 VNNI GEMM kernels and useAVX512 the AVX-512
+// scan kernel; both are a property of the machine, fixed at start-up. The
+// pure-Go paths (build tag purego, or another CPU) give the same bits.
+var (
+	useVNNI   = cpu.X86.HasAVX512F && cpu.X86.HasAVX512VNNI
+	useAVX512 = cpu.X86.HasAVX512F
+)
+
+// gemmVNNI6x64 and gemmVNNI6x16 are the micro-kernels of gemmVNNI (see
+// gemmTile6 for their arithmetic), in kernels_amd64.s.
+//
+//go:noescape
+func gemmVNNI6x64(a *int8, lda int, w *byte, kq int, c *int32, ldc int, corr *int32)
+
+//go:noescape
+func gemmVNNI6x16(a *int8, lda int, w *byte, kq int, c *int32, ldc int, corr *int32)
+
+// vnniPeak and addChain calibrate the GEMM benchmark: n iterations of 24
+// independent VPDPBUSD, and of 8 dependent 1-cycle adds.
+func vnniPeak(n int)
+func addChain(n int) int
+
+// asmScanKernels returns the AVX-512 scan kernels and whether the CPU runs
+// them.
+func asmScanKernels() (scanKernels, bool) {
+	return scanKernels{xu: scanXuAVX512, states: scanStatesAVX512, out: scanOutAVX512}, useAVX512
+}
+
+// The AVX-512 forms of scanXuGo, scanStatesGo and scanOutGo.
+//
+//go:noescape
+func scanXuAVX512(a *scanArgs) (sat int64, fits bool)
+
+//go:noescape
+func scanStatesAVX512(a *scanArgs) (sat int64)
+
+//go:noescape
+func scanOutAVX512(a *scanArgs) (sat int64)
+
+// asmRequantRow returns the AVX-512 requantizer row kernel for outputs of
+// the given width (8, 16 or 32 bits), if the CPU runs it.
+func asmRequantRow(width int) requantRowKernel {
+	if !useAVX512 {
+		return nil
+	}
+	switch width {
+	case 8:
+		return requantRow8AVX512
+	case 16:
+		return requantRow16AVX512
+	case 32:
+		return requantRow32AVX512
+	}
+	return nil
+}
+
+// The AVX-512 forms of requantRowGo for int8, int16 and int32 outputs.
+//
+//go:noescape
+func requantRow8AVX512(dst unsafe.Pointer, src *int32, n int, c *requantConsts, extra int64) (over, sat int64)
+
+//go:noescape
+func requantRow16AVX512(dst unsafe.Pointer, src *int32, n int, c *requantConsts, extra int64) (over, sat int64)
+
+//go:noescape
+func requantRow32AVX512(dst unsafe.Pointer, src *int32, n int, c *requantConsts, extra int64) (over, sat int64)
