@@ -20,7 +20,9 @@ type Weights struct {
 	// kernels (gemm_vnni.go) when the CPU has them, else packed.
 	packed []int64 // ⌈N/3⌉×K words, three 21-bit lanes per word
 	chunk  int     // K-steps after which the lanes are unpacked
-	vnni   []byte  // w+128 in the micro-kernels' panel layout
+	vnni   []byte  // w in the micro-kernels' panel layout
+	// vnniCorr[j] = 128·Σ_q w[j][q], N padded to the panels
+	vnniCorr []int32
 }
 
 // NewWeights wraps the n×k int8 matrix data (row-major, row = output).
@@ -399,13 +401,20 @@ func DepthwiseConv(dst Matrix[int32], x Matrix[int8], w Matrix[int8], c *Counter
 			taps[k*E+e] = int32(w.Data[e*T+k])
 		}
 	}
+	kernel := asmDwconvRow()
 	for t := 0; t < x.Rows; t++ {
 		out := dst.Row(t)
-		clear(out)
-		for k := max(0, T-1-t); k < T; k++ {
-			xr := x.Row(t - T + 1 + k)
-			tk := taps[k*E : (k+1)*E]
-			xr, out := xr[:len(tk)], out[:len(tk)]
+		k0 := max(0, T-1-t) // taps before the sequence start multiply zeros
+		e0 := 0
+		if kernel != nil && E >= 16 {
+			e0 = E &^ 15
+			kernel(&out[0], &x.Data[(t-T+1+k0)*E], &taps[k0*E], T-k0, e0, E)
+		}
+		clear(out[e0:])
+		for k := k0; k < T; k++ {
+			xr := x.Row(t - T + 1 + k)[e0:]
+			tk := taps[k*E+e0 : (k+1)*E]
+			xr, out := xr[:len(tk)], out[e0:e0+len(tk)]
 			for e, wv := range tk {
 				out[e] += wv * int32(xr[e])
 			}
@@ -415,3 +424,7 @@ func DepthwiseConv(dst Matrix[int32], x Matrix[int8], w Matrix[int8], c *Counter
 	c.add(Counters{MACs: int64(x.Rows) * int64(E) * int64(T)})
 	return nil
 }
+
+// dwconvRowKernel computes out[i] = Σ_{j<nk} taps[j·stride+i]·x[j·stride+i]
+// for i < e (a multiple of 16): one output row of DepthwiseConv.
+type dwconvRowKernel func(out *int32, x *int8, taps *int32, nk, e, stride int)

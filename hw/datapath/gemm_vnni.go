@@ -1,10 +1,16 @@
 package datapath
 
+import (
+	"encoding/binary"
+	"unsafe"
+)
+
 // The VNNI GEMM (DATAPATH.md §4.4). VPDPBUSD multiplies unsigned by signed
-// bytes, so the weights are stored offset, w′ = w + 128 ∈ [0, 255], and the
-// offset is taken back per activation row:
+// bytes, so the activations are offset, a′ = a + 128 ∈ [0, 255] (the sign
+// bit flipped), and the offset is taken back per output column with the
+// weights' sums, computed once when the weights are packed:
 //
-//	Σ_q a·w = Σ_q a·w′ − 128·Σ_q a
+//	Σ_q a·w = Σ_q a′·w − 128·Σ_q w
 //
 // All sums are formed modulo 2^32 (the instruction's lanes wrap, as does Go
 // int32 arithmetic); under the no-overflow bound of §4.3 the exact sum fits
@@ -17,16 +23,20 @@ const gemmRows = 6
 // packVNNI lays the weights out for the micro-kernels: the columns (output
 // rows of w) in panels of 64 while they last, then panels of 16, the last
 // one padded; within a panel, for each group of four K-steps q, for each
-// 16-column vector, 16 columns × 4 bytes w′[j][4q..4q+3]. K is padded to a
-// multiple of 4 (the padded activations are 0, so the pad weights do not
-// matter; they are stored as w = 0).
+// 16-column vector, 16 columns × 4 bytes w[j][4q..4q+3]. K and N are padded
+// with zero weights. vnniCorr[j] = 128·Σ_q w[j][q].
 func (w *Weights) packVNNI() {
 	kq := (w.K + 3) / 4
 	panels := w.N / 64
 	tail := (w.N%64 + 15) / 16
 	w.vnni = make([]byte, (panels*4+tail)*kq*64)
-	for i := range w.vnni {
-		w.vnni[i] = 128
+	w.vnniCorr = make([]int32, 64*panels+16*tail)
+	for j := 0; j < w.N; j++ {
+		var s int32
+		for _, v := range w.Data[j*w.K : (j+1)*w.K] {
+			s += int32(v)
+		}
+		w.vnniCorr[j] = s << 7
 	}
 	off := 0
 	put := func(j0, nv int) {
@@ -36,7 +46,7 @@ func (w *Weights) packVNNI() {
 					j := j0 + 16*v + l
 					for b := 0; b < 4; b++ {
 						if k := 4*q + b; j < w.N && k < w.K {
-							w.vnni[off+(q*nv+v)*64+4*l+b] = byte(int(w.Data[j*w.K+k]) + 128)
+							w.vnni[off+(q*nv+v)*64+4*l+b] = byte(w.Data[j*w.K+k])
 						}
 					}
 				}
@@ -59,29 +69,30 @@ func gemmVNNI(dst Matrix[int32], a Matrix[int8], w *Weights) {
 	kq := (K + 3) / 4
 	kp := 4 * kq
 	mp := (M + gemmRows - 1) / gemmRows * gemmRows
-	// The activations, K and M padded with zeros, and the offset
-	// corrections 128·Σ_q a[i][q] (wrapping).
-	buf := make([]int8, mp*kp)
-	corr := make([]int32, mp)
+	// The activations offset to a+128 (sign bits flipped, eight bytes at a
+	// time), K and M padded (the pad weights are 0).
+	buf := make([]byte, mp*kp)
 	for i := 0; i < M; i++ {
-		row := a.Row(i)
-		copy(buf[i*kp:], row)
-		var s int32
-		for _, v := range row {
-			s += int32(v)
+		row := unsafeSlice((*byte)(unsafe.Pointer(&a.Row(i)[0])), K)
+		out := buf[i*kp : i*kp+K]
+		q := 0
+		for ; q+8 <= K; q += 8 {
+			binary.LittleEndian.PutUint64(out[q:q+8], binary.LittleEndian.Uint64(row[q:q+8])^0x8080808080808080)
 		}
-		corr[i] = s << 7
+		for ; q < K; q++ {
+			out[q] = row[q] ^ 0x80
+		}
 	}
 	var tile [gemmRows * 64]int32
 	// run applies kernel to the column panel at j0 (cols wide, weights wp)
 	// for every row tile; tiles that stick out of dst go through tile.
-	run := func(kernel func(*int8, int, *byte, int, *int32, int, *int32), wp []byte, j0, cols int) {
+	run := func(kernel func(*byte, int, *byte, int, *int32, int, *int32), wp []byte, j0, cols int) {
 		for i := 0; i < mp; i += gemmRows {
 			if i+gemmRows <= M && j0+cols <= N {
-				kernel(&buf[i*kp], kp, &wp[0], kq, &dst.Data[i*N+j0], N, &corr[i])
+				kernel(&buf[i*kp], kp, &wp[0], kq, &dst.Data[i*N+j0], N, &w.vnniCorr[j0])
 				continue
 			}
-			kernel(&buf[i*kp], kp, &wp[0], kq, &tile[0], cols, &corr[i])
+			kernel(&buf[i*kp], kp, &wp[0], kq, &tile[0], cols, &w.vnniCorr[j0])
 			for r := 0; r < gemmRows && i+r < M; r++ {
 				n := min(cols, N-j0)
 				copy(dst.Data[(i+r)*N+j0:(i+r)*N+j0+n], tile[r*cols:r*cols+n])

@@ -6,12 +6,13 @@ import "fmt"
 const gemmRows = 6
 
 // gemmKernel writes gemmVNNI6x<16·nv>: a 6-row × 16·nv-column tile of
-// C = A·W′ − corr, where A holds signed int8 activations (rows at stride
-// lda bytes, Kp = 4·kq columns), W′ the packed unsigned weights w+128 (kq
-// groups of nv·64 bytes: for each vector v, 16 columns × 4 K-steps) and
-// corr[r] = 128·Σ_q A[r][q]. VPDPBUSD multiplies unsigned bytes of its
-// first source by signed bytes of its second and adds each group of four
-// products to a 32-bit lane (wrapping, no saturation).
+// C = A′·W − corr, where A′ holds the activations offset to unsigned bytes
+// a+128 (rows at stride lda bytes, Kp = 4·kq columns), W the packed int8
+// weights (kq groups of nv·64 bytes: for each vector v, 16 columns × 4
+// K-steps) and corr[j] = 128·Σ_q W[j][q] (16·nv columns). VPDPBUSD
+// multiplies unsigned bytes of one source by signed bytes of the other and
+// adds each group of four products to a 32-bit lane (wrapping, no
+// saturation).
 //
 //	func gemmVNNI6x<cols>(a *int8, lda int, w *byte, kq int, c *int32, ldc int, corr *int32)
 func gemmKernel(g *gen, nv int) {
@@ -46,7 +47,7 @@ func gemmKernel(g *gen, nv int) {
 		g.i("VPBROADCASTD %s, %s", rowAddr[r], b)
 		for v := 0; v < nv; v++ {
 			// Go operand order: signed source, unsigned source, accumulator.
-			g.i("VPDPBUSD %s, Z%d, %s", b, v, acc(r, v))
+			g.i("VPDPBUSD Z%d, %s, %s", v, b, acc(r, v))
 		}
 	}
 	g.i("ADDQ $4, SI")
@@ -56,10 +57,12 @@ func gemmKernel(g *gen, nv int) {
 	g.i("JNZ gemm%dloop", cols)
 	g.p("gemm%dstore:", cols)
 	g.i("SHLQ $2, R9")
+	for v := 0; v < nv; v++ {
+		g.i("VMOVDQU32 %d(R10), Z%d", 64*v, v)
+	}
 	for r := 0; r < gemmRows; r++ {
-		g.i("VPBROADCASTD %d(R10), Z4", 4*r)
 		for v := 0; v < nv; v++ {
-			g.i("VPSUBD Z4, %s, %s", acc(r, v), acc(r, v))
+			g.i("VPSUBD Z%d, %s, %s", v, acc(r, v), acc(r, v))
 			g.i("VMOVDQU32 %s, %d(R8)", acc(r, v), 64*v)
 		}
 		if r < gemmRows-1 {

@@ -27,6 +27,9 @@ func main() {
 	peakKernels(&g)
 	scanKernels(&g)
 	requantKernels(&g)
+	groupKernels(&g)
+	dwconvKernel(&g)
+	lutKernel(&g)
 	if err := os.WriteFile(*out, g.buf.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
 	}

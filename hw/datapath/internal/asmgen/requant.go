@@ -85,3 +85,78 @@ func requantKernel(g *gen, w int) {
 	g.i("VZEROUPPER")
 	g.i("RET")
 }
+
+// groupKernels writes groupRow{8,16,32}AVX512, the AVX-512 form of the row
+// loop of RequantizeGroups (group.go): Σ_g acc_g·Mult[g] over k groups in
+// 64-bit lanes, rounded, offset and saturated, eight outputs per iteration.
+// rows[g] points at the row of group g, mult[g] is its multiplier as int64.
+//
+//	func groupRow<w>AVX512(dst unsafe.Pointer, rows **int32, mult *int64, k, n int, c *requantConsts) (sat int64)
+func groupKernels(g *gen) {
+	for _, w := range []int{8, 16, 32} {
+		name := fmt.Sprintf("groupRow%dAVX512", w)
+		g.p("")
+		g.p("// func %s(dst unsafe.Pointer, rows **int32, mult *int64, k int, n int, c *requantConsts) (sat int64)", name)
+		g.p("TEXT ·%s(SB), NOSPLIT, $0-56", name)
+		g.i("MOVQ dst+0(FP), DI")
+		g.i("MOVQ n+32(FP), CX")
+		g.i("MOVQ c+40(FP), AX")
+		g.i("MOVQ requantConsts_shift(AX), R11")
+		g.i("VPBROADCASTQ (R11), Z31") // the shift
+		bcast64(g, "requantConsts_zp(AX)", "Z30")
+		bcast64(g, "requantConsts_lo(AX)", "Z29")
+		bcast64(g, "requantConsts_hi(AX)", "Z28")
+		const64(g, 1, "Z24")
+		g.i("VPSUBQ Z24, Z31, Z27")
+		g.i("VPSLLVQ Z27, Z24, Z27") // 2^(shift−1)
+		g.i("VPXORQ Z22, Z22, Z22")  // saturations
+		g.i("XORQ R12, R12")
+		g.i("SHRQ $3, CX")
+		g.i("JZ gr%ddone", w)
+		g.p("gr%dloop:", w)
+		g.i("VMOVDQA64 Z27, Z0")
+		g.i("MOVQ rows+8(FP), SI")
+		g.i("MOVQ mult+16(FP), R9")
+		g.i("MOVQ k+24(FP), BX")
+		g.p("gr%dgroup:", w)
+		for _, s := range []string{
+			"MOVQ (SI), R10",
+			"VPMOVSXDQ (R10)(R12*4), Z1",
+			"VPMULDQ.BCST (R9), Z1, Z1",
+			"VPADDQ Z1, Z0, Z0",
+			"ADDQ $8, SI",
+			"ADDQ $8, R9",
+			"DECQ BX",
+			fmt.Sprintf("JNZ gr%dgroup", w),
+			"VPSRAVQ Z31, Z0, Z0",
+			"VPADDQ Z30, Z0, Z0",
+			"VPCMPGTQ Z28, Z0, K1",
+			"VPCMPGTQ Z0, Z29, K2",
+			"KORW K1, K2, K1",
+			"VPADDQ Z24, Z22, K1, Z22",
+			"VPMINSQ Z28, Z0, Z0",
+			"VPMAXSQ Z29, Z0, Z0",
+		} {
+			g.i("%s", s)
+		}
+		switch w {
+		case 8:
+			g.i("VPMOVQB Z0, X4")
+			g.i("VMOVQ X4, (DI)(R12*1)")
+		case 16:
+			g.i("VPMOVQW Z0, X4")
+			g.i("VMOVDQU X4, (DI)(R12*2)")
+		case 32:
+			g.i("VPMOVQD Z0, Y4")
+			g.i("VMOVDQU Y4, (DI)(R12*4)")
+		}
+		g.i("ADDQ $8, R12")
+		g.i("DECQ CX")
+		g.i("JNZ gr%dloop", w)
+		g.p("gr%ddone:", w)
+		reduce64(g, "Z22")
+		g.i("MOVQ X0, sat+48(FP)")
+		g.i("VZEROUPPER")
+		g.i("RET")
+	}
+}
