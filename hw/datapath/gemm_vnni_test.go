@@ -22,6 +22,21 @@ func bothPacked(t testing.TB, n, k int, data []int8, int4 bool) *Weights {
 	return w
 }
 
+// gemmPath is one of the fast GEMM paths.
+type gemmPath struct {
+	name string
+	f    func(Matrix[int32], Matrix[int8], *Weights)
+}
+
+// gemmPaths returns the fast GEMM paths that run on this machine.
+func gemmPaths() []gemmPath {
+	paths := []gemmPath{{"lanes", gemmPacked}}
+	if vnniRunnable() {
+		paths = append(paths, gemmPath{"vnni", gemmVNNI})
+	}
+	return paths
+}
+
 // TestGEMMPaths compares the VNNI path (assembly on AVX-512 VNNI machines,
 // the Go tile kernel otherwise), the lane-packed path and the int64
 // reference on random shapes covering full and partial 64-column panels,
@@ -46,10 +61,7 @@ func TestGEMMPaths(t *testing.T) {
 		}
 		w := bothPacked(t, n, k, wd, int4)
 		want, _ := refGEMM(a, wd, n, k)
-		for _, path := range []struct {
-			name string
-			f    func(Matrix[int32], Matrix[int8], *Weights)
-		}{{"vnni", gemmVNNI}, {"lanes", gemmPacked}} {
+		for _, path := range gemmPaths() {
 			got := NewMatrix[int32](m, n)
 			for i := range got.Data {
 				got.Data[i] = -7 // every output must be written
@@ -84,12 +96,12 @@ func TestGEMMPathsLargestK(t *testing.T) {
 			t.Fatal("K = 131071 not within the bound")
 		}
 		want, _ := refGEMM(a, wd, n, k)
-		for _, f := range []func(Matrix[int32], Matrix[int8], *Weights){gemmVNNI, gemmPacked} {
+		for _, path := range gemmPaths() {
 			got := NewMatrix[int32](m, n)
-			f(got, a, w)
+			path.f(got, a, w)
 			for i := range want {
 				if got.Data[i] != want[i] {
-					t.Fatalf("a=%d w=%d elem %d: got %d, want %d", v[0], v[1], i, got.Data[i], want[i])
+					t.Fatalf("%s a=%d w=%d elem %d: got %d, want %d", path.name, v[0], v[1], i, got.Data[i], want[i])
 				}
 			}
 		}

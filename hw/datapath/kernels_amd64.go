@@ -20,6 +20,10 @@ var (
 	useVBMI   = cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VBMI && cpu.X86.HasPOPCNT
 )
 
+// vnniRunnable reports whether gemmVNNI can run here: its kernels are
+// assembly, which needs the CPU features.
+func vnniRunnable() bool { return useVNNI }
+
 // gemmVNNI6x64 and gemmVNNI6x16 are the micro-kernels of gemmVNNI (see
 // gemmTile6 for their arithmetic), in kernels_amd64.s.
 //

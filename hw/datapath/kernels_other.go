@@ -4,13 +4,17 @@ package datapath
 
 import "unsafe"
 
-// Without the amd64 assembly the pure-Go paths run; the micro-kernels below
-// are the Go form of the assembly ones, used by the tests of the VNNI
-// driver.
+// Without the amd64 assembly the pure-Go paths run; the GEMM micro-kernels
+// below are the Go form of the assembly ones, for the tests of the VNNI
+// driver (gemmVNNI).
 const (
 	useVNNI   = false
 	useAVX512 = false
 )
+
+// vnniRunnable reports whether gemmVNNI can run here: its kernels are the
+// Go forms, which run anywhere.
+func vnniRunnable() bool { return true }
 
 func gemmVNNI6x64(a *byte, lda int, w *byte, kq int, c *int32, ldc int, corr *int32) {
 	gemmTile6(a, lda, w, kq, c, ldc, corr, 4)

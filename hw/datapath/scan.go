@@ -408,10 +408,12 @@ func Merge(dst Matrix[int8], fwd, bwd Matrix[int16], c *Counters) error {
 		return err
 	}
 	var sat int64
+	bd, out := bwd.Data[:len(fwd.Data)], dst.Data[:len(fwd.Data)]
 	for i, f := range fwd.Data {
-		v, s := Saturate(RoundShift(int64(f)+int64(bwd.Data[i]), GateFrac+1), 8)
-		dst.Data[i] = int8(v)
-		sat += b2i(s)
+		v := (int32(f) + int32(bd[i]) + 1<<GateFrac) >> (GateFrac + 1)
+		vc := max(min(v, 127), -128)
+		sat += b2i(vc != v)
+		out[i] = int8(vc)
 	}
 	c.add(Counters{Saturations: sat})
 	return nil
@@ -427,10 +429,12 @@ func ResidualAdd(dst, src Matrix[int32], c *Counters) error {
 		return err
 	}
 	var sat int64
+	d := dst.Data[:len(src.Data)]
 	for i, s := range src.Data {
-		v, over := clampInt32(int64(dst.Data[i]) + int64(s))
-		dst.Data[i] = v
-		sat += b2i(over)
+		v := int64(d[i]) + int64(s)
+		vc := max(min(v, math.MaxInt32), math.MinInt32)
+		sat += b2i(vc != v)
+		d[i] = int32(vc)
 	}
 	c.add(Counters{Saturations: sat})
 	return nil

@@ -2,22 +2,24 @@ package datapath
 
 import "math"
 
-// The scan unit's simulation kernels (DATAPATH.md §8.4). One step of the
-// scan runs in three passes over the channels, which are independent:
-// xu (the input term Xu), states (the N state lanes of each channel, giving
+// The scan unit's simulation kernels (DATAPATH.md §8.5). One step of the
+// scan runs in three passes over the channels, which are independent: xu
+// (the input term Xu), states (the N state lanes of each channel, giving
 // Σ H·C) and out (y′, the D skip and the gate). The channels are laid out
-// in blocks of scanLanes, the state transposed (row n holds state n of every
-// channel), so that a vector lane is a channel. The states pass works in
-// 32-bit lanes, which is exact under the step preconditions checked by
-// scanStepFits; a step outside them runs scanStepWide, the exact 64-bit
-// form. These Go functions are the specification and the pure-Go fallback
-// of the AVX-512 kernels in kernels_amd64.s.
+// in blocks of scanLanes, the state transposed (row n holds state n of
+// every channel), so that a vector lane is a channel. The states pass
+// works in 32-bit lanes, which is exact under the bounds below, checked per
+// call and per step by scan; a step outside them runs scanStates, the exact
+// 64-bit form. These Go functions are the specification and the pure-Go
+// fallback of the AVX-512 kernels in kernels_amd64.s.
 
 // scanLanes is the number of channels of a kernel block (16 int32 lanes of a
 // 512-bit vector).
 const scanLanes = 16
 
-// Bounds of the 32-bit states pass (see scanStepFits).
+// Bounds of the 32-bit states pass: every Δ ≥ 0 and |Xu| ≤ scanXuLimit
+// (checked by the xu pass), StepLog2[t] < scanZLimit and StepLog2[t] −
+// 127·max ANeg ≥ −2^31, N ≤ scanMaxN, 127·max ANeg ≤ scanMaxDA.
 const (
 	scanZLimit  = 7 << ExpInFrac // z below it: Ā′ ≤ 2^23
 	scanXuLimit = 1<<23 - 1      // |Xu| at most this
@@ -72,7 +74,7 @@ type scanKernels struct {
 	// whether every Δ ≥ 0 and |Xu| ≤ scanXuLimit.
 	xu func(a *scanArgs) (sat int64, fits bool)
 	// states updates the state and writes Σ H·C; it returns the
-	// saturations. It requires scanStepFits.
+	// saturations. It requires the bounds of the 32-bit pass.
 	states func(a *scanArgs) (sat int64)
 	// out writes the outputs from Σ H·C and returns the saturations.
 	out func(a *scanArgs) (sat int64)
