@@ -8,7 +8,6 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -18,6 +17,7 @@ import (
 	"github.com/olekukonko/tablewriter/tw"
 	"github.com/spf13/cobra"
 	"github.com/vimsim/vimsim/data"
+	"github.com/vimsim/vimsim/internal/atomicfile"
 	"github.com/vimsim/vimsim/vim"
 )
 
@@ -123,12 +123,12 @@ func runEval(cmd *cobra.Command, mf *modelFlags, opt evalOptions) error {
 	loader := data.NewLoader(ds, pre, data.LoaderOptions{Batch: opt.batch, Limit: opt.limit})
 
 	var predW io.Writer
-	var pred *atomicFile
+	var pred *atomicfile.File
 	if opt.predictions != "" {
-		if pred, err = createAtomic(opt.predictions); err != nil {
+		if pred, err = atomicfile.Create(opt.predictions); err != nil {
 			return err
 		}
-		defer pred.abort()
+		defer pred.Abort()
 		predW = pred
 	}
 	methods := evalMethods(m, prec)
@@ -153,22 +153,22 @@ func runEval(cmd *cobra.Command, mf *modelFlags, opt evalOptions) error {
 	}
 	rep := newEvalReport(mf.model, dataName, n, stats, opt.timing)
 	if pred != nil {
-		if err := pred.commit(); err != nil {
+		if err := pred.Commit(); err != nil {
 			return err
 		}
 	}
 	if opt.out == "" {
 		return rep.write(cmd.OutOrStdout(), opt.format)
 	}
-	f, err := createAtomic(opt.out)
+	f, err := atomicfile.Create(opt.out)
 	if err != nil {
 		return err
 	}
-	defer f.abort()
+	defer f.Abort()
 	if err := rep.write(f, opt.format); err != nil {
 		return err
 	}
-	return f.commit()
+	return f.Commit()
 }
 
 // evalMethod is one way of computing logits: a row of the eval report.
@@ -487,51 +487,4 @@ func (p *progressBar) finish() {
 		return
 	}
 	fmt.Fprint(p.w, "\r\x1b[K")
-}
-
-// atomicFile is an output file written under a temporary name and renamed
-// into place by commit, so that a failed run leaves no partial file.
-type atomicFile struct {
-	*os.File
-	path string
-	done bool
-}
-
-func createAtomic(path string) (*atomicFile, error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return nil, fmt.Errorf("create %s: %w", path, err)
-	}
-	return &atomicFile{File: f, path: path}, nil
-}
-
-// commit closes the file and renames it to its final name.
-func (f *atomicFile) commit() error {
-	if f.done {
-		return nil
-	}
-	f.done = true
-	if err := f.File.Close(); err != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("write %s: %w", f.path, err)
-	}
-	if err := os.Chmod(f.Name(), 0o644); err != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("write %s: %w", f.path, err)
-	}
-	if err := os.Rename(f.Name(), f.path); err != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("write %s: %w", f.path, err)
-	}
-	return nil
-}
-
-// abort removes the temporary file unless commit succeeded.
-func (f *atomicFile) abort() {
-	if f.done {
-		return
-	}
-	f.done = true
-	f.File.Close()
-	os.Remove(f.Name())
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/vimsim/vimsim/hw/arch"
 	"github.com/vimsim/vimsim/hw/cost"
+	"github.com/vimsim/vimsim/internal/atomicfile"
 )
 
 // archOverrides are the flags that modify an architecture: --dataflow,
@@ -92,7 +93,7 @@ func writeOutput(w io.Writer, path string, render func(io.Writer) error) error {
 		_, err := w.Write(buf.Bytes())
 		return err
 	}
-	return cost.WriteFileAtomic(path, buf.Bytes())
+	return atomicfile.WriteFile(path, buf.Bytes())
 }
 
 // newRunCmd is `vimsim run`: the per-layer cycle, traffic and energy
@@ -184,7 +185,7 @@ func newRunCmd() *cobra.Command {
 				return err
 			}
 			if actionsFormat != "" {
-				return cost.WriteFileAtomic(actions, actionBytes.Bytes())
+				return atomicfile.WriteFile(actions, actionBytes.Bytes())
 			}
 			return nil
 		},

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/vimsim/vimsim/data"
 	"github.com/vimsim/vimsim/hw/datapath"
+	"github.com/vimsim/vimsim/internal/atomicfile"
 	"github.com/vimsim/vimsim/quant"
 	"github.com/vimsim/vimsim/quant/intprog"
 	"github.com/vimsim/vimsim/sim"
@@ -169,15 +170,15 @@ func runSim(cmd *cobra.Command, mf *modelFlags, cf *calibFlags, opt simOptions) 
 	if opt.out == "" {
 		return write(cmd.OutOrStdout())
 	}
-	f, err := createAtomic(opt.out)
+	f, err := atomicfile.Create(opt.out)
 	if err != nil {
 		return err
 	}
-	defer f.abort()
+	defer f.Abort()
 	if err := write(f); err != nil {
 		return err
 	}
-	return f.commit()
+	return f.Commit()
 }
 
 // compileProgram calibrates the merge scales of qm's method on calib (the

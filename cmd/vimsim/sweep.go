@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/vimsim/vimsim/hw/arch"
 	"github.com/vimsim/vimsim/hw/cost"
+	"github.com/vimsim/vimsim/internal/atomicfile"
 )
 
 // sweepFlags hold the design-space flags of `vimsim sweep`: comma lists,
@@ -185,7 +186,7 @@ utilisation is a third objective.`,
 				return fmt.Errorf("--out: %w", err)
 			}
 			for i, name := range sweepFiles {
-				if err := cost.WriteFileAtomic(filepath.Join(out, name), files[i]); err != nil {
+				if err := atomicfile.WriteFile(filepath.Join(out, name), files[i]); err != nil {
 					return err
 				}
 			}
