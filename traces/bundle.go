@@ -14,6 +14,7 @@ import (
 
 	"github.com/vimsim/vimsim/hw/rtl"
 	"github.com/vimsim/vimsim/internal/atomicfile"
+	"github.com/vimsim/vimsim/vim"
 )
 
 // File is one file of a vector directory.
@@ -116,7 +117,7 @@ func (r *Recorder) Bundle(opt BundleOptions) (*Bundle, error) {
 		m.Layers = []string{"all"}
 	}
 	for _, l := range o.Layers {
-		m.Layers = append(m.Layers, layerLabel(l))
+		m.Layers = append(m.Layers, vim.LayerName(l))
 	}
 	var files []File
 	var infos []FileInfo
@@ -130,7 +131,7 @@ func (r *Recorder) Bundle(opt BundleOptions) (*Bundle, error) {
 	for _, s := range sets {
 		layer := s.layer
 		m.Sets = append(m.Sets, SetInfo{Name: s.name, Unit: s.unit, Testbench: s.bench, Layer: s.layer,
-			LayerName: layerLabel(s.layer), Op: s.op, Kind: s.kind, Vectors: s.vectors, Cycles: s.cycles})
+			LayerName: vim.LayerName(s.layer), Op: s.op, Kind: s.kind, Vectors: s.vectors, Cycles: s.cycles})
 		benches[s.bench] = true
 		consts := s.constants()
 		for _, t := range s.tensors {

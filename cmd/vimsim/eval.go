@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/vimsim/vimsim/data"
 	"github.com/vimsim/vimsim/internal/atomicfile"
+	"github.com/vimsim/vimsim/internal/num"
 	"github.com/vimsim/vimsim/vim"
 )
 
@@ -261,7 +262,7 @@ func evaluate(l *data.Loader, classes int, methods []evalMethod, onBatch func(do
 				if r < evalTopK {
 					st.top5++
 				}
-				top := argmax(row)
+				top := num.Argmax(row)
 				if mi == 0 {
 					if i == 0 {
 						refTop = refTop[:0]
@@ -311,17 +312,6 @@ func labelRank(row []float64, label int) int {
 		}
 	}
 	return r
-}
-
-// argmax is the index of the largest value, the first one on ties.
-func argmax(row []float64) int {
-	best := 0
-	for j, x := range row {
-		if x > row[best] {
-			best = j
-		}
-	}
-	return best
 }
 
 // evalReport is the output of vimsim eval; its JSON form is

@@ -13,6 +13,7 @@ import (
 	"github.com/vimsim/vimsim/hw/arch"
 	"github.com/vimsim/vimsim/hw/cost"
 	"github.com/vimsim/vimsim/internal/atomicfile"
+	"github.com/vimsim/vimsim/vim"
 )
 
 // archOverrides are the flags that modify an architecture: --dataflow,
@@ -217,7 +218,7 @@ func writeRunTable(w io.Writer, e cost.Estimate, perOp bool) error {
 	if perOp {
 		t.Header("layer", "op", "unit", "MACs", "cycles", "stalls", "util %", "DRAM bytes", "energy µJ")
 		for _, c := range e.Ops {
-			t.Append(cost.LayerName(c.Layer), c.Name, string(c.Unit), commas(c.MACs), commas(c.Cycles), commas(c.StallCycles),
+			t.Append(vim.LayerName(c.Layer), c.Name, string(c.Unit), commas(c.MACs), commas(c.Cycles), commas(c.StallCycles),
 				pct(c.Util), commas(c.Traffic.Total()), uj(c.Energy.Total()))
 		}
 		t.Footer("total", "", "", commas(tot.MACs), commas(tot.Cycles), commas(tot.StallCycles), pct(tot.ArrayUtil),

@@ -246,16 +246,6 @@ type simReport struct {
 	*sim.Report
 }
 
-func layerLabel(l int) string {
-	switch l {
-	case vim.LayerEmbed:
-		return "embed"
-	case vim.LayerHead:
-		return "head"
-	}
-	return strconv.Itoa(l)
-}
-
 func newSimTable(w io.Writer, header ...string) *tablewriter.Table {
 	t := tablewriter.NewTable(w,
 		tablewriter.WithHeaderAutoFormat(tw.Off),
@@ -318,7 +308,7 @@ func (r simReport) write(w io.Writer, format string, ops bool) error {
 	if ops {
 		t = newSimTable(w, append([]string{"layer", "op"}, header[1:]...)...)
 		for _, o := range r.Ops {
-			row := counterRow(layerLabel(o.Layer), o.Counters)
+			row := counterRow(vim.LayerName(o.Layer), o.Counters)
 			if err := t.Append(append([]string{row[0], o.Name}, row[1:]...)); err != nil {
 				return err
 			}
@@ -330,7 +320,7 @@ func (r simReport) write(w io.Writer, format string, ops bool) error {
 	}
 	t = newSimTable(w, header...)
 	for _, l := range r.Layers {
-		if err := t.Append(counterRow(layerLabel(l.Layer), l.Counters)); err != nil {
+		if err := t.Append(counterRow(vim.LayerName(l.Layer), l.Counters)); err != nil {
 			return err
 		}
 	}
