@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/vimsim/vimsim/data"
 	"github.com/vimsim/vimsim/quant"
+	"github.com/vimsim/vimsim/quant/intprog"
 	"github.com/vimsim/vimsim/sim"
 	"github.com/vimsim/vimsim/vim"
 )
@@ -64,16 +65,11 @@ func runFidelity(mf *modelFlags, f fidelityFlags, n int) (*fidelitySummary, erro
 	if err != nil {
 		return nil, fmt.Errorf("--fidelity-data: %w", err)
 	}
-	opt := quant.DefaultOptions()
-	opt.Data = desc
-	qm, err := quant.Calibrate(m, calib, opt)
+	b, err := intprog.Build(m, calib, intprog.BuildOptions{Quant: quant.DefaultOptions(), Data: desc})
 	if err != nil {
 		return nil, err
 	}
-	p, err := compileProgram(m, qm, calib, desc, 0)
-	if err != nil {
-		return nil, err
-	}
+	p, qm := b.Program, b.QModel
 	pre, err := data.NewPreprocessor(m.Config)
 	if err != nil {
 		return nil, err

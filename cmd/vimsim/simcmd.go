@@ -117,10 +117,11 @@ func runSim(cmd *cobra.Command, mf *modelFlags, cf *calibFlags, opt simOptions) 
 	if err != nil {
 		return err
 	}
-	p, qm, err := calibratedProgram(m, qm, qopt, calib, desc, opt.mergeK)
+	b, err := intprog.Build(m, calib, intprog.BuildOptions{QModel: qm, Quant: qopt, Data: desc, MergeGroups: opt.mergeK})
 	if err != nil {
 		return err
 	}
+	p, qm := b.Program, b.QModel
 	if opt.program != "" {
 		if err := p.Write(opt.program); err != nil {
 			return err
@@ -181,26 +182,6 @@ func runSim(cmd *cobra.Command, mf *modelFlags, cf *calibFlags, opt simOptions) 
 	return f.Commit()
 }
 
-// compileProgram calibrates the merge scales of qm's method on calib (the
-// float model's merged scan outputs; k channel groups, 0: the method's
-// default) and compiles the integer program.
-func compileProgram(m *vim.Model, qm *quant.QModel, calib quant.Images, desc string, k int) (*intprog.Program, error) {
-	mo := intprog.MergeOptionsFor(qm)
-	if k > 0 {
-		mo.K = k
-	}
-	ms, err := intprog.CalibrateMerge(m, calib, mo)
-	if err != nil {
-		return nil, err
-	}
-	how := "min-max"
-	if mo.Search {
-		how = "searched"
-	}
-	src := fmt.Sprintf("merge scales: %d channel groups by max |m|, %s, headroom for the gated outputs, on %s", mo.K, how, desc)
-	return intprog.CompileWith(qm, intprog.Options{Merge: ms, Source: src})
-}
-
 // simEvalMethods returns the integer-datapath rows of vimsim eval: "int8"
 // (the paper method's quantized model on the datapath) and "int8-naive"
 // (the naive one), for the names requested. qmodel returns the quantized
@@ -222,10 +203,11 @@ func simEvalMethods(names []string, m *vim.Model, calib quant.Images, desc strin
 		if err != nil {
 			return nil, err
 		}
-		p, err := compileProgram(m, qm, calib, desc, 0)
+		b, err := intprog.Build(m, calib, intprog.BuildOptions{QModel: qm, Data: desc})
 		if err != nil {
 			return nil, err
 		}
+		p := b.Program
 		out = append(out, evalMethod{name: name, predict: func(imgs []float64, n int) ([]float64, error) {
 			res, err := sim.Run(p, imgs, n, sim.Options{})
 			if err != nil {
