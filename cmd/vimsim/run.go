@@ -13,6 +13,7 @@ import (
 	"github.com/vimsim/vimsim/hw/arch"
 	"github.com/vimsim/vimsim/hw/cost"
 	"github.com/vimsim/vimsim/internal/atomicfile"
+	"github.com/vimsim/vimsim/sim"
 	"github.com/vimsim/vimsim/vim"
 )
 
@@ -149,7 +150,7 @@ func newRunCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var summary *fidelitySummary
+			var summary *sim.FidelitySummary
 			if nfid > 0 && format != "csv" {
 				if summary, err = runFidelity(&mf, fid, nfid); err != nil {
 					return fmt.Errorf("fidelity: %w", err)
@@ -158,19 +159,7 @@ func newRunCmd() *cobra.Command {
 			err = writeOutput(cmd.OutOrStdout(), out, func(w io.Writer) error {
 				switch format {
 				case "json":
-					if summary == nil {
-						return e.WriteJSON(w)
-					}
-					var buf bytes.Buffer
-					if err := e.WriteJSON(&buf); err != nil {
-						return err
-					}
-					b, err := appendFidelityJSON(buf.Bytes(), summary)
-					if err != nil {
-						return err
-					}
-					_, err = w.Write(b)
-					return err
+					return writeJSON(w, runReport{Estimate: e, Fidelity: summary})
 				case "csv":
 					return e.WriteCSV(w, perOp)
 				}
@@ -201,6 +190,13 @@ func newRunCmd() *cobra.Command {
 	f.BoolVar(&perOp, "per-op", false, "one row per operation instead of per layer (table and csv)")
 	fid.register(f)
 	return cmd
+}
+
+// runReport is the JSON form of vimsim run: the estimate's members and, when
+// computed, the fidelity summary.
+type runReport struct {
+	cost.Estimate
+	Fidelity *sim.FidelitySummary `json:"fidelity,omitempty"`
 }
 
 func pct(v float64) string { return fmt.Sprintf("%.1f", 100*v) }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -142,22 +141,11 @@ func runSim(cmd *cobra.Command, mf *modelFlags, cf *calibFlags, opt simOptions) 
 		return err
 	}
 	bar := newProgressBar(cmd.ErrOrStderr(), loader.Len())
-	done := 0
-	for {
-		b, err := loader.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return err
-		}
-		if err := fid.Add(b.Images, b.Labels, b.N); err != nil {
-			return err
-		}
-		done += b.N
-		bar.update(done)
-	}
+	err = fid.AddAll(loader, bar.update)
 	bar.finish()
+	if err != nil {
+		return err
+	}
 	rep, err := fid.Report()
 	if err != nil {
 		return err
@@ -166,8 +154,8 @@ func runSim(cmd *cobra.Command, mf *modelFlags, cf *calibFlags, opt simOptions) 
 	if split != data.Test {
 		dataName += " (" + string(split) + ")"
 	}
-	out := simReport{Model: mf.model, Data: dataName, Program: p.Source, Report: rep}
-	write := func(w io.Writer) error { return out.write(w, opt.format, opt.ops) }
+	out := sim.DatasetReport{Model: mf.model, Data: dataName, Program: p.Source, Report: rep}
+	write := func(w io.Writer) error { return writeSimReport(w, out, opt.format, opt.ops) }
 	if opt.out == "" {
 		return write(cmd.OutOrStdout())
 	}
@@ -180,52 +168,6 @@ func runSim(cmd *cobra.Command, mf *modelFlags, cf *calibFlags, opt simOptions) 
 		return err
 	}
 	return f.Commit()
-}
-
-// simEvalMethods returns the integer-datapath rows of vimsim eval: "int8"
-// (the paper method's quantized model on the datapath) and "int8-naive"
-// (the naive one), for the names requested. qmodel returns the quantized
-// model of a method (shared with the fake-quant rows, so that both run the
-// same calibration); the merge scales are calibrated on calib.
-func simEvalMethods(names []string, m *vim.Model, calib quant.Images, desc string, qmodel func(method string) (*quant.QModel, error)) ([]evalMethod, error) {
-	var out []evalMethod
-	for _, name := range names {
-		var method string
-		switch name {
-		case "int8":
-			method = quant.MethodPaper
-		case "int8-naive":
-			method = quant.MethodNaive
-		default:
-			continue
-		}
-		qm, err := qmodel(method)
-		if err != nil {
-			return nil, err
-		}
-		b, err := intprog.Build(m, calib, intprog.BuildOptions{QModel: qm, Data: desc})
-		if err != nil {
-			return nil, err
-		}
-		p := b.Program
-		out = append(out, evalMethod{name: name, predict: func(imgs []float64, n int) ([]float64, error) {
-			res, err := sim.Run(p, imgs, n, sim.Options{})
-			if err != nil {
-				return nil, err
-			}
-			return res.Logits, nil
-		}})
-	}
-	return out, nil
-}
-
-// simReport is the output of vimsim sim: the fidelity report with what was
-// run.
-type simReport struct {
-	Model   string `json:"model"`
-	Data    string `json:"data"`
-	Program string `json:"program"`
-	*sim.Report
 }
 
 func newSimTable(w io.Writer, header ...string) *tablewriter.Table {
@@ -242,15 +184,10 @@ func counterRow(label string, c datapath.Counters) []string {
 		groupDigits(c.Rsqrts), groupDigits(c.Saturations), groupDigits(c.Overflows)}
 }
 
-// write renders r as tables or as indented JSON.
-func (r simReport) write(w io.Writer, format string, ops bool) error {
+// writeSimReport renders r as tables or as indented JSON.
+func writeSimReport(w io.Writer, r sim.DatasetReport, format string, ops bool) error {
 	if format == "json" {
-		b, err := json.MarshalIndent(r, "", "  ")
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(append(b, '\n'))
-		return err
+		return writeJSON(w, r)
 	}
 	fmt.Fprintf(w, "model %s (%s), data %s, %d images\nprogram: %s\n\n", r.Model, r.Method, r.Data, r.Images, r.Program)
 	t := newSimTable(w, "path", "top-1", "agree fp64", "agree fake-quant", "logits SQNR fp64 dB", "logits SQNR fake-quant dB")
