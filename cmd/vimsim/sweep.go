@@ -38,7 +38,7 @@ func (f *sweepFlags) space(ov *archOverrides) (cost.SweepSpace, error) {
 	}
 	var err error
 	if f.array != "" {
-		if sp.Arrays, err = cost.ParseArrayList(f.array); err != nil {
+		if sp.Arrays, err = parseArrayList(f.array); err != nil {
 			return sp, fmt.Errorf("--array: %w", err)
 		}
 	}
@@ -82,7 +82,7 @@ func (f *sweepFlags) space(ov *archOverrides) (cost.SweepSpace, error) {
 		if l.v == "" {
 			continue
 		}
-		if *l.dst, err = cost.ParseIntList(l.v); err != nil {
+		if *l.dst, err = parseIntList(l.v); err != nil {
 			return sp, fmt.Errorf("--%s: %w", l.flag, err)
 		}
 	}
@@ -94,7 +94,7 @@ func (f *sweepFlags) space(ov *archOverrides) (cost.SweepSpace, error) {
 		if l.v == "" {
 			continue
 		}
-		if *l.dst, err = cost.ParseFloatList(l.v); err != nil {
+		if *l.dst, err = parseFloatList(l.v); err != nil {
 			return sp, fmt.Errorf("--%s: %w", l.flag, err)
 		}
 	}
