@@ -161,7 +161,7 @@ byte for byte.`,
 			fmt.Fprintf(w, "%s: %s W%dA%d (hidden state %d bits), calibrated on %s\n",
 				out, q.Method, q.WBits, q.ABits, q.HBits, desc)
 			fmt.Fprintf(w, "reparameterization: %s multiplies per image applied naively, %s after folding\n",
-				groupDigits(cost.NaivePerImage), groupDigits(cost.FoldedPerImage))
+				commas(cost.NaivePerImage), commas(cost.FoldedPerImage))
 			fmt.Fprintf(cmd.ErrOrStderr(), "calibration took %s\n", elapsed.Round(time.Millisecond))
 			return nil
 		},

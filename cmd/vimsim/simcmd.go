@@ -180,8 +180,8 @@ func newSimTable(w io.Writer, header ...string) *tablewriter.Table {
 }
 
 func counterRow(label string, c datapath.Counters) []string {
-	return []string{label, groupDigits(c.MACs), groupDigits(c.Requants), groupDigits(c.LUTLookups), groupDigits(c.Exps),
-		groupDigits(c.Rsqrts), groupDigits(c.Saturations), groupDigits(c.Overflows)}
+	return []string{label, commas(c.MACs), commas(c.Requants), commas(c.LUTLookups), commas(c.Exps),
+		commas(c.Rsqrts), commas(c.Saturations), commas(c.Overflows)}
 }
 
 // writeSimReport renders r as tables or as indented JSON.
