@@ -39,21 +39,12 @@ func loadVimTi(b *testing.B) (*vim.Model, *intprog.Program) {
 		opt := quant.DefaultOptions()
 		opt.Rounds, opt.SearchRows, opt.SSMImages = 1, 128, 2
 		t0 := time.Now()
-		qm, err := quant.Calibrate(m, src, opt)
+		built, err := intprog.Build(m, src, intprog.BuildOptions{Quant: opt})
 		if err != nil {
 			vimTi.err = err
 			return
 		}
-		ms, err := intprog.CalibrateMerge(m, src, intprog.MergeOptionsFor(qm))
-		if err != nil {
-			vimTi.err = err
-			return
-		}
-		p, err := intprog.CompileWith(qm, intprog.Options{Merge: ms})
-		if err != nil {
-			vimTi.err = err
-			return
-		}
+		p := built.Program
 		b.Logf("vim-ti calibrated on 4 images and compiled in %v", time.Since(t0).Round(time.Second))
 		vimTi.m, vimTi.p = m, p
 	})

@@ -38,19 +38,11 @@ func newFixture(m *vim.Model, calib, test int) (*fixture, error) {
 	for _, method := range []string{quant.MethodPaper, quant.MethodNaive} {
 		opt := quant.DefaultOptions()
 		opt.Method, opt.Rounds, opt.SearchRows, opt.SSMImages = method, 1, 128, 2
-		qm, err := quant.Calibrate(m, src, opt)
+		b, err := intprog.Build(m, src, intprog.BuildOptions{Quant: opt})
 		if err != nil {
 			return nil, err
 		}
-		ms, err := intprog.CalibrateMerge(m, src, intprog.MergeOptionsFor(qm))
-		if err != nil {
-			return nil, err
-		}
-		p, err := intprog.CompileWith(qm, intprog.Options{Merge: ms})
-		if err != nil {
-			return nil, err
-		}
-		f.qm[method], f.prog[method] = qm, p
+		f.qm[method], f.prog[method] = b.QModel, b.Program
 	}
 	return f, nil
 }

@@ -77,11 +77,11 @@ func Synthetic(ctx context.Context, rec *Recorder, cfg vim.Config, seed uint64) 
 			err = synthNorm(rec, rng, op, cfg.Eps)
 		}
 		if err != nil {
-			return fmt.Errorf("synthetic %s (layer %s): %w", op.Name, layerLabel(op.Layer), err)
+			return fmt.Errorf("synthetic %s (layer %s): %w", op.Name, vim.LayerName(op.Layer), err)
 		}
 		if op.Layer >= 0 && op.Name == "out_proj" {
 			if err := synthResidual(rec, opRand(seed, op.Layer, "residual"), op.Layer, op.M, op.N); err != nil {
-				return fmt.Errorf("synthetic residual (layer %s): %w", layerLabel(op.Layer), err)
+				return fmt.Errorf("synthetic residual (layer %s): %w", vim.LayerName(op.Layer), err)
 			}
 		}
 	}
@@ -122,7 +122,7 @@ func Corners(ctx context.Context, rec *Recorder, cfg vim.Config, seed uint64) er
 			err = synthInterp16(rec, opRand(seed, op.Layer, "softplus_int16"), op)
 		}
 		if err != nil {
-			return fmt.Errorf("corner cases %s (layer %s): %w", op.Name, layerLabel(op.Layer), err)
+			return fmt.Errorf("corner cases %s (layer %s): %w", op.Name, vim.LayerName(op.Layer), err)
 		}
 	}
 	return nil

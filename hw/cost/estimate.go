@@ -155,18 +155,6 @@ func EstimateModel(s arch.Spec, c vim.Config) (Estimate, error) {
 	return EstimateOps(s, c.Name, c.Workload())
 }
 
-// LayerName is the display name of a layer index: "embed", "head" or the
-// block number.
-func LayerName(layer int) string {
-	switch layer {
-	case vim.LayerEmbed:
-		return "embed"
-	case vim.LayerHead:
-		return "head"
-	}
-	return strconv.Itoa(layer)
-}
-
 // EstimateOps estimates the workload ops (in execution order) on s. Each
 // op's cost is computed from its shape alone; consecutive ops with the same
 // Layer form one layer of the report.
@@ -263,7 +251,7 @@ func (e *Estimate) aggregate(pr pricer) {
 			end++
 		}
 		ops := e.Ops[start:end]
-		l := LayerCost{Layer: ops[0].Layer, Name: LayerName(ops[0].Layer)}
+		l := LayerCost{Layer: ops[0].Layer, Name: vim.LayerName(ops[0].Layer)}
 		var arrayMACs int64
 		for _, c := range ops {
 			l.MACs += c.MACs
@@ -348,7 +336,7 @@ func (e Estimate) WriteCSV(w io.Writer, perOp bool) error {
 	}
 	if perOp {
 		for _, c := range e.Ops {
-			cw.Write([]string{LayerName(c.Layer), c.Name, string(c.Unit), strconv.FormatInt(c.MACs, 10),
+			cw.Write([]string{vim.LayerName(c.Layer), c.Name, string(c.Unit), strconv.FormatInt(c.MACs, 10),
 				strconv.FormatInt(c.Cycles, 10), strconv.FormatInt(c.ComputeCycles, 10), strconv.FormatInt(c.StallCycles, 10),
 				fmtF(c.Util), strconv.FormatInt(c.Traffic.Total(), 10), fmtF(c.Energy.Total() / 1e6), string(c.Unit)})
 		}

@@ -41,18 +41,12 @@ func loadToy(t testing.TB) *toy {
 		for _, method := range []string{quant.MethodPaper, quant.MethodNaive} {
 			opt := quant.DefaultOptions()
 			opt.Method, opt.Rounds, opt.SearchRows, opt.SSMImages = method, 1, 128, 2
-			qm, err := quant.Calibrate(m, tv.imgs, opt)
+			b, err := Build(m, tv.imgs, BuildOptions{Quant: opt})
 			if err != nil {
 				toyErr = err
 				return
 			}
-			tv.qm[method] = qm
-			ms, err := CalibrateMerge(m, tv.imgs, MergeOptionsFor(qm))
-			if err != nil {
-				toyErr = err
-				return
-			}
-			tv.merges[method] = ms
+			tv.qm[method], tv.merges[method] = b.QModel, b.Merge
 		}
 		toyVal = tv
 	})
