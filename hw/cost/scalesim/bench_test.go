@@ -1,0 +1,61 @@
+package scalesim
+
+import "testing"
+
+// grid396 is the 396-run grid of ../shared/reference/peers.md §1: the five
+// GEMMs of vim-fmnist and the six of Vim-Ti (M, K, N as in the shared
+// fixture's README), on 16×16 and 32×32 arrays, with the three dataflows,
+// two SRAM configurations (A: 64 KiB per buffer, as in the fixture; B: 256
+// KiB per buffer, the larger size the reference tables use) and 4, 16 and
+// 64 words per cycle: 11 × 2 × 3 × 2 × 3 = 396.
+func grid396() []struct {
+	c Config
+	l Layer
+} {
+	gemms := []struct {
+		name    string
+		m, k, n int
+	}{
+		{"fm_patch_embed", 49, 16, 64}, {"fm_in_proj", 50, 64, 256}, {"fm_x_proj", 50, 128, 20},
+		{"fm_dt_proj", 50, 4, 128}, {"fm_out_proj", 50, 128, 64},
+		{"ti_patch_embed", 196, 768, 192}, {"ti_in_proj", 197, 192, 768}, {"ti_x_proj", 197, 384, 44},
+		{"ti_dt_proj", 197, 12, 384}, {"ti_out_proj", 197, 384, 192}, {"ti_head", 1, 192, 1000},
+	}
+	var out []struct {
+		c Config
+		l Layer
+	}
+	for _, g := range gemms {
+		for _, a := range []int{16, 32} {
+			for _, df := range []Dataflow{OutputStationary, WeightStationary, InputStationary} {
+				for _, kib := range []int{64, 256} {
+					for _, bw := range []int{4, 16, 64} {
+						out = append(out, struct {
+							c Config
+							l Layer
+						}{DefaultConfig(a, a, df, kib, kib, kib, bw), GEMMLayer(g.name, g.m, g.k, g.n)})
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+// BenchmarkGrid396 times the whole 396-run grid; SCALE-Sim v2 takes about
+// 6,200 s for it on this kind of machine (peers.md §1).
+func BenchmarkGrid396(b *testing.B) {
+	grid := grid396()
+	if len(grid) != 396 {
+		b.Fatalf("grid has %d runs", len(grid))
+	}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		for _, g := range grid {
+			if _, err := SimulateLayer(g.c, g.l); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/396, "ns/run")
+}

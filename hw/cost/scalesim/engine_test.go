@@ -1,0 +1,133 @@
+package scalesim
+
+import (
+	"math/rand"
+	"testing"
+)
+
+// randomCase draws a small layer and configuration that stress the buffers:
+// odd array shapes, partly used folds, buffers from 1 KiB, bandwidths up to
+// 128 words per cycle.
+func randomCase(rng *rand.Rand) (Config, Layer) {
+	arrays := [][2]int{{1, 1}, {2, 3}, {4, 4}, {8, 8}, {8, 32}, {32, 8}, {16, 16}, {5, 7}, {3, 12}}
+	a := arrays[rng.Intn(len(arrays))]
+	df := Dataflow(rng.Intn(3))
+	kib := func() int { return []int{1, 1, 2, 4, 8, 64}[rng.Intn(6)] }
+	bw := []int{1, 2, 3, 4, 7, 16, 25, 64, 128}[rng.Intn(9)]
+	c := DefaultConfig(a[0], a[1], df, kib(), kib(), kib(), bw)
+	dim := func(hi int) int { return 1 + rng.Intn(hi) }
+	if rng.Intn(3) == 0 {
+		h, w := dim(14), dim(14)
+		l := Layer{Name: "conv", IfmapH: h, IfmapW: w, FilterH: dim(min(h, 4)), FilterW: dim(min(w, 4)),
+			Channels: dim(4), Filters: dim(40), StrideH: dim(3), StrideW: dim(3)}
+		return c, l
+	}
+	return c, GEMMLayer("gemm", dim(120), dim(120), dim(120))
+}
+
+// TestRangeFormMatchesAddressLevel runs random layers three ways: the range
+// form passing over quiet lines, the range form serving every line, and the
+// literal address-level construction of SCALE-Sim's matrices. Layers
+// outside the range form must at least run.
+func TestRangeFormMatchesAddressLevel(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	n := 400
+	if testing.Short() {
+		n = 80
+	}
+	compared := 0
+	for i := 0; i < n; i++ {
+		c, l := randomCase(rng)
+		if err := l.Validate(); err != nil {
+			t.Fatalf("case %d: %v", i, err)
+		}
+		m, k, nn := l.GEMM()
+		p := newPlan(c.Dataflow, c.Rows, c.Cols, m, k, nn)
+		if p.lines() < 2 {
+			continue
+		}
+		ai, af := p.addressStreams(c, l)
+		slow := p.simulate(c, ai, af)
+		if !l.rangeForm() {
+			continue
+		}
+		fi, ff := p.streams(c)
+		fast := p.simulate(c, fi, ff)
+		li, lf := p.streams(c)
+		lines := p.simulateLines(c, li, lf, true)
+		if fast != slow || lines != slow {
+			t.Errorf("case %d %+v %s %dx%d %d/%d/%d KiB bw %d:\nevents        %+v\nline by line  %+v\naddress level %+v",
+				i, l, c.Dataflow, c.Rows, c.Cols, c.IfmapKiB, c.FilterKiB, c.OfmapKiB, c.Bandwidth, fast, lines, slow)
+		}
+		compared++
+	}
+	if compared < n/2 {
+		t.Fatalf("only %d of %d cases compared", compared, n)
+	}
+}
+
+// TestRangeForm checks which convolutions may use the range form.
+func TestRangeForm(t *testing.T) {
+	cases := []struct {
+		l    Layer
+		want bool
+	}{
+		{GEMMLayer("g", 197, 192, 768), true},
+		{Layer{"1x1", 8, 8, 1, 1, 3, 4, 1, 1}, true},
+		{Layer{"patch", 16, 16, 4, 4, 3, 8, 4, 4}, true},
+		{Layer{"3x3", 8, 8, 3, 3, 3, 4, 1, 1}, false},     // overlapping windows
+		{Layer{"overrun", 8, 8, 1, 1, 3, 4, 3, 3}, false}, // last window past the edge
+		{Layer{"one", 5, 5, 5, 5, 2, 4, 1, 1}, true},      // a single window
+		{Layer{"rows", 5, 6, 5, 2, 1, 4, 1, 2}, true},     // one row of windows
+	}
+	for _, c := range cases {
+		if got := c.l.rangeForm(); got != c.want {
+			t.Errorf("%s: rangeForm %v, want %v", c.l.Name, got, c.want)
+		}
+	}
+}
+
+// TestSumClamp checks the closed form against a loop.
+func TestSumClamp(t *testing.T) {
+	for h := int64(0); h < 6; h++ {
+		for lo := int64(-5); lo < 12; lo++ {
+			for hi := lo - 2; hi < 14; hi++ {
+				var want int64
+				for x := lo; x <= hi; x++ {
+					want += min(max(x, 0), h)
+				}
+				if got := sumClamp(lo, hi, h); got != want {
+					t.Fatalf("sumClamp(%d, %d, %d) = %d, want %d", lo, hi, h, got, want)
+				}
+			}
+		}
+	}
+}
+
+// TestSkewedPos checks the closed-form prefetch position against a
+// rollout of the stack.
+func TestSkewedPos(t *testing.T) {
+	for _, g := range []skewed{{stack{3, 4, 5, 2}}, {stack{1, 7, 3, 3}}, {stack{4, 2, 6, 1}}, {stack{2, 9, 4, 4}}, {stack{5, 1, 8, 3}}} {
+		m := newMatrix(g.rows(), g.W)
+		var i int64
+		// Number the real cells in rollout order.
+		for d := int64(0); d < g.rows()+g.W-1; d++ {
+			for r := min(d, g.rows()-1); r >= max(0, d-g.W+1); r-- {
+				if c := d - r; c < g.width(r/g.H) {
+					m.set(r, c, i)
+					i++
+				}
+			}
+		}
+		if i != g.real() {
+			t.Fatalf("%+v: %d real cells, real() = %d", g, i, g.real())
+		}
+		for r := int64(0); r < g.rows(); r++ {
+			for c := int64(0); c < g.width(r/g.H); c++ {
+				if got, want := g.pos(r+c, c), m.at(r, c); got != want {
+					t.Fatalf("%+v: pos(%d, %d) = %d, want %d", g, r+c, c, got, want)
+				}
+			}
+		}
+	}
+}
