@@ -69,8 +69,8 @@ func (p plan) efficiency() (mapping, compute float64) {
 		for fr := int64(0); fr < p.rowFold; fr++ {
 			rows, cols := p.used(fc, fr)
 			mac := rows * cols
-			sumMap += float64(mac) / float64(pe)
-			sumUtil += float64(mac*p.T) / float64(pe*foldCycles)
+			sumMap += trueDiv(mac, pe)
+			sumUtil += trueDiv(mac*p.T, pe*foldCycles)
 		}
 	}
 	folds := float64(p.rowFold * p.colFold)
@@ -450,7 +450,7 @@ func (p plan) report(c Config, total, stall int64, i, f, o sramSpan, di, df, do 
 		M: int(p.M), K: int(p.K), N: int(p.N),
 		TotalCycles:     total,
 		StallCycles:     stall,
-		OverallUtilPct:  float64(p.M*p.N*p.K*100) / float64(total*p.R*p.C),
+		OverallUtilPct:  trueDivBig(mul(p.M, p.N, p.K, 100), mul(total, p.R, p.C)),
 		MappingEffPct:   mapping,
 		ComputeUtilPct:  compute,
 		SRAMIfmapReads:  Access{Start: i.start, Stop: i.stop, Words: ir},

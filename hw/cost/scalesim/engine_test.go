@@ -2,6 +2,7 @@ package scalesim
 
 import (
 	"math/rand"
+	"strings"
 	"testing"
 )
 
@@ -129,5 +130,39 @@ func TestSkewedPos(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestValidate checks the bounds SimulateLayer enforces before running.
+func TestValidate(t *testing.T) {
+	ok := DefaultConfig(4, 4, OutputStationary, 1, 1, 1, 1)
+	cases := []struct {
+		edit func(*Config)
+		want string
+	}{
+		{func(c *Config) { c.Rows = 0 }, "ArrayHeight: must be in [1, 65536], got 0"},
+		{func(c *Config) { c.Bandwidth = 0 }, "Bandwidth: must be in"},
+		{func(c *Config) { c.FilterOffset = -1 }, "FilterOffset: must be in"},
+		{func(c *Config) { c.WordBytes = 1024 }, "word size 1024 bytes: a buffer holds less than two words"},
+		{func(c *Config) { c.UserBandwidth = false }, "InterfaceBandwidth: CALC"},
+		{func(c *Config) { c.Dataflow = 3 }, "Dataflow: Dataflow(3) is not os, ws or is"},
+	}
+	for _, c := range cases {
+		cfg := ok
+		c.edit(&cfg)
+		if _, err := SimulateLayer(cfg, GEMMLayer("g", 4, 4, 4)); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("error %v, want %q", err, c.want)
+		}
+	}
+	if _, err := SimulateLayer(ok, GEMMLayer("one", 1, 1, 1)); err != nil {
+		t.Errorf("1×1×1 on 4×4: %v", err)
+	}
+	one := DefaultConfig(1, 1, OutputStationary, 1, 1, 1, 1)
+	if _, err := SimulateLayer(one, GEMMLayer("one", 1, 1, 1)); err == nil || !strings.Contains(err.Error(), "zero cycles") {
+		t.Errorf("1×1×1 on 1×1: %v, want the zero-cycle error", err)
+	}
+	bad := Layer{Name: "big", IfmapH: 3, IfmapW: 3, FilterH: 4, FilterW: 1, Channels: 1, Filters: 1, StrideH: 1, StrideW: 1}
+	if _, err := SimulateLayer(ok, bad); err == nil || !strings.Contains(err.Error(), "Filter Height 4 is larger than IFMAP Height 3") {
+		t.Errorf("filter taller than ifmap: %v", err)
 	}
 }

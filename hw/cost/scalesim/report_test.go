@@ -122,3 +122,16 @@ func TestReportRowShape(t *testing.T) {
 		}
 	}
 }
+
+// TestTrueDiv checks Python's correctly rounded int / int beyond 2^53,
+// where converting both sides to float64 first would round twice.
+func TestTrueDiv(t *testing.T) {
+	// (3·2^53+3)/3 = 2^53+1, a tie that rounds to 2^53; float64(3·2^53+3)
+	// is 3·2^53+4, which would give 2^53+2. Python: (3*2**53+3)/3 == 2**53.
+	if got := trueDiv(3<<53+3, 3); got != 1<<53 {
+		t.Errorf("trueDiv(3·2^53+3, 3) = %v, want 2^53", got)
+	}
+	if got, want := trueDiv(1, 3), 1.0/3; got != want {
+		t.Errorf("trueDiv(1, 3) = %v", got)
+	}
+}

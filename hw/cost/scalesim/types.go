@@ -2,6 +2,7 @@ package scalesim
 
 import (
 	"fmt"
+	"math/big"
 	"strings"
 )
 
@@ -146,8 +147,9 @@ func (c Config) Validate() error {
 	if c.Dataflow > InputStationary {
 		return fmt.Errorf("Dataflow: %v is not os, ws or is", c.Dataflow)
 	}
-	if int64(c.IfmapKiB)*1024 < int64(c.wordBytes()) || int64(c.FilterKiB)*1024 < int64(c.wordBytes()) ||
-		int64(c.OfmapKiB)*1024 < 2*int64(c.wordBytes()) {
+	// A buffer of one word has an empty prefetch (or drain) half, with which
+	// SCALE-Sim never finishes.
+	if w := 2 * int64(c.wordBytes()); int64(min(c.IfmapKiB, c.FilterKiB, c.OfmapKiB))*1024 < w {
 		return fmt.Errorf("word size %d bytes: a buffer holds less than two words", c.wordBytes())
 	}
 	return nil
@@ -269,20 +271,46 @@ func ceilDiv64(a, b int64) int64 { return (a + b - 1) / b }
 
 // Bandwidth is SCALE-Sim's average DRAM bandwidth of the access in words
 // per cycle: the words over the cycles from the first to the last access.
+// (SCALE-Sim holds the cycles as floats, so the words are converted to a
+// float before dividing.)
 func (a Access) Bandwidth() float64 { return float64(a.Words) / float64(a.Stop-a.Start+1) }
+
+// trueDiv returns a/b rounded once to the nearest float64, as Python's
+// int / int does.
+func trueDiv(a, b int64) float64 {
+	const exact = 1 << 53
+	if -exact <= a && a <= exact && -exact <= b && b <= exact {
+		return float64(a) / float64(b) // both exact, one rounding
+	}
+	return trueDivBig(big.NewInt(a), big.NewInt(b))
+}
+
+func trueDivBig(a, b *big.Int) float64 {
+	f, _ := new(big.Rat).SetFrac(a, b).Float64()
+	return f
+}
+
+// mul returns the product of xs without overflow.
+func mul(xs ...int64) *big.Int {
+	p := big.NewInt(1)
+	for _, x := range xs {
+		p.Mul(p, big.NewInt(x))
+	}
+	return p
+}
 
 // SRAMIfmapBandwidth is SCALE-Sim's "Avg IFMAP SRAM BW": ifmap SRAM reads
 // per total cycle.
 func (r LayerReport) SRAMIfmapBandwidth() float64 {
-	return float64(r.SRAMIfmapReads.Words) / float64(r.TotalCycles)
+	return trueDiv(r.SRAMIfmapReads.Words, r.TotalCycles)
 }
 
 // SRAMFilterBandwidth is SCALE-Sim's "Avg FILTER SRAM BW".
 func (r LayerReport) SRAMFilterBandwidth() float64 {
-	return float64(r.SRAMFilterReads.Words) / float64(r.TotalCycles)
+	return trueDiv(r.SRAMFilterReads.Words, r.TotalCycles)
 }
 
 // SRAMOfmapBandwidth is SCALE-Sim's "Avg OFMAP SRAM BW".
 func (r LayerReport) SRAMOfmapBandwidth() float64 {
-	return float64(r.SRAMOfmapWrites.Words) / float64(r.TotalCycles)
+	return trueDiv(r.SRAMOfmapWrites.Words, r.TotalCycles)
 }
