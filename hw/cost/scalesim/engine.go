@@ -240,17 +240,17 @@ func (p plan) streams(c Config) (ifmap, filter readStream) {
 		g := stacked{stack{F: F, H: Kr, W: W, vlast: v}}
 		return &stationaryStream{g: g, R: p.R, buf: newReadBuf(size, bw, g.real(), g.all())}
 	}
-	lastRow := func(total, width, folds int64) int64 { return total - (folds-1)*width }
+	lastWidth := func(total, width, folds int64) int64 { return total - (folds-1)*width }
 	switch p.df {
 	case OutputStationary:
-		return skew(p.rowFold, p.K, p.R, lastRow(p.M, p.R, p.rowFold), byRow, 0, isz),
-			skew(p.colFold, p.K, p.C, lastRow(p.N, p.C, p.colFold), byCol, 0, fsz)
+		return skew(p.rowFold, p.K, p.R, lastWidth(p.M, p.R, p.rowFold), byRow, 0, isz),
+			skew(p.colFold, p.K, p.C, lastWidth(p.N, p.C, p.colFold), byCol, 0, fsz)
 	case WeightStationary:
-		return skew(p.rowFold, p.M, p.R, lastRow(p.K, p.R, p.rowFold), byRow, p.R, isz),
-			stat(p.colFold, p.K, p.C, lastRow(p.N, p.C, p.colFold), fsz)
+		return skew(p.rowFold, p.M, p.R, lastWidth(p.K, p.R, p.rowFold), byRow, p.R, isz),
+			stat(p.colFold, p.K, p.C, lastWidth(p.N, p.C, p.colFold), fsz)
 	}
-	return stat(p.colFold, p.K, p.C, lastRow(p.M, p.C, p.colFold), isz),
-		skew(p.rowFold, p.N, p.R, lastRow(p.K, p.R, p.rowFold), byRow, p.R, fsz)
+	return stat(p.colFold, p.K, p.C, lastWidth(p.M, p.C, p.colFold), isz),
+		skew(p.rowFold, p.N, p.R, lastWidth(p.K, p.R, p.rowFold), byRow, p.R, fsz)
 }
 
 // outputWindow describes the outputs of a fold: line x hands over one
@@ -450,7 +450,7 @@ func (p plan) report(c Config, total, stall int64, i, f, o sramSpan, di, df, do 
 		M: int(p.M), K: int(p.K), N: int(p.N),
 		TotalCycles:     total,
 		StallCycles:     stall,
-		OverallUtilPct:  trueDivBig(mul(p.M, p.N, p.K, 100), mul(total, p.R, p.C)),
+		OverallUtilPct:  overallUtil(p.M*p.N, p.K, total, p.R*p.C),
 		MappingEffPct:   mapping,
 		ComputeUtilPct:  compute,
 		SRAMIfmapReads:  Access{Start: i.start, Stop: i.stop, Words: ir},
@@ -460,6 +460,16 @@ func (p plan) report(c Config, total, stall int64, i, f, o sramSpan, di, df, do 
 		DRAMFilterReads: df,
 		DRAMOfmapWrites: do,
 	}
+}
+
+// overallUtil is SCALE-Sim's "Overall Util %": MACs·100 over total cycles
+// times PEs, divided as Python divides integers.
+func overallUtil(mn, k, total, pe int64) float64 {
+	const exact = 1 << 53
+	if mn <= exact/100/k && total <= exact/pe {
+		return trueDiv(mn*k*100, total*pe)
+	}
+	return trueDivBig(mul(mn, k, 100), mul(total, pe))
 }
 
 // SimulateLayer returns SCALE-Sim's report for one layer.

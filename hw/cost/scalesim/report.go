@@ -83,8 +83,9 @@ func WriteDetailedAccessReport(w io.Writer, r Report) error {
 }
 
 // WriteReports writes the three report files into dir (SCALE-Sim uses
-// <log dir>/<run name>), each through a temporary file renamed into place,
-// so that a failure leaves no partial report.
+// <log dir>/<run name>). All three are written to temporary files first and
+// renamed into place only when every one is complete, so that a failure
+// leaves no partial report.
 func WriteReports(dir string, r Report) error {
 	files := []struct {
 		name  string
@@ -94,35 +95,37 @@ func WriteReports(dir string, r Report) error {
 		{BandwidthReportName, WriteBandwidthReport},
 		{DetailedAccessReportName, WriteDetailedAccessReport},
 	}
+	var temps []string
+	defer func() {
+		for _, t := range temps {
+			if t != "" {
+				os.Remove(t) // not renamed
+			}
+		}
+	}()
 	for _, f := range files {
 		var b bytes.Buffer
 		if err := f.write(&b, r); err != nil {
 			return err
 		}
-		if err := writeFileAtomic(filepath.Join(dir, f.name), b.Bytes()); err != nil {
+		tmp, err := os.CreateTemp(dir, "."+f.name+".tmp*")
+		if err != nil {
 			return err
 		}
+		temps = append(temps, tmp.Name())
+		_, err = tmp.Write(b.Bytes())
+		if cerr := tmp.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("write %s: %w", filepath.Join(dir, f.name), err)
+		}
 	}
-	return nil
-}
-
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("write %s: %w", path, err)
+	for i, f := range files {
+		if err := os.Rename(temps[i], filepath.Join(dir, f.name)); err != nil {
+			return fmt.Errorf("write %s: %w", filepath.Join(dir, f.name), err)
+		}
+		temps[i] = ""
 	}
 	return nil
 }

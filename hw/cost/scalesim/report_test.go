@@ -135,3 +135,19 @@ func TestTrueDiv(t *testing.T) {
 		t.Errorf("trueDiv(1, 3) = %v", got)
 	}
 }
+
+// TestWriteReportsError: a directory that cannot be written gets an error
+// and no file.
+func TestWriteReportsError(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "missing")
+	rep, err := Run(DefaultConfig(4, 4, WeightStationary, 1, 1, 1, 2), []Layer{GEMMLayer("a", 5, 6, 7)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteReports(dir, rep); err == nil {
+		t.Fatal("WriteReports into a missing directory succeeded")
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("directory created: %v", err)
+	}
+}
