@@ -79,17 +79,6 @@ func (m matrix) rollout() []int64 {
 	return out
 }
 
-// skew shifts column c of a matrix down by c rows.
-func (m matrix) skew() matrix {
-	s := newMatrix(m.rows+m.cols-1, m.cols)
-	for r := int64(0); r < m.rows; r++ {
-		for c := int64(0); c < m.cols; c++ {
-			s.set(r+c, c, m.at(r, c))
-		}
-	}
-	return s
-}
-
 // addressStream serves an operand's demand address by address.
 type addressStream struct {
 	buf readBuf
@@ -97,22 +86,18 @@ type addressStream struct {
 	// sets[setStart[a]:setStart[a+1]] in increasing order.
 	setStart []int64
 	sets     []int64
-	// fold returns the demand block of fold (fc, fr): foldLines rows of
-	// addresses, −1 for none.
-	fold         func(fc, fr int64) matrix
-	curFC, curFR int64
-	cur          matrix
+	// demand returns the address that column c of line t of fold (fc, fr)
+	// reads, −1 for none; a line has width columns.
+	demand func(fc, fr, t, c int64) int64
+	width  int64
 }
 
 func (s *addressStream) buffer() *readBuf { return &s.buf }
 
 func (s *addressStream) serve(fc, fr, t int64) (bool, bool) {
-	if s.cur.a == nil || fc != s.curFC || fr != s.curFR {
-		s.cur, s.curFC, s.curFR = s.fold(fc, fr), fc, fr
-	}
 	demanded, missed := false, false
-	for c := int64(0); c < s.cur.cols; c++ {
-		a := s.cur.at(t, c)
+	for c := int64(0); c < s.width; c++ {
+		a := s.demand(fc, fr, t, c)
 		if a < 0 {
 			continue
 		}
@@ -136,14 +121,14 @@ func (s *addressStream) hit(a int64) bool {
 
 // newAddressStream indexes a prefetch order (addresses in [0, space), −1
 // for padding or none) into sets and sizes the buffer.
-func newAddressStream(order []int64, space, sizeWords, bw int64, fold func(fc, fr int64) matrix) *addressStream {
+func newAddressStream(order []int64, space, sizeWords, bw, width int64, demand func(fc, fr, t, c int64) int64) *addressStream {
 	var real int64
 	for _, a := range order {
 		if a >= 0 {
 			real++
 		}
 	}
-	s := &addressStream{buf: newReadBuf(sizeWords, bw, real, int64(len(order))), fold: fold}
+	s := &addressStream{buf: newReadBuf(sizeWords, bw, real, int64(len(order))), demand: demand, width: width}
 	// Count, then place, the (address, set) pairs; an address listed twice in
 	// one set is kept once.
 	s.setStart = make([]int64, space+1)
@@ -217,62 +202,69 @@ func (p plan) addressStreams(c Config, l Layer) (ifmap, filter readStream) {
 	}
 	R, C := p.R, p.C
 
-	// streamFold is the demand block of a streaming operand: the fold's T
-	// rows of width columns (real columns from get), with pre empty rows
-	// before and post after, skewed.
-	streamFold := func(width, used, pre, post int64, get func(r, c int64) int64) matrix {
-		m := newMatrix(pre+p.T+post, width)
-		for r := int64(0); r < p.T; r++ {
-			for c := int64(0); c < used; c++ {
-				m.set(pre+r, c, get(r, c))
-			}
-		}
-		return m.skew()
+	// A streaming operand's fold is its T rows (used real columns) with pre
+	// empty rows before and some after, skewed: column c moves down c rows.
+	// streamRow returns the fold row that line t reads in column c.
+	streamRow := func(t, c, pre, used int64) (int64, bool) {
+		r := t - c - pre
+		return r, r >= 0 && r < p.T && c < used
 	}
-	// stationaryFold is the demand block of a stationary operand: the R×C
-	// block (real rows and columns from get), flipped upside down, followed
-	// by post empty rows.
-	stationaryFold := func(rows, cols, post int64, get func(r, c int64) int64) matrix {
-		m := newMatrix(R+post, C)
-		for r := int64(0); r < rows; r++ {
-			for c := int64(0); c < cols; c++ {
-				m.set(R-1-r, c, get(r, c))
-			}
-		}
-		return m
+	// A stationary operand's fold is its R×C block (rows×cols real) flipped
+	// upside down, then empty rows. stationaryRow returns the block row that
+	// line t reads in column c.
+	stationaryRow := func(t, c, rows, cols int64) (int64, bool) {
+		r := R - 1 - t
+		return r, r >= 0 && r < rows && c < cols
 	}
-
 	switch p.df {
 	case OutputStationary:
 		// ifmap: fold fr streams ifmap rows fr·R… transposed (K × R).
 		iu, fu := usedOf(o.M, R), usedOf(o.N, C)
 		iorder := stack(p.rowFold, o.K, R, iu, func(b, r, c int64) int64 { return ifmapAt(b*R+c, r) }).rollout()
 		forder := stack(p.colFold, o.K, C, fu, func(b, r, c int64) int64 { return filterAt(r, b*C+c) }).rollout()
-		ifmap = newAddressStream(iorder, ifmapSpace, isz, bw, func(fc, fr int64) matrix {
-			return streamFold(R, iu(fr), 0, C-1, func(r, c int64) int64 { return ifmapAt(fr*R+c, r) })
+		ifmap = newAddressStream(iorder, ifmapSpace, isz, bw, R, func(fc, fr, t, c int64) int64 {
+			if r, ok := streamRow(t, c, 0, iu(fr)); ok {
+				return ifmapAt(fr*R+c, r)
+			}
+			return -1
 		})
-		filter = newAddressStream(forder, filterSpace, fsz, bw, func(fc, fr int64) matrix {
-			return streamFold(C, fu(fc), 0, R-1, func(r, c int64) int64 { return filterAt(r, fc*C+c) })
+		filter = newAddressStream(forder, filterSpace, fsz, bw, C, func(fc, fr, t, c int64) int64 {
+			if r, ok := streamRow(t, c, 0, fu(fc)); ok {
+				return filterAt(r, fc*C+c)
+			}
+			return -1
 		})
 	case WeightStationary:
 		iu, fu, ku := usedOf(o.K, R), usedOf(o.N, C), usedOf(o.K, R)
 		iorder := stack(p.rowFold, o.M, R, iu, func(b, r, c int64) int64 { return ifmapAt(r, b*R+c) }).rollout()
 		forder := stack(p.colFold, o.K, C, fu, func(b, r, c int64) int64 { return filterAt(r, b*C+c) }).a
-		ifmap = newAddressStream(iorder, ifmapSpace, isz, bw, func(fc, fr int64) matrix {
-			return streamFold(R, iu(fr), R, C-1, func(r, c int64) int64 { return ifmapAt(r, fr*R+c) })
+		ifmap = newAddressStream(iorder, ifmapSpace, isz, bw, R, func(fc, fr, t, c int64) int64 {
+			if r, ok := streamRow(t, c, R, iu(fr)); ok {
+				return ifmapAt(r, fr*R+c)
+			}
+			return -1
 		})
-		filter = newAddressStream(forder, filterSpace, fsz, bw, func(fc, fr int64) matrix {
-			return stationaryFold(ku(fr), fu(fc), R+C+p.T-2, func(r, c int64) int64 { return filterAt(fr*R+r, fc*C+c) })
+		filter = newAddressStream(forder, filterSpace, fsz, bw, C, func(fc, fr, t, c int64) int64 {
+			if r, ok := stationaryRow(t, c, ku(fr), fu(fc)); ok {
+				return filterAt(fr*R+r, fc*C+c)
+			}
+			return -1
 		})
 	case InputStationary:
 		mu, ku := usedOf(o.M, C), usedOf(o.K, R)
 		iorder := stack(p.colFold, o.K, C, mu, func(b, r, c int64) int64 { return ifmapAt(b*C+c, r) }).a
 		forder := stack(p.rowFold, o.N, R, ku, func(b, r, c int64) int64 { return filterAt(b*R+c, r) }).rollout()
-		ifmap = newAddressStream(iorder, ifmapSpace, isz, bw, func(fc, fr int64) matrix {
-			return stationaryFold(ku(fr), mu(fc), R+C+p.T-2, func(r, c int64) int64 { return ifmapAt(fc*C+c, fr*R+r) })
+		ifmap = newAddressStream(iorder, ifmapSpace, isz, bw, C, func(fc, fr, t, c int64) int64 {
+			if r, ok := stationaryRow(t, c, ku(fr), mu(fc)); ok {
+				return ifmapAt(fc*C+c, fr*R+r)
+			}
+			return -1
 		})
-		filter = newAddressStream(forder, filterSpace, fsz, bw, func(fc, fr int64) matrix {
-			return streamFold(R, ku(fr), R, C-1, func(r, c int64) int64 { return filterAt(fr*R+c, r) })
+		filter = newAddressStream(forder, filterSpace, fsz, bw, R, func(fc, fr, t, c int64) int64 {
+			if r, ok := streamRow(t, c, R, ku(fr)); ok {
+				return filterAt(fr*R+c, r)
+			}
+			return -1
 		})
 	}
 	return ifmap, filter
@@ -282,12 +274,9 @@ func (p plan) addressStreams(c Config, l Layer) (ifmap, filter readStream) {
 func (s *addressStream) next(fc, fr, t, lines int64) int64 { return t }
 
 func (s *addressStream) reads(fc, fr, t0, t1 int64) (first, last int64, ok bool) {
-	if s.cur.a == nil || fc != s.curFC || fr != s.curFR {
-		s.cur, s.curFC, s.curFR = s.fold(fc, fr), fc, fr
-	}
 	for t := t0; t < t1; t++ {
-		for c := int64(0); c < s.cur.cols; c++ {
-			if s.cur.at(t, c) >= 0 {
+		for c := int64(0); c < s.width; c++ {
+			if s.demand(fc, fr, t, c) >= 0 {
 				if !ok {
 					first, ok = t, true
 				}

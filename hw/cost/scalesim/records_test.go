@@ -197,3 +197,7 @@ func TestSharedFixture(t *testing.T) { checkRecords(t, "fixture_records.json") }
 // TestRandomRecords checks the records made by tools/scalesim/make_records.py
 // on random GEMMs, arrays, buffer sizes and bandwidths.
 func TestRandomRecords(t *testing.T) { checkRecords(t, "random_records.json") }
+
+// TestConvRecords checks records of random convolution topologies:
+// overlapping windows, strides whose last window runs past the edge, 1×1.
+func TestConvRecords(t *testing.T) { checkRecords(t, "conv_records.json") }
