@@ -5,7 +5,8 @@ This script contains no SCALE-Sim code: it writes a .cfg and a one-row GEMM
 topology per case, runs SCALE-Sim's library exactly as `scalesim/scale.py -i
 gemm` does, and copies the numbers of its three report files into a record.
 Records use the layout of ../shared/fixtures/scalesim-user-bw/records.json,
-plus `scalesim_seconds` (SCALE-Sim's wall time for the run).
+plus `scalesim_seconds` and `scalesim_cpu_seconds` (SCALE-Sim's wall and
+CPU time for the run).
 
 Usage (the checkout path is SCALE-Sim's repository root, commit 22f88b17):
 
@@ -105,12 +106,12 @@ def run_case(scalesim, case, workdir):
             f.write("{}, {}, {}, {},\n".format(case["shape"], case["M"], case["N"], case["K"]))
     out = os.path.join(workdir, "out")
     shutil.rmtree(out, ignore_errors=True)
-    t0 = time.time()
+    t0, c0 = time.time(), time.process_time()
     with contextlib.redirect_stdout(io.StringIO()):
         s = scalesim(save_disk_space=True, verbose=False, config=cfg,
                      topology=topo, input_type_gemm=not conv)
         s.run_scale(top_path=out)
-    seconds = time.time() - t0
+    seconds, cpu = time.time() - t0, time.process_time() - c0
     rep = os.path.join(out, "rec")
     comp = read_report(os.path.join(rep, "COMPUTE_REPORT.csv"))[0]
     bw = read_report(os.path.join(rep, "BANDWIDTH_REPORT.csv"))[0]
@@ -140,6 +141,7 @@ def run_case(scalesim, case, workdir):
             "sram_ofmap": float(bw[3]), "dram_ifmap": float(bw[4]),
             "dram_filter": float(bw[5]), "dram_ofmap": float(bw[6])},
         "scalesim_seconds": round(seconds, 3),
+        "scalesim_cpu_seconds": round(cpu, 3),
     })
     return rec
 

@@ -68,7 +68,8 @@ type record struct {
 		DRAMFilter float64 `json:"dram_filter"`
 		DRAMOfmap  float64 `json:"dram_ofmap"`
 	} `json:"avg_bw_words_per_cycle"`
-	Seconds float64 `json:"scalesim_seconds"`
+	Seconds    float64 `json:"scalesim_seconds"`
+	CPUSeconds float64 `json:"scalesim_cpu_seconds"`
 }
 
 func (r record) config(t testing.TB) Config {
