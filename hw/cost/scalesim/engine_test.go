@@ -8,14 +8,15 @@ import (
 
 // randomCase draws a small layer and configuration that stress the buffers:
 // odd array shapes, partly used folds, buffers from 1 KiB, bandwidths up to
-// 128 words per cycle.
+// 5000 words per cycle, words of 1, 2 or 4 bytes.
 func randomCase(rng *rand.Rand) (Config, Layer) {
 	arrays := [][2]int{{1, 1}, {2, 3}, {4, 4}, {8, 8}, {8, 32}, {32, 8}, {16, 16}, {5, 7}, {3, 12}}
 	a := arrays[rng.Intn(len(arrays))]
 	df := Dataflow(rng.Intn(3))
 	kib := func() int { return []int{1, 1, 2, 4, 8, 64}[rng.Intn(6)] }
-	bw := []int{1, 2, 3, 4, 7, 16, 25, 64, 128}[rng.Intn(9)]
+	bw := []int{1, 2, 3, 4, 7, 16, 25, 64, 128, 1000, 5000}[rng.Intn(11)]
 	c := DefaultConfig(a[0], a[1], df, kib(), kib(), kib(), bw)
+	c.WordBytes = []int{1, 1, 1, 2, 4}[rng.Intn(5)]
 	dim := func(hi int) int { return 1 + rng.Intn(hi) }
 	if rng.Intn(3) == 0 {
 		h, w := dim(14), dim(14)
