@@ -83,3 +83,33 @@ func TestGrid396Counts(t *testing.T) {
 		t.Errorf("%d runs without stalls (peers.md: 292), %d with ofmap write-back above the bandwidth (46)", stallFree, fastWriteBack)
 	}
 }
+
+// TestGrid396Covered checks that the shared fixture and grid_records.json
+// together hold a SCALE-Sim record of every run of the grid.
+func TestGrid396Covered(t *testing.T) {
+	type key struct {
+		name          string
+		a, i, f, o, b int
+		df            string
+	}
+	have := map[key]bool{}
+	for _, file := range []string{"fixture_records.json", "grid_records.json"} {
+		for _, r := range loadRecords(t, file) {
+			k := key{r.Shape, r.R, r.SRAMKiB.Ifmap, r.SRAMKiB.Filter, r.SRAMKiB.Ofmap, r.Bandwidth, r.Dataflow}
+			if have[k] {
+				t.Errorf("%s: %+v twice", file, k)
+			}
+			have[k] = true
+		}
+	}
+	for _, g := range grid396() {
+		k := key{g.l.Name, g.c.Rows, g.c.IfmapKiB, g.c.FilterKiB, g.c.OfmapKiB, g.c.Bandwidth, g.c.Dataflow.String()}
+		if !have[k] {
+			t.Errorf("no SCALE-Sim record of %+v", k)
+		}
+		delete(have, k)
+	}
+	if len(have) != 0 {
+		t.Errorf("%d records outside the grid", len(have))
+	}
+}

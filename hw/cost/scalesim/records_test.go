@@ -12,6 +12,7 @@ import (
 // shared fixture store it.
 type record struct {
 	ID        string `json:"id"`
+	Shape     string `json:"shape"`
 	M         int    `json:"M"`
 	K         int    `json:"K"`
 	N         int    `json:"N"`
@@ -202,3 +203,7 @@ func TestRandomRecords(t *testing.T) { checkRecords(t, "random_records.json") }
 // TestConvRecords checks records of random convolution topologies:
 // overlapping windows, strides whose last window runs past the edge, 1×1.
 func TestConvRecords(t *testing.T) { checkRecords(t, "conv_records.json") }
+
+// TestGridRecords checks the runs of the 396-run grid (BenchmarkGrid396)
+// that the shared fixture does not hold.
+func TestGridRecords(t *testing.T) { checkRecords(t, "grid_records.json") }
