@@ -1,10 +1,9 @@
 package scalesim
 
-// This file is the address-level path: it builds SCALE-Sim's operand
-// address matrices, prefetch orders and per-fold demand blocks as SCALE-Sim
-// defines them, and serves every address on its own. It is what a
-// convolution whose im2col matrix repeats or omits ifmap addresses needs,
-// and the tests use it as the slow, literal reference for the range form.
+// This file lists a layer's operand words in SCALE-Sim's prefetch orders,
+// address by address, as SCALE-Sim builds them. A convolution whose im2col
+// matrix repeats or omits ifmap addresses needs the list: a word may then
+// hit through another copy of its address, and the holes shift the sets.
 
 // rangeForm reports whether every ifmap word appears exactly once in the
 // layer's im2col matrix, so that the range form applies: windows do not
@@ -16,274 +15,204 @@ func (l Layer) rangeForm() bool {
 	return inside && apart
 }
 
-// operands holds the layer's ifmap (M×K) and filter (K×N) address matrices
-// relative to their offsets, −1 marking an ifmap word outside the input.
-type operands struct {
-	M, K, N int64
-	ifmap   []int64 // row-major M×K
-	filter  []int64 // row-major K×N
-}
-
-func newOperands(l Layer) operands {
-	m, k, n := l.GEMM()
-	o := operands{M: int64(m), K: int64(k), N: int64(n)}
+// im2col returns the ifmap address (relative to IfmapOffset) that row m,
+// column k of the layer's M×K ifmap matrix holds, −1 for a word outside the
+// input, as SCALE-Sim lowers a convolution: row m is ofmap pixel m, column k
+// runs over the window's rows, then its columns, then the channels.
+func (l Layer) im2col() func(m, k int64) int64 {
 	_, ow := l.OfmapDims()
-	o.ifmap = make([]int64, o.M*o.K)
-	for i := int64(0); i < o.M; i++ {
-		orow, ocol := i/int64(ow), i%int64(ow)
-		irow, icol := orow*int64(l.StrideH), ocol*int64(l.StrideW)
-		for j := int64(0); j < o.K; j++ {
-			crow, rest := j/int64(l.FilterW*l.Channels), j%int64(l.FilterW*l.Channels)
-			ccol, ch := rest/int64(l.Channels), rest%int64(l.Channels)
-			a := int64(-1)
-			if crow+irow < int64(l.IfmapH) && ccol+icol < int64(l.IfmapW) {
-				a = ((crow+irow)*int64(l.IfmapW)+ccol+icol)*int64(l.Channels) + ch
+	W, C := int64(l.IfmapW), int64(l.Channels)
+	rowWords := int64(l.FilterW) * C
+	return func(m, k int64) int64 {
+		irow, icol := m/int64(ow)*int64(l.StrideH), m%int64(ow)*int64(l.StrideW)
+		crow, rest := k/rowWords, k%rowWords
+		ccol, ch := rest/C, rest%C
+		if crow+irow >= int64(l.IfmapH) || ccol+icol >= W {
+			return -1
+		}
+		return ((crow+irow)*W+ccol+icol)*C + ch
+	}
+}
+
+// filterAddr returns the filter address (relative to FilterOffset) of row
+// k, column n of the K×N filter matrix: SCALE-Sim stores filters one after
+// the other.
+func filterAddr(K, k, n int64) int64 { return n*K + k }
+
+// stackOrder returns the prefetch order of F fold blocks of rows×width
+// stacked vertically, block b's column c holding get(b, r, c) for its real
+// columns (the last block has total − (F−1)·width) and −1 after; read along
+// anti-diagonals, highest row first, when skew, and row by row otherwise.
+func stackOrder(F, rows, width, total int64, skew bool, get func(b, r, c int64) int64) []int64 {
+	at := func(row, c int64) int64 {
+		b, r := row/rows, row%rows
+		if c >= min(width, total-b*width) {
+			return -1
+		}
+		return get(b, r, c)
+	}
+	H := F * rows
+	out := make([]int64, 0, H*width)
+	if !skew {
+		for row := int64(0); row < H; row++ {
+			for c := int64(0); c < width; c++ {
+				out = append(out, at(row, c))
 			}
-			o.ifmap[i*o.K+j] = a
 		}
+		return out
 	}
-	o.filter = make([]int64, o.K*o.N)
-	for i := int64(0); i < o.K; i++ {
-		for j := int64(0); j < o.N; j++ {
-			o.filter[i*o.N+j] = j*o.K + i
-		}
-	}
-	return o
-}
-
-// matrix is a dense row-major matrix of addresses, −1 for none.
-type matrix struct {
-	rows, cols int64
-	a          []int64
-}
-
-func newMatrix(rows, cols int64) matrix {
-	m := matrix{rows: rows, cols: cols, a: make([]int64, rows*cols)}
-	for i := range m.a {
-		m.a[i] = -1
-	}
-	return m
-}
-
-func (m matrix) at(r, c int64) int64     { return m.a[r*m.cols+c] }
-func (m matrix) set(r, c int64, v int64) { m.a[r*m.cols+c] = v }
-
-// rollout reads a matrix along anti-diagonals, highest row first.
-func (m matrix) rollout() []int64 {
-	out := make([]int64, 0, len(m.a))
-	for d := int64(0); d < m.rows+m.cols-1; d++ {
-		for r := min(d, m.rows-1); r >= max(0, d-m.cols+1); r-- {
-			out = append(out, m.at(r, d-r))
+	for d := int64(0); d < H+width-1; d++ {
+		for row := min(d, H-1); row >= max(0, d-width+1); row-- {
+			out = append(out, at(row, d-row))
 		}
 	}
 	return out
 }
 
-// addressStream serves an operand's demand address by address.
-type addressStream struct {
-	buf readBuf
-	// setStart/sets: for address a, the sets holding it are
-	// sets[setStart[a]:setStart[a+1]] in increasing order.
-	setStart []int64
-	sets     []int64
-	// demand returns the address that column c of line t of fold (fc, fr)
-	// reads, −1 for none; a line has width columns.
-	demand func(fc, fr, t, c int64) int64
-	width  int64
+// ifmapOrder returns the ifmap's prefetch order: fold blocks of the ifmap
+// matrix, transposed in OS (fold fr holds ifmap rows fr·R…) and IS (fold fc
+// holds rows fc·C…), and as they are in WS (fold fr holds columns fr·R…).
+func (p plan) ifmapOrder(ifmapAt func(m, k int64) int64) []int64 {
+	R, C := p.R, p.C
+	switch p.df {
+	case OutputStationary:
+		return stackOrder(p.rowFold, p.K, R, p.M, true, func(b, r, c int64) int64 { return ifmapAt(b*R+c, r) })
+	case WeightStationary:
+		return stackOrder(p.rowFold, p.M, R, p.K, true, func(b, r, c int64) int64 { return ifmapAt(r, b*R+c) })
+	}
+	return stackOrder(p.colFold, p.K, C, p.M, false, func(b, r, c int64) int64 { return ifmapAt(b*C+c, r) })
 }
 
-func (s *addressStream) buffer() *readBuf { return &s.buf }
+// filterOrder returns the filter's prefetch order: fold blocks of filter
+// columns in OS and WS (fold fc holds columns fc·C…), of filter rows
+// transposed in IS (fold fr holds rows fr·R…).
+func (p plan) filterOrder() []int64 {
+	R, C, K := p.R, p.C, p.K
+	switch p.df {
+	case OutputStationary:
+		return stackOrder(p.colFold, K, C, p.N, true, func(b, r, c int64) int64 { return filterAddr(K, r, b*C+c) })
+	case WeightStationary:
+		return stackOrder(p.colFold, K, C, p.N, false, func(b, r, c int64) int64 { return filterAddr(K, r, b*C+c) })
+	}
+	return stackOrder(p.rowFold, p.N, R, K, true, func(b, r, c int64) int64 { return filterAddr(K, b*R+c, r) })
+}
 
-func (s *addressStream) serve(fc, fr, t int64) (bool, bool) {
-	demanded, missed := false, false
-	for c := int64(0); c < s.width; c++ {
-		a := s.demand(fc, fr, t, c)
-		if a < 0 {
-			continue
-		}
-		demanded = true
-		for !s.hit(a) {
-			s.buf.slide()
-			missed = true
+// setIndex lists, for every address of a prefetch order, the sets holding
+// it: sets[start[a]:start[a+1]], increasing.
+type setIndex struct {
+	start, sets []int64
+}
+
+// newSetIndex indexes a prefetch order (addresses in [0, space), −1 for
+// none) cut into sets of eps real words; an address listed twice in one set
+// is kept once, as in SCALE-Sim's Python sets.
+func newSetIndex(order []int64, space, eps int64) setIndex {
+	x := setIndex{start: make([]int64, space+1)}
+	last := make([]int64, space) // last set recorded for an address, plus one
+	place := func(visit func(a, set int64)) {
+		clear(last)
+		var i int64
+		for _, a := range order {
+			if a < 0 {
+				continue
+			}
+			if set := i / eps; last[a] != set+1 {
+				visit(a, set)
+				last[a] = set + 1
+			}
+			i++
 		}
 	}
-	return demanded, missed
+	place(func(a, _ int64) { x.start[a+1]++ })
+	for a := int64(0); a < space; a++ {
+		x.start[a+1] += x.start[a]
+	}
+	x.sets = make([]int64, x.start[space])
+	fill := append([]int64(nil), x.start[:space]...)
+	place(func(a, set int64) {
+		x.sets[fill[a]] = set
+		fill[a]++
+	})
+	return x
 }
 
-func (s *addressStream) hit(a int64) bool {
-	for _, set := range s.sets[s.setStart[a]:s.setStart[a+1]] {
-		if s.buf.in(set) {
+// hit reports whether any set holding address a lies in the buffer's window.
+func (x setIndex) hit(a int64, b *readBuf) bool {
+	for _, set := range x.sets[x.start[a]:x.start[a+1]] {
+		if b.in(set) {
 			return true
 		}
 	}
 	return false
 }
 
-// newAddressStream indexes a prefetch order (addresses in [0, space), −1
-// for padding or none) into sets and sizes the buffer.
-func newAddressStream(order []int64, space, sizeWords, bw, width int64, demand func(fc, fr, t, c int64) int64) *addressStream {
-	var real int64
-	for _, a := range order {
-		if a >= 0 {
-			real++
-		}
-	}
-	s := &addressStream{buf: newReadBuf(sizeWords, bw, real, int64(len(order))), demand: demand, width: width}
-	// Count, then place, the (address, set) pairs; an address listed twice in
-	// one set is kept once.
-	s.setStart = make([]int64, space+1)
-	var i int64
-	last := make([]int64, space)
-	for j := range last {
-		last[j] = -1
-	}
-	for _, a := range order {
-		if a < 0 {
-			continue
-		}
-		set := i / s.buf.eps
-		if last[a] != set {
-			s.setStart[a+1]++
-			last[a] = set
-		}
-		i++
-	}
-	for a := int64(0); a < space; a++ {
-		s.setStart[a+1] += s.setStart[a]
-	}
-	s.sets = make([]int64, s.setStart[space])
-	fill := append([]int64(nil), s.setStart[:space]...)
-	for j := range last {
-		last[j] = -1
-	}
-	i = 0
-	for _, a := range order {
-		if a < 0 {
-			continue
-		}
-		set := i / s.buf.eps
-		if last[a] != set {
-			s.sets[fill[a]] = set
-			fill[a]++
-			last[a] = set
-		}
-		i++
-	}
-	return s
+// listing is an operand's prefetch order word by word, for the operands the
+// closed form cannot place.
+type listing struct {
+	order []int64 // addresses, −1 for padding and holes
+	rank  []int64 // rank[i]: real words before order[i]
+	sets  setIndex
 }
 
-// addressStreams builds the layer's two read streams at address level,
-// following SCALE-Sim's construction of prefetch orders and demand blocks.
-func (p plan) addressStreams(c Config, l Layer) (ifmap, filter readStream) {
-	o := newOperands(l)
-	isz, fsz, _ := c.sizes()
-	bw := int64(c.Bandwidth)
-	ifmapSpace := int64(l.IfmapH) * int64(l.IfmapW) * int64(l.Channels)
-	filterSpace := o.K * o.N
-	// ifmapAt(m, k) and filterAt(k, n) read the operand matrices.
-	ifmapAt := func(m, k int64) int64 { return o.ifmap[m*o.K+k] }
-	filterAt := func(k, n int64) int64 { return o.filter[k*o.N+n] }
-
-	// stack builds F blocks of rows×width, block b's column c holding
-	// get(b, row, c) for the first used(b) columns and −1 after.
-	stack := func(F, rows, width int64, used func(b int64) int64, get func(b, r, c int64) int64) matrix {
-		m := newMatrix(F*rows, width)
-		for b := int64(0); b < F; b++ {
-			for r := int64(0); r < rows; r++ {
-				for c := int64(0); c < used(b); c++ {
-					m.set(b*rows+r, c, get(b, r, c))
-				}
-			}
+func newListing(order []int64, space, eps int64) *listing {
+	l := &listing{order: order, rank: make([]int64, len(order)+1), sets: newSetIndex(order, space, eps)}
+	for i, a := range order {
+		l.rank[i+1] = l.rank[i]
+		if a >= 0 {
+			l.rank[i+1]++
 		}
-		return m
 	}
-	usedOf := func(total, width int64) func(b int64) int64 {
-		return func(b int64) int64 { return min(width, total-b*width) }
-	}
-	R, C := p.R, p.C
+	return l
+}
 
-	// A streaming operand's fold is its T rows (used real columns) with pre
-	// empty rows before and some after, skewed: column c moves down c rows.
-	// streamRow returns the fold row that line t reads in column c.
-	streamRow := func(t, c, pre, used int64) (int64, bool) {
-		r := t - c - pre
-		return r, r >= 0 && r < p.T && c < used
+// real returns the number of real words in the order.
+func (l *listing) real() int64 { return l.rank[len(l.order)] }
+
+// ranks returns the real positions of the first and last real word among
+// order[i0..i1]; last < first when there is none.
+func (l *listing) ranks(i0, i1 int64) (first, last int64) {
+	return l.rank[i0], l.rank[i1+1] - 1
+}
+
+// serve presents order[i0..i1], a line's demand, to the buffer, address by
+// address where needed: a word hits when its own set or a set holding
+// another copy of its address lies in the window.
+func (l *listing) serve(b *readBuf, i0, i1 int64) (demanded, missed bool) {
+	p0, p1 := l.ranks(i0, i1)
+	if p1 < p0 {
+		return false, false
 	}
-	// A stationary operand's fold is its R×C block (rows×cols real) flipped
-	// upside down, then empty rows. stationaryRow returns the block row that
-	// line t reads in column c.
-	stationaryRow := func(t, c, rows, cols int64) (int64, bool) {
-		r := R - 1 - t
-		return r, r >= 0 && r < rows && c < cols
+	if b.covers(p0, p1) {
+		return true, false
 	}
-	switch p.df {
-	case OutputStationary:
-		// ifmap: fold fr streams ifmap rows fr·R… transposed (K × R).
-		iu, fu := usedOf(o.M, R), usedOf(o.N, C)
-		iorder := stack(p.rowFold, o.K, R, iu, func(b, r, c int64) int64 { return ifmapAt(b*R+c, r) }).rollout()
-		forder := stack(p.colFold, o.K, C, fu, func(b, r, c int64) int64 { return filterAt(r, b*C+c) }).rollout()
-		ifmap = newAddressStream(iorder, ifmapSpace, isz, bw, R, func(fc, fr, t, c int64) int64 {
-			if r, ok := streamRow(t, c, 0, iu(fr)); ok {
-				return ifmapAt(fr*R+c, r)
-			}
-			return -1
-		})
-		filter = newAddressStream(forder, filterSpace, fsz, bw, C, func(fc, fr, t, c int64) int64 {
-			if r, ok := streamRow(t, c, 0, fu(fc)); ok {
-				return filterAt(r, fc*C+c)
-			}
-			return -1
-		})
-	case WeightStationary:
-		iu, fu, ku := usedOf(o.K, R), usedOf(o.N, C), usedOf(o.K, R)
-		iorder := stack(p.rowFold, o.M, R, iu, func(b, r, c int64) int64 { return ifmapAt(r, b*R+c) }).rollout()
-		forder := stack(p.colFold, o.K, C, fu, func(b, r, c int64) int64 { return filterAt(r, b*C+c) }).a
-		ifmap = newAddressStream(iorder, ifmapSpace, isz, bw, R, func(fc, fr, t, c int64) int64 {
-			if r, ok := streamRow(t, c, R, iu(fr)); ok {
-				return ifmapAt(r, fr*R+c)
-			}
-			return -1
-		})
-		filter = newAddressStream(forder, filterSpace, fsz, bw, C, func(fc, fr, t, c int64) int64 {
-			if r, ok := stationaryRow(t, c, ku(fr), fu(fc)); ok {
-				return filterAt(fr*R+r, fc*C+c)
-			}
-			return -1
-		})
-	case InputStationary:
-		mu, ku := usedOf(o.M, C), usedOf(o.K, R)
-		iorder := stack(p.colFold, o.K, C, mu, func(b, r, c int64) int64 { return ifmapAt(b*C+c, r) }).a
-		forder := stack(p.rowFold, o.N, R, ku, func(b, r, c int64) int64 { return filterAt(b*R+c, r) }).rollout()
-		ifmap = newAddressStream(iorder, ifmapSpace, isz, bw, C, func(fc, fr, t, c int64) int64 {
-			if r, ok := stationaryRow(t, c, ku(fr), mu(fc)); ok {
-				return ifmapAt(fc*C+c, fr*R+r)
-			}
-			return -1
-		})
-		filter = newAddressStream(forder, filterSpace, fsz, bw, R, func(fc, fr, t, c int64) int64 {
-			if r, ok := streamRow(t, c, R, ku(fr)); ok {
-				return filterAt(fr*R+c, r)
-			}
-			return -1
-		})
+	for i := i0; i <= i1; i++ {
+		a := l.order[i]
+		if a < 0 || b.in(l.rank[i]/b.eps) {
+			continue
+		}
+		for !l.sets.hit(a, b) {
+			b.slide()
+			missed = true
+		}
+	}
+	return true, missed
+}
+
+// listedStreams builds the read streams of a layer outside the range form:
+// the closed-form geometry, with the ifmap's words listed.
+func (p plan) listedStreams(c Config, l Layer) (ifmap, filter readStream) {
+	ifmap, filter = p.streams(c)
+	order := p.ifmapOrder(l.im2col())
+	isz, _, _ := c.sizes()
+	buf := ifmap.buffer()
+	space := int64(l.IfmapH) * int64(l.IfmapW) * int64(l.Channels)
+	list := newListing(order, space, buf.eps)
+	*buf = newReadBuf(isz, int64(c.Bandwidth), list.real(), int64(len(order)))
+	switch s := ifmap.(type) {
+	case *skewedStream:
+		s.list = list
+	case *stationaryStream:
+		s.list = list
 	}
 	return ifmap, filter
-}
-
-// next serves every line on its own.
-func (s *addressStream) next(fc, fr, t, lines int64) int64 { return t }
-
-func (s *addressStream) reads(fc, fr, t0, t1 int64) (first, last int64, ok bool) {
-	for t := t0; t < t1; t++ {
-		for c := int64(0); c < s.width; c++ {
-			if s.demand(fc, fr, t, c) >= 0 {
-				if !ok {
-					first, ok = t, true
-				}
-				last = t
-				break
-			}
-		}
-	}
-	return first, last, ok
 }

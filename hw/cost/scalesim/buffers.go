@@ -13,6 +13,7 @@ package scalesim
 // array asked for it.
 type readBuf struct {
 	bw         int64 // words per line (the DRAM bandwidth)
+	real       int64 // real words in the operand's prefetch order
 	eps        int64 // real words per set
 	n          int64 // number of sets, including a last one that may be empty
 	active, pf int64 // window length and slide, in sets
@@ -34,6 +35,7 @@ func newReadBuf(sizeWords, bw, real, all int64) readBuf {
 	pf := min(n-active, ceilDiv64(prefetchWords, eps))
 	return readBuf{
 		bw:     bw,
+		real:   real,
 		eps:    eps,
 		n:      n,
 		active: active,

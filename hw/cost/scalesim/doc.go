@@ -9,16 +9,17 @@
 // package computes the same numbers without building SCALE-Sim's address
 // matrices: the read buffers are tracked at the granularity SCALE-Sim
 // decides hits at (one hundredth of a buffer), the demand of each cycle is a
-// contiguous range of the operand's prefetch order found in closed form, and
-// the write buffer advances by whole events (drains and stalls) instead of
-// single words. Every field of SCALE-Sim's COMPUTE_REPORT.csv,
+// contiguous range of the operand's prefetch order found in closed form,
+// cycles where no buffer can act are passed over in one step, and the write
+// buffer advances by whole events (drains and stalls) instead of single
+// words. Every field of SCALE-Sim's COMPUTE_REPORT.csv,
 // BANDWIDTH_REPORT.csv and DETAILED_ACCESS_REPORT.csv comes out equal,
 // including its quirks (see docs/SCALESIM.md).
 //
 // A convolution whose im2col matrix repeats or omits ifmap addresses (windows
-// that overlap, or a last window that runs past the edge) cannot use the
-// range form; it runs on an address-level path that follows SCALE-Sim's
-// buffers word by word and is correspondingly slower.
+// that overlap, or a last window that runs past the edge) also lists its
+// ifmap's prefetch order address by address, and the cycles whose words are
+// not all in the window are served word by word, as SCALE-Sim serves them.
 //
 // Entry points: [Run] for a configuration and a list of layers, [ParseConfig]
 // and [ParseTopology] for SCALE-Sim's .cfg and topology CSV files, and

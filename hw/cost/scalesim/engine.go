@@ -98,7 +98,8 @@ type readStream interface {
 type skewedStream struct {
 	g     skewed
 	block func(fc, fr int64) int64
-	delay int64 // lines before the fold's first word arrives
+	delay int64    // lines before the fold's first word arrives
+	list  *listing // the words one by one, when the closed form cannot place them
 	buf   readBuf
 }
 
@@ -110,14 +111,23 @@ func (s *skewedStream) span(fc, fr int64) (first, last, b int64) {
 	return s.delay, s.delay + s.g.H + s.g.width(b) - 2, b
 }
 
-// rng returns the prefetch positions line t of block b reads, t being a
-// line with demand.
-func (s *skewedStream) rng(b, t int64) (p0, p1 int64) {
+// cells returns the cells line t of block b reads, t being in the span:
+// those of diagonal d in columns clo … chi.
+func (s *skewedStream) cells(b, t int64) (d, clo, chi int64) {
 	lt := t - s.delay
-	clo := max(0, lt-s.g.H+1)
-	chi := min(s.g.W-1, lt, s.g.width(b)-1)
-	p0 = s.g.pos(b*s.g.H+lt, clo)
-	return p0, p0 + chi - clo
+	return b*s.g.H + lt, max(0, lt-s.g.H+1), min(s.g.W-1, lt, s.g.width(b)-1)
+}
+
+// rng returns the real positions of the first and last word line t of
+// block b reads; last < first when the line reads none.
+func (s *skewedStream) rng(b, t int64) (p0, p1 int64) {
+	d, clo, chi := s.cells(b, t)
+	if s.list == nil {
+		p0 = s.g.pos(d, clo)
+		return p0, p0 + chi - clo
+	}
+	i0 := s.g.index(d, clo)
+	return s.list.ranks(i0, i0+chi-clo)
 }
 
 func (s *skewedStream) serve(fc, fr, t int64) (bool, bool) {
@@ -125,8 +135,13 @@ func (s *skewedStream) serve(fc, fr, t int64) (bool, bool) {
 	if t < first || t > last {
 		return false, false
 	}
-	p0, p1 := s.rng(b, t)
-	return true, s.buf.touch(p0, p1)
+	if s.list == nil {
+		p0, p1 := s.rng(b, t)
+		return true, s.buf.touch(p0, p1)
+	}
+	d, clo, chi := s.cells(b, t)
+	i0 := s.g.index(d, clo)
+	return s.list.serve(&s.buf, i0, i0+chi-clo)
 }
 
 func (s *skewedStream) next(fc, fr, t, lines int64) int64 {
@@ -139,15 +154,19 @@ func (s *skewedStream) next(fc, fr, t, lines int64) int64 {
 	}
 	// Within a fold the lines read increasing positions, so the first miss
 	// is the first line reaching the set after the window's end as seen
-	// from the set the previous line ended in.
+	// from the set the previous line ended in, if that set is in the window
+	// (a listed word may have hit through another copy of its address).
 	_, p := s.rng(b, t-1)
 	sc := p / s.buf.eps
+	if p < 0 || !s.buf.in(sc) {
+		return t
+	}
 	off := sc - s.buf.a
 	if off < 0 {
 		off += s.buf.n
 	}
 	limit := (sc + s.buf.active - off) * s.buf.eps // first position outside
-	if limit >= s.g.real() {
+	if limit >= s.buf.real {
 		return lines
 	}
 	// Binary search for the first line in [t, last] reaching limit.
@@ -167,17 +186,31 @@ func (s *skewedStream) next(fc, fr, t, lines int64) int64 {
 }
 
 func (s *skewedStream) reads(fc, fr, t0, t1 int64) (int64, int64, bool) {
-	first, last, _ := s.span(fc, fr)
+	first, last, b := s.span(fc, fr)
 	lo, hi := max(t0, first), min(t1-1, last)
+	if s.list != nil {
+		// Lines whose cells all lie outside the input read nothing.
+		for ; lo <= hi; lo++ {
+			if p0, p1 := s.rng(b, lo); p1 >= p0 {
+				break
+			}
+		}
+		for ; hi >= lo; hi-- {
+			if p0, p1 := s.rng(b, hi); p1 >= p0 {
+				break
+			}
+		}
+	}
 	return lo, hi, lo <= hi
 }
 
 // stationaryStream is a stationary operand: the first R lines of a fold
 // read the fold's block rows, last row first.
 type stationaryStream struct {
-	g   stacked
-	R   int64
-	buf readBuf
+	g    stacked
+	R    int64
+	list *listing // the words one by one, when the closed form cannot place them
+	buf  readBuf
 }
 
 func (s *stationaryStream) buffer() *readBuf { return &s.buf }
@@ -188,12 +221,25 @@ func (s *stationaryStream) span(fr int64) (first, last int64) {
 	return max(0, fr*s.R+s.R-s.g.H), s.R - 1
 }
 
+// rows returns the real positions of the first and last word of block b's
+// rows r0 … r1; last < first when they hold none.
+func (s *stationaryStream) rows(b, r0, r1 int64) (p0, p1 int64) {
+	if s.list == nil {
+		return s.g.pos(b, r0, 0), s.g.pos(b, r1, s.g.width(b)-1)
+	}
+	return s.list.ranks(s.g.index(b, r0, 0), s.g.index(b, r1, s.g.width(b)-1))
+}
+
 func (s *stationaryStream) serve(fc, fr, t int64) (bool, bool) {
 	if first, last := s.span(fr); t < first || t > last {
 		return false, false
 	}
-	p0 := s.g.pos(fc, fr*s.R+s.R-1-t, 0)
-	return true, s.buf.touch(p0, p0+s.g.width(fc)-1)
+	row := fr*s.R + s.R - 1 - t
+	if s.list == nil {
+		p0, p1 := s.rows(fc, row, row)
+		return true, s.buf.touch(p0, p1)
+	}
+	return s.list.serve(&s.buf, s.g.index(fc, row, 0), s.g.index(fc, row, s.g.width(fc)-1))
 }
 
 // next returns lines when every word the fold still reads lies in the
@@ -206,9 +252,8 @@ func (s *stationaryStream) next(fc, fr, t, lines int64) int64 {
 	}
 	t = max(t, first)
 	// Lines t … last read rows fr·R+R−1−last … fr·R+R−1−t of block fc.
-	p0 := s.g.pos(fc, fr*s.R+s.R-1-last, 0)
-	p1 := s.g.pos(fc, fr*s.R+s.R-1-t, s.g.width(fc)-1)
-	if s.buf.covers(p0, p1) {
+	p0, p1 := s.rows(fc, fr*s.R+s.R-1-last, fr*s.R+s.R-1-t)
+	if p1 < p0 || s.buf.covers(p0, p1) {
 		return lines
 	}
 	return t
@@ -217,6 +262,19 @@ func (s *stationaryStream) next(fc, fr, t, lines int64) int64 {
 func (s *stationaryStream) reads(fc, fr, t0, t1 int64) (int64, int64, bool) {
 	first, last := s.span(fr)
 	lo, hi := max(t0, first), min(t1-1, last)
+	if s.list != nil {
+		row := func(t int64) int64 { return fr*s.R + s.R - 1 - t }
+		for ; lo <= hi; lo++ {
+			if p0, p1 := s.rows(fc, row(lo), row(lo)); p1 >= p0 {
+				break
+			}
+		}
+		for ; hi >= lo; hi-- {
+			if p0, p1 := s.rows(fc, row(hi), row(hi)); p1 >= p0 {
+				break
+			}
+		}
+	}
 	return lo, hi, lo <= hi
 }
 
@@ -486,14 +544,11 @@ func SimulateLayer(c Config, l Layer) (LayerReport, error) {
 		return LayerReport{}, fmt.Errorf("layer %s: a %d×%d×%d GEMM on a %d×%d array runs in zero cycles, which SCALE-Sim divides by",
 			l.Name, m, k, n, c.Rows, c.Cols)
 	}
-	var r LayerReport
-	if l.rangeForm() {
-		ifmap, filter := p.streams(c)
-		r = p.simulate(c, ifmap, filter)
-	} else {
-		ifmap, filter := p.addressStreams(c, l)
-		r = p.simulate(c, ifmap, filter)
+	ifmap, filter := p.streams(c)
+	if !l.rangeForm() {
+		ifmap, filter = p.listedStreams(c, l)
 	}
+	r := p.simulate(c, ifmap, filter)
 	r.Name = l.Name
 	return r, nil
 }

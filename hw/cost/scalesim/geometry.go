@@ -52,6 +52,12 @@ func (g skewed) pos(d, c int64) int64 {
 	return before + within
 }
 
+// index returns the index in the prefetch order, padding included, of the
+// element on diagonal d in column c.
+func (g skewed) index(d, c int64) int64 {
+	return countBelow(0, g.rows(), 0, g.W, d) + c - max(0, d-(g.rows()-1))
+}
+
 // countBelow counts the lattice points (r, c) with r0 ≤ r < r1, c0 ≤ c < c1
 // and r + c < d.
 func countBelow(r0, r1, c0, c1, d int64) int64 {
@@ -86,3 +92,7 @@ type stacked struct{ stack }
 func (g stacked) pos(b, r, c int64) int64 {
 	return b*g.H*g.W + r*g.width(b) + c
 }
+
+// index returns the index in the prefetch order, padding included, of row
+// r, column c of block b.
+func (g stacked) index(b, r, c int64) int64 { return (b*g.H+r)*g.W + c }

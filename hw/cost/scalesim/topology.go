@@ -44,10 +44,12 @@ func ReadTopology(path string, kind TopologyKind) ([]Layer, error) {
 
 // ParseTopology parses a SCALE-Sim topology CSV; name labels errors, which
 // name the file, the line and the column. As SCALE-Sim does, it skips the
-// first line (the header) and blank lines, and it takes each row's fields
-// up to a trailing comma; columns after the ones it needs must be integers
-// in a convolution topology and are ignored in a GEMM topology. Unlike
-// SCALE-Sim it also reads a row that lacks the trailing comma.
+// first line (the header) and blank lines, and it ignores whatever follows
+// the last comma of a row (so every field, the last included, ends with a
+// comma); columns after the ones it needs must be integers in a
+// convolution topology and are ignored in a GEMM topology. Unlike SCALE-Sim
+// it skips a row of empty fields and lets the columns after the strides be
+// empty (some topologies SCALE-Sim ships have such rows, on which it fails).
 func ParseTopology(r io.Reader, name string, kind TopologyKind) ([]Layer, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 4096), maxTopologyLine)
@@ -59,12 +61,15 @@ func ParseTopology(r io.Reader, name string, kind TopologyKind) ([]Layer, error)
 		if lineNo == 1 || row == "" {
 			continue
 		}
+		// SCALE-Sim ignores the last field of every row: the empty one after
+		// the trailing comma, or whatever follows the last comma (a comment).
 		fields := strings.Split(row, ",")
-		if strings.TrimSpace(fields[len(fields)-1]) == "" {
-			fields = fields[:len(fields)-1]
-		}
+		fields = fields[:len(fields)-1]
 		for i := range fields {
 			fields[i] = strings.TrimSpace(fields[i])
+		}
+		if strings.Join(fields, "") == "" {
+			continue // a row of empty fields
 		}
 		at := func(col string) string { return fmt.Sprintf("%s: line %d: %s", name, lineNo, col) }
 		num := func(i int, col string) (int, error) {
@@ -79,7 +84,7 @@ func ParseTopology(r io.Reader, name string, kind TopologyKind) ([]Layer, error)
 		}
 		if kind == GEMMTopology {
 			if len(fields) < 4 {
-				return nil, fmt.Errorf("%s: want name, M, N, K; got %d fields", at("row"), len(fields))
+				return nil, fmt.Errorf("%s: want name, M, N, K, each followed by a comma; got %d fields", at("row"), len(fields))
 			}
 			var v [3]int
 			for i, col := range []string{"M", "N", "K"} {
@@ -97,21 +102,24 @@ func ParseTopology(r io.Reader, name string, kind TopologyKind) ([]Layer, error)
 			continue
 		}
 		if len(fields) < 8 {
-			return nil, fmt.Errorf("%s: want name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides; got %d fields",
+			return nil, fmt.Errorf("%s: want name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides, each followed by a comma; got %d fields",
 				at("row"), len(fields))
 		}
+		// An empty ninth column means one stride for both directions, as a
+		// missing one does; columns after the ninth are not used (SCALE-Sim
+		// converts them to integers, so they must be integers or empty).
+		oneStride := len(fields) == 8 || fields[8] == ""
 		var v [8]int
 		for i := 1; i < len(fields); i++ {
 			col := "extra column " + strconv.Itoa(i+1)
 			if i <= len(convColumns) {
 				col = convColumns[i-1]
 			}
-			if i == 7 && len(fields) == 8 {
+			if i == 7 && oneStride {
 				col = "Strides"
 			}
-			if i > len(v) {
-				// SCALE-Sim converts extra columns to integers and uses none.
-				if _, ok := pyInt(fields[i]); !ok {
+			if i > len(v) || (i == 8 && oneStride) {
+				if _, ok := pyInt(fields[i]); !ok && fields[i] != "" {
 					return nil, fmt.Errorf("%s: %q is not an integer", at(col), fields[i])
 				}
 				continue
@@ -122,8 +130,8 @@ func ParseTopology(r io.Reader, name string, kind TopologyKind) ([]Layer, error)
 			}
 			v[i-1] = n
 		}
-		if len(fields) == 8 {
-			v[7] = v[6] // one stride for both directions
+		if oneStride {
+			v[7] = v[6]
 		}
 		l := Layer{Name: fields[0], IfmapH: v[0], IfmapW: v[1], FilterH: v[2], FilterW: v[3],
 			Channels: v[4], Filters: v[5], StrideH: v[6], StrideW: v[7]}

@@ -8,7 +8,7 @@ import (
 )
 
 func TestParseTopologyGEMM(t *testing.T) {
-	in := "Layer, M, N, K,\r\nqkv, 50, 96, 32,\r\n\r\nhead,1,1000,192\n odd , 7 , 5 , 3 , extra, ,\n"
+	in := "Layer, M, N, K,\r\nqkv, 50, 96, 32,\r\n\r\n,,,,\nhead,1,1000,192,# comment\n odd , 7 , 5 , 3 , extra, ,\n"
 	got, err := ParseTopology(strings.NewReader(in), "g.csv", GEMMTopology)
 	if err != nil {
 		t.Fatal(err)
@@ -27,6 +27,9 @@ func TestParseTopologyConv(t *testing.T) {
 		"conv1, 224, 224, 7, 7, 3, 64, 2,\n" +
 		"rect, 20, 30, 3, 5, 8, 16, 1, 2,\n" +
 		"more, 9, 9, 3, 3, 1, 4, 1, 1, 77, 0,\n" +
+		",,,,,,,,,,,,\n" +
+		"resnet, 224, 224, 7, 7, 3, 64, 2,,,110,110,12100\n" +
+		"dw, 8, 8, 3, 3, 1, 1, 1,#dw\n" +
 		"dwDP, 10, 10, 3, 3, 2, 1, 1,\n"
 	got, err := ParseTopology(strings.NewReader(in), "c.csv", ConvTopology)
 	if err != nil {
@@ -36,6 +39,8 @@ func TestParseTopologyConv(t *testing.T) {
 		{"conv1", 224, 224, 7, 7, 3, 64, 2, 2},
 		{"rect", 20, 30, 3, 5, 8, 16, 1, 2},
 		{"more", 9, 9, 3, 3, 1, 4, 1, 1},
+		{"resnet", 224, 224, 7, 7, 3, 64, 2, 2},
+		{"dw", 8, 8, 3, 3, 1, 1, 1, 1},
 		{"dwDPChannel_0", 10, 10, 3, 3, 1, 1, 1, 1},
 		{"dwDPChannel_1", 10, 10, 3, 3, 1, 1, 1, 1},
 	}
@@ -54,7 +59,8 @@ func TestParseTopologyErrors(t *testing.T) {
 		kind     TopologyKind
 		in, want string
 	}{
-		{GEMMTopology, head + "a, 1, 2,\n", "t.csv: line 2: row: want name, M, N, K; got 3 fields"},
+		{GEMMTopology, head + "a, 1, 2,\n", "t.csv: line 2: row: want name, M, N, K, each followed by a comma; got 3 fields"},
+		{GEMMTopology, head + "a, 1, 2, 3\n", "t.csv: line 2: row: want name, M, N, K, each followed by a comma; got 3 fields"},
 		{GEMMTopology, head + "a, 1, x, 3,\n", `t.csv: line 2: N: "x" is not an integer`},
 		{GEMMTopology, head + "a, 1, 2, 0,\n", "t.csv: line 2: K: must be in [1, 16777216], got 0"},
 		{GEMMTopology, head + "a, 1.0, 2, 3,\n", `t.csv: line 2: M: "1.0" is not an integer`},
