@@ -8,7 +8,7 @@ import "testing"
 // two SRAM configurations and 4, 16 and 64 words per cycle: 11 × 2 × 3 × 2
 // × 3 = 396. Configuration A (64/64/64 KiB) is the fixture's. B is not
 // written down anywhere; 256/256/128 KiB (ifmap/filter/ofmap) is the one
-// configuration of buffers from 16 KiB to 1 MiB that reproduces both counts
+// configuration of power-of-two buffers from 16 KiB to 1 MiB that reproduces both counts
 // peers.md gives for the grid: 292 runs without stalls, and 46 runs whose
 // ofmap write-back rate exceeds the bandwidth.
 func grid396() []struct {
