@@ -82,6 +82,9 @@ func Load(spec string, opt LoadOptions) (*Model, error) {
 			return nil, fmt.Errorf("unknown model %q: not an embedded model (%s), a preset (%s) or a file",
 				spec, strings.Join(models.Names(), ", "), strings.Join(PresetNames(), ", "))
 		}
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("model %s: no such file", spec)
+		}
 		return nil, fmt.Errorf("model %s: %w", spec, err)
 	}
 	f, err := ckpt.Read(spec)

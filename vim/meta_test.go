@@ -413,10 +413,18 @@ func TestLoadNonCheckpoints(t *testing.T) {
 		{"model.pth", []byte("\x89PNG\r\n\x1a\n0000000000"), "not a checkpoint (safetensors or PyTorch zip): it is a PNG image"},
 		{"empty.pt", nil, "not a checkpoint (safetensors or PyTorch zip): the file is empty"},
 		{"zip.pth", []byte("PK\x03\x04 truncated"), "pth: truncated or corrupt zip archive"},
+		{"dir.safetensors", nil, "a directory, not a checkpoint file"},
+		{"absent.pth", nil, "model " + filepath.Join(dir, "absent.pth") + ": no such file"},
 	} {
 		path := filepath.Join(dir, tc.name)
-		if err := os.WriteFile(path, tc.data, 0o644); err != nil {
-			t.Fatal(err)
+		switch tc.name {
+		case "dir.safetensors":
+			os.Mkdir(path, 0o755)
+		case "absent.pth":
+		default:
+			if err := os.WriteFile(path, tc.data, 0o644); err != nil {
+				t.Fatal(err)
+			}
 		}
 		_, err := Load(path, LoadOptions{})
 		if err == nil || !strings.Contains(err.Error(), tc.frag) || !strings.Contains(err.Error(), path) || strings.Contains(err.Error(), "\n") {

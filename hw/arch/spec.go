@@ -19,6 +19,8 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	yaml "go.yaml.in/yaml/v3"
 )
@@ -199,6 +201,7 @@ const (
 	maxDepth    = 1 << 12
 	maxClockMHz = 1e5
 	maxBWGBs    = 1e6
+	maxNameLen  = 1024
 )
 
 // Validate reports the first invalid field of s, naming it by its JSON path.
@@ -215,10 +218,14 @@ func (s Spec) Validate() error {
 		}
 		return nil
 	}
-	checks := []error{
+	var checks []error
+	if len(s.Name) > maxNameLen || strings.ContainsFunc(s.Name, func(r rune) bool { return unicode.IsControl(r) || r == utf8.RuneError }) {
+		checks = append(checks, fieldErr("name", "%.40q…: want at most %d printable characters (it names files and table rows)", s.Name, maxNameLen))
+	}
+	checks = append(checks,
 		intRange("array.rows", s.Array.Rows, 1, MaxArrayDim),
 		intRange("array.cols", s.Array.Cols, 1, MaxArrayDim),
-	}
+	)
 	if _, err := ParseDataflow(string(s.Array.Dataflow)); err != nil {
 		checks = append(checks, fieldErr("array.dataflow", "%q: want os, ws or is", s.Array.Dataflow))
 	}
@@ -558,6 +565,9 @@ func oneLine(s string) string {
 
 // LoadSpec reads a design from a .json, .yaml or .yml file.
 func LoadSpec(path string) (Spec, error) {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return Spec{}, fmt.Errorf("spec %s: a directory, not a spec file", path)
+	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return Spec{}, fmt.Errorf("spec %s: %w", path, err)

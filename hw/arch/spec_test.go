@@ -143,6 +143,8 @@ func TestParseSpecErrorsNameTheField(t *testing.T) {
 		{"base: systolic99", "base"},
 		{`{"base":"systolic16","clock_mhz":"fast"}`, "clock_mhz"},
 		{`{"base":"systolic16","array":{"rows":1e30}}`, "array.rows"},
+		{`{"base":"systolic16","name":"two\nlines"}`, "name"},
+		{`{"base":"systolic16","name":"` + strings.Repeat("x", 1025) + `"}`, "name"},
 	}
 	for _, tc := range tests {
 		_, err := ParseSpec([]byte(tc.doc), "")
@@ -210,6 +212,9 @@ func TestLoadAndResolveSpec(t *testing.T) {
 	}
 	if _, err := ResolveSpec(filepath.Join(dir, "missing.yaml")); err == nil || !strings.Contains(err.Error(), "missing.yaml") {
 		t.Errorf("missing file error %v", err)
+	}
+	if _, err := LoadSpec(dir); err == nil || err.Error() != "spec "+dir+": a directory, not a spec file" {
+		t.Errorf("directory: %v", err)
 	}
 	if _, err := ResolveSpec("tpu9000"); err == nil || !strings.Contains(err.Error(), "unknown architecture") {
 		t.Errorf("unknown name error %v", err)

@@ -601,6 +601,9 @@ func PlotEnergyBreakdown(pts []DesignPoint, title, format string) ([]byte, error
 	for k := range n {
 		d := pts[sel[n-1-k]]
 		names[k] = d.Name
+		if tot := d.Energy.Total(); math.IsInf(tot, 0) || math.IsNaN(tot) {
+			return nil, fmt.Errorf("plot: design %s: energy total %g is not finite", d.Name, tot)
+		}
 		top = math.Max(top, d.Energy.Total()/1e6)
 	}
 	p := newPanel("energy (µJ/image)", "")

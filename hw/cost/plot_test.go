@@ -293,3 +293,41 @@ func TestLabelPrefix(t *testing.T) {
 		}
 	}
 }
+
+// FuzzPlotFront draws up to four designs with arbitrary latency, energy and
+// utilisation: never a panic; an error only for a value no axis can show
+// (NaN, infinite, negative), naming the design on one line.
+func FuzzPlotFront(f *testing.F) {
+	f.Add(0.5, 48.0, 0.5, 48.0, -1.0, 4)
+	f.Add(0.0, 0.0, 1e-300, 1e300, 0.3, 2)
+	f.Add(1.0, 1.0, 1.0, 1.0, 2.0, 3)
+	f.Add(math.MaxFloat64, 5e-324, 3.0, 0.0, 1e9, 1)
+	f.Fuzz(func(t *testing.T, l1, e1, l2, e2, util float64, n int) {
+		n = 1 + (n&0xff)%4
+		pts := []DesignPoint{point("a", l1, e1, util), point("b", l2, e2, -1), point("c", l1, e2, util), point("d", l2, e1, util/2)}[:n]
+		markFront(pts)
+		bad := false
+		for _, p := range pts {
+			vals := []float64{p.LatencyMS, p.UJPerImage, p.Energy.Total()}
+			for _, part := range p.Energy.Parts() {
+				vals = append(vals, part.PJ)
+			}
+			for _, v := range vals {
+				bad = bad || math.IsNaN(v) || math.IsInf(v, 0) || v < 0
+			}
+			if p.Resources != nil {
+				u := p.Resources.MaxUtil()
+				bad = bad || math.IsNaN(u) || math.IsInf(u, 0) || u < 0
+			}
+		}
+		for _, plot := range []func([]DesignPoint, string, string) ([]byte, error){PlotFront, PlotEnergyBreakdown} {
+			b, err := plot(pts, "fuzz", "svg")
+			switch {
+			case err != nil && (!bad || strings.Contains(err.Error(), "\n")):
+				t.Fatalf("%+v: %v", pts, err)
+			case err == nil && !bytes.Contains(b, []byte("<svg")):
+				t.Fatal("not an SVG")
+			}
+		}
+	})
+}

@@ -38,7 +38,7 @@ func chooseScale(vals []float64, nonNeg bool) axisScale {
 		pad := 0.06 * (b - a)
 		return axisScale{log: true, min: math.Pow(10, math.Max(a-pad, math.Min(a, -307))), max: math.Pow(10, math.Min(b+pad, 308))}
 	}
-	span := hi - lo
+	span := hi/2 - lo/2 // halves: no overflow
 	if !(span > 0) || span < 1e-9*math.Max(math.Abs(lo), math.Abs(hi)) {
 		// One value: ±10% of it (±1 around zero).
 		span = 0.2 * math.Max(math.Abs(lo), math.Abs(hi))
@@ -50,13 +50,21 @@ func chooseScale(vals []float64, nonNeg bool) axisScale {
 		if nonNeg && mid >= 0 && lo < 0 {
 			lo, hi = 0, mid+span/2
 		}
-		return axisScale{min: lo, max: hi}
+		return finiteScale(axisScale{min: lo, max: hi})
 	}
-	pad := 0.08 * span
+	pad := 0.16 * span
 	s := axisScale{min: lo - pad, max: hi + pad}
 	if nonNeg && lo >= 0 && s.min < 0 {
 		s.min = 0
 	}
+	return finiteScale(s)
+}
+
+// finiteScale clamps a linear range to the finite floats (a range around
+// values near the largest float would otherwise overflow).
+func finiteScale(s axisScale) axisScale {
+	s.min = math.Max(s.min, -math.MaxFloat64)
+	s.max = math.Min(s.max, math.MaxFloat64)
 	return s
 }
 

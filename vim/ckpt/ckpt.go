@@ -57,6 +57,10 @@ func Read(path string) (*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
+	if st, err := fh.Stat(); err == nil && st.IsDir() {
+		fh.Close()
+		return nil, fmt.Errorf("read %s: a directory, not a checkpoint file", path)
+	}
 	var head [16]byte
 	n, err := io.ReadFull(fh, head[:])
 	fh.Close()
