@@ -440,7 +440,11 @@ func PlotFront(pts []DesignPoint, title, format string) ([]byte, error) {
 	var bottom *plot.Plot
 	if fpga {
 		fig.h = 16 * vg.Centimeter
-		bottom = newPanel(xlabel, "FPGA utilisation (%)")
+		ulabel := "FPGA utilisation (%)"
+		if !threeObj {
+			ulabel = "FPGA utilisation (%, designs with a board)"
+		}
+		bottom = newPanel(xlabel, ulabel)
 	}
 	// Draw order: others, misfits, the front line, the front points, labels.
 	otherThumb, misfitThumb, frontThumb := plot.Thumbnailer(nil), plot.Thumbnailer(nil), plot.Thumbnailer(nil)

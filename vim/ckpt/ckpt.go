@@ -119,6 +119,12 @@ func isZip(b []byte) bool {
 // writeFileAtomic writes b to a temporary file next to path and renames it
 // to path, so that path never holds partial output.
 func writeFileAtomic(path string, b []byte) (err error) {
+	if strings.HasSuffix(path, "/") || strings.HasSuffix(path, string(filepath.Separator)) {
+		return fmt.Errorf("a directory name, not a file name")
+	}
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return fmt.Errorf("is a directory (give a file name inside it)")
+	}
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."

@@ -416,4 +416,14 @@ func TestEncodeSafetensorsErrors(t *testing.T) {
 	}
 	err := WriteSafetensors(filepath.Join(dir, "no", "such", "dir.safetensors"), &File{})
 	checkError(t, err, "no/such/dir.safetensors")
+	// A directory as the output: refused up front, nothing written next
+	// to it (it used to leave nothing but say "rename .../.tmp.tmp-N ...:
+	// file exists").
+	out := filepath.Join(t.TempDir(), "out")
+	os.Mkdir(out, 0o755)
+	checkError(t, WriteSafetensors(out, &File{}), "write "+out+": is a directory (give a file name inside it)")
+	checkError(t, WriteSafetensors(out+"/", &File{}), "write "+out+"/: a directory name, not a file name")
+	if entries, _ := os.ReadDir(filepath.Dir(out)); len(entries) != 1 {
+		t.Errorf("%d entries next to the output directory, want 1", len(entries))
+	}
 }
