@@ -44,12 +44,12 @@ func loadVimTi(b *testing.B) (*vim.Model, *intprog.Program) {
 			vimTi.err = err
 			return
 		}
-		ms, err := intprog.CalibrateMerge(m, src, intprog.MergeOptionsFor(qm))
+		ms, err := quant.CalibrateMerge(m, src, quant.MergeOptionsFor(qm))
 		if err != nil {
 			vimTi.err = err
 			return
 		}
-		p, err := intprog.CompileWith(qm, intprog.Options{Merge: ms})
+		p, err := quant.CompileWith(qm, quant.CompileOptions{Merge: ms})
 		if err != nil {
 			vimTi.err = err
 			return

@@ -9,7 +9,6 @@ import (
 
 	"github.com/vimsim/vimsim/data"
 	"github.com/vimsim/vimsim/quant"
-	"github.com/vimsim/vimsim/quant/intprog"
 	"github.com/vimsim/vimsim/vim"
 )
 
@@ -181,11 +180,11 @@ func TestShippedModel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ms, err := intprog.CalibrateMerge(m, calib, intprog.MergeOptionsFor(qm))
+	ms, err := quant.CalibrateMerge(m, calib, quant.MergeOptionsFor(qm))
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := intprog.CompileWith(qm, intprog.Options{Merge: ms})
+	p, err := quant.CompileWith(qm, quant.CompileOptions{Merge: ms})
 	if err != nil {
 		t.Fatal(err)
 	}

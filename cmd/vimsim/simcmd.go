@@ -70,7 +70,7 @@ N: the first N). The report is deterministic (whatever the number of cores).`,
 	fl.StringVar(&opt.out, "out", "", "write the report to this file instead of stdout")
 	fl.StringVar(&opt.program, "program", "", "also write the compiled integer program to this file (safetensors)")
 	fl.BoolVar(&opt.ops, "ops", false, "print the counters of every operation, not only per layer")
-	fl.IntVar(&opt.mergeK, "merge-k", 0, fmt.Sprintf("channel groups of the merged out_proj input, 1-16 (0: %d, 1 for the naive method)", intprog.DefaultMergeGroups))
+	fl.IntVar(&opt.mergeK, "merge-k", 0, fmt.Sprintf("channel groups of the merged out_proj input, 1-16 (0: %d, 1 for the naive method)", quant.DefaultMergeGroups))
 	return cmd
 }
 
@@ -184,11 +184,11 @@ func runSim(cmd *cobra.Command, mf *modelFlags, cf *calibFlags, opt simOptions) 
 // float model's merged scan outputs; k channel groups, 0: the method's
 // default) and compiles the integer program.
 func compileProgram(m *vim.Model, qm *quant.QModel, calib quant.Images, desc string, k int) (*intprog.Program, error) {
-	mo := intprog.MergeOptionsFor(qm)
+	mo := quant.MergeOptionsFor(qm)
 	if k > 0 {
 		mo.K = k
 	}
-	ms, err := intprog.CalibrateMerge(m, calib, mo)
+	ms, err := quant.CalibrateMerge(m, calib, mo)
 	if err != nil {
 		return nil, err
 	}
@@ -197,7 +197,7 @@ func compileProgram(m *vim.Model, qm *quant.QModel, calib quant.Images, desc str
 		how = "searched"
 	}
 	src := fmt.Sprintf("merge scales: %d channel groups by max |m|, %s, headroom for the gated outputs, on %s", mo.K, how, desc)
-	return intprog.CompileWith(qm, intprog.Options{Merge: ms, Source: src})
+	return quant.CompileWith(qm, quant.CompileOptions{Merge: ms, Source: src})
 }
 
 // simEvalMethods returns the integer-datapath rows of vimsim eval: "int8"
