@@ -786,7 +786,7 @@ func (e *engine) gemm(dst datapath.Matrix[int32], a datapath.Matrix[int8], w *da
 	if parts < 2 || dst.Rows != a.Rows {
 		return datapath.GEMM(dst, a, w, k)
 	}
-	step := (a.Rows/parts + 3) &^ 3 // multiples of the kernel's 4 rows
+	step := ((a.Rows+parts-1)/parts + 3) &^ 3 // multiples of the kernel's 4 rows, covering every row
 	ks := make([]datapath.Counters, parts)
 	errs := make([]error, parts)
 	var wg sync.WaitGroup
