@@ -175,42 +175,15 @@ func FromFile(f *ckpt.File) (*Program, error) {
 	return p, nil
 }
 
-// walk visits every part of p.
+// walk visits every part of p, in the order of its ops (Program.list).
 func (p *Program) walk(v visitor) error {
-	c := p.Config
-	D, E, L, N, K, R := c.Dim, c.DInner, c.Tokens(), c.DState, c.DConv, c.DtRank
-	XO, C := c.XProjOut(), c.Channels
-	kk := C * c.Patch * c.Patch
 	w := &walker{v: v}
-	w.f64("input.gain", &p.Input.Gain, C)
-	w.f64("input.offset", &p.Input.Offset, C)
-	w.groupLinear("patch_embed", &p.Embed.Patch, D, kk, true)
-	w.requant("patch_embed.residual", &p.Embed.ToResidual, c.Patches(), D)
-	w.matrix32("pos_embed", &p.Embed.Pos, L, D)
-	for i := range p.Layers {
-		l := &p.Layers[i]
-		pre := "layers." + strconv.Itoa(i) + "."
-		w.norm(pre+"norm", &l.Norm, D)
-		w.linear(pre+"in_proj", &l.InProj, 2*E, D, L)
-		w.tables(pre+"silu_z", &l.SiLUZ, E)
-		for d := range l.Dir {
-			dr := &l.Dir[d]
-			dp := pre + [2]string{"fwd.", "bwd."}[d]
-			w.matrix8(dp+"conv1d.weight", &dr.ConvW, E, K)
-			w.requant(dp+"conv1d", &dr.Conv, L, E)
-			w.tables(dp+"silu", &dr.SiLU, E)
-			w.groupLinear(dp+"x_proj", &dr.XProj, XO, E, false)
-			w.linear(dp+"dt_proj", &dr.DtProj, E, R, L)
-			w.tables(dp+"softplus", &dr.Softplus, E)
-			w.scan(dp+"scan", &dr.Scan, E, N, L)
+	for _, pt := range p.list(false).parts {
+		if pt.walk != nil && w.err == nil {
+			pt.walk(w)
 		}
-		w.linear(pre+"out_proj", &l.OutProj, D, E, L)
-		w.split(pre+"out_proj.split", &l.OutSplit, E)
-		w.requant(pre+"residual", &l.ToResidual, L, D)
 	}
-	w.norm("norm_f", &p.NormF, D)
-	w.linear("head", &p.Head, c.Classes, D, 1)
-	w.scales(&p.Scales, c)
+	w.scales(&p.Scales, p.Config)
 	return w.err
 }
 

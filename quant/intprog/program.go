@@ -41,6 +41,7 @@ type Program struct {
 
 	exp  *datapath.Exp2Unit
 	norm *datapath.NormUnit
+	ops  *List
 }
 
 // Input is the conversion of a normalised image to int8 codes at the
@@ -213,17 +214,14 @@ func (p *Program) ExpUnit() *datapath.Exp2Unit { return p.exp }
 // NormUnit returns the norm unit.
 func (p *Program) NormUnit() *datapath.NormUnit { return p.norm }
 
-// Build checks every part of p against the model configuration and
-// prepares the derived run-time state (weight slices, the exponent and norm
-// units). Compile and Read call it.
+// Build checks every part of p against the model configuration, prepares
+// the derived run-time state (weight slices, the exponent and norm units)
+// and builds the op list (List). Compile and Read call it.
 func (p *Program) Build() error {
 	c := p.Config
 	if err := c.Validate(); err != nil {
 		return err
 	}
-	D, E, L, N, K, R, M := c.Dim, c.DInner, c.Tokens(), c.DState, c.DConv, c.DtRank, c.Patches()
-	XO := c.XProjOut()
-	kk := c.Channels * c.Patch * c.Patch
 	var err error
 	if p.exp, err = datapath.NewExp2Unit(p.ExpTableBits); err != nil {
 		return err
@@ -231,93 +229,26 @@ func (p *Program) Build() error {
 	if p.norm, err = datapath.NewNormUnit(p.RsqrtTableBits); err != nil {
 		return err
 	}
-	if len(p.Input.Gain) != c.Channels || len(p.Input.Offset) != c.Channels {
-		return fmt.Errorf("input: %d gains and %d offsets for %d channels", len(p.Input.Gain), len(p.Input.Offset), c.Channels)
-	}
-	chk := func(what string, err error) error {
-		if err != nil {
-			return fmt.Errorf("%s: %w", what, err)
-		}
-		return nil
-	}
-	e := &p.Embed
-	if err := chk("patch_embed", checkWeights(e.Patch.W, D, kk)); err != nil {
-		return err
-	}
-	if err := chk("patch_embed", e.Patch.build()); err != nil {
-		return err
-	}
-	if err := chk("patch_embed residual", e.ToResidual.Validate(M, D)); err != nil {
-		return err
-	}
-	if e.ToResidual.Bits != 32 {
-		return fmt.Errorf("patch_embed residual: %d-bit output, want 32", e.ToResidual.Bits)
-	}
-	if e.Pos.Rows != L || e.Pos.Cols != D || len(e.Pos.Data) != L*D {
-		return fmt.Errorf("pos_embed: constant %dx%d, want %dx%d", e.Pos.Rows, e.Pos.Cols, L, D)
-	}
 	if len(p.Layers) != c.Depth {
 		return fmt.Errorf("%d layers for depth %d", len(p.Layers), c.Depth)
 	}
-	for i := range p.Layers {
-		l := &p.Layers[i]
-		pre := fmt.Sprintf("layers.%d.", i)
-		errs := []error{
-			chk(pre+"norm", l.Norm.Validate(D)),
-			chk(pre+"in_proj", checkLinear(&l.InProj, L, D, 2*E, 8)),
-			chk(pre+"silu_z", checkTables(&l.SiLUZ, E)),
-			chk(pre+"out_proj", checkLinear(&l.OutProj, L, E, D, 8)),
-			chk(pre+"residual", l.ToResidual.Validate(L, D)),
-		}
-		if l.ToResidual.Bits != 32 {
-			errs = append(errs, fmt.Errorf("%sresidual: %d-bit output, want 32", pre, l.ToResidual.Bits))
-		}
-		if s := l.OutSplit; s != nil {
-			s.W = l.OutProj.W
-			errs = append(errs, chk(pre+"out_proj split", s.build()))
-			if s.Req.Bits != 32 || s.Bias != nil {
-				errs = append(errs, fmt.Errorf("%sout_proj split: %d-bit output (want 32) or a bias", pre, s.Req.Bits))
-			}
-		}
-		for d := range l.Dir {
-			dr := &l.Dir[d]
-			dp := pre + [2]string{"fwd.", "bwd."}[d]
-			if dr.ConvW.Rows != E || dr.ConvW.Cols != K || len(dr.ConvW.Data) != E*K {
-				errs = append(errs, fmt.Errorf("%sconv1d: taps %dx%d, want %dx%d", dp, dr.ConvW.Rows, dr.ConvW.Cols, E, K))
-			}
-			errs = append(errs,
-				chk(dp+"conv1d", checkRequant(&dr.Conv, L, E, 8)),
-				chk(dp+"silu", checkTables(&dr.SiLU, E)),
-				chk(dp+"x_proj", checkWeights(dr.XProj.W, XO, E)),
-				chk(dp+"dt_proj", checkLinear(&dr.DtProj, L, R, E, 8)),
-				chk(dp+"softplus", checkTables(&dr.Softplus, E)),
-				chk(dp+"scan", dr.Scan.Validate()))
-			if dr.XProj.W != nil {
-				errs = append(errs, chk(dp+"x_proj", dr.XProj.build()))
-				if dr.XProj.Req.Bits != 8 {
-					errs = append(errs, fmt.Errorf("%sx_proj: %d-bit output, want 8", dp, dr.XProj.Req.Bits))
-				}
-			}
-			if s := &dr.Scan; s.Channels != E || s.States != N || s.Steps != L {
-				errs = append(errs, fmt.Errorf("%sscan: shape E=%d N=%d L=%d, want %d %d %d", dp, s.Channels, s.States, s.Steps, E, N, L))
-			}
-		}
-		for _, err := range errs {
-			if err != nil {
+	if err := p.Scales.check(c); err != nil {
+		return err
+	}
+	for _, pt := range p.list(false).parts {
+		if pt.check != nil {
+			if err := pt.check(); err != nil {
 				return err
 			}
 		}
 	}
-	if err := chk("norm_f", p.NormF.Validate(D)); err != nil {
+	// The split-K groups are known once the parts are built.
+	l := p.list(false).list()
+	if err := l.check(); err != nil {
 		return err
 	}
-	if err := chk("head", checkLinear(&p.Head, 1, D, c.Classes, 32)); err != nil {
-		return err
-	}
-	if e.Patch.Req.Bits != 8 {
-		return fmt.Errorf("patch_embed: %d-bit output, want 8", e.Patch.Req.Bits)
-	}
-	return p.Scales.check(c)
+	p.ops = l
+	return nil
 }
 
 func checkWeights(w *datapath.Weights, n, k int) error {
