@@ -310,7 +310,7 @@ func prepareVectorsRun(mf modelFlags, cf calibFlags, opt vectorsOptions) (*vecto
 }
 
 // record runs the program on the image with rec attached.
-func (r *vectorsRun) record(rec traces.Sink) error {
+func (r *vectorsRun) record(rec sim.Recorder) error {
 	res, err := sim.Run(r.p, r.img, 1, sim.Options{Recorder: rec})
 	if err != nil {
 		return err

@@ -35,8 +35,8 @@ func TestGEMMRowSplit(t *testing.T) {
 		for _, par := range []int{2, 3, 4, 8} {
 			got := datapath.NewMatrix[int32](rows, 10)
 			var k datapath.Counters
-			e := &engine{par: par}
-			if err := e.gemm(got, a, w, &k); err != nil {
+			u := &datapathUnits{par: par}
+			if err := u.gemm(nil, 0, got, a, w, &k); err != nil {
 				t.Fatal(err)
 			}
 			if !reflect.DeepEqual(got, want) || k != wk {
