@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/vimsim/vimsim/hw/arch"
 	"github.com/vimsim/vimsim/hw/cost"
+	"github.com/vimsim/vimsim/quant/intprog"
 )
 
 // sweepFlags hold the design-space flags of `vimsim sweep`: comma lists,
@@ -153,10 +154,11 @@ utilisation is a third objective.`,
 			if err != nil {
 				return fmt.Errorf("--model: %w", err)
 			}
-			if err := cfg.Validate(); err != nil {
+			l, err := intprog.Lower(cfg)
+			if err != nil {
 				return fmt.Errorf("--model: %w", err)
 			}
-			pts, err := cost.Sweep(designs, cfg.Name, cfg.Workload(), jobs)
+			pts, err := cost.Sweep(designs, cfg.Name, l.Ops, jobs)
 			if err != nil {
 				return err
 			}
