@@ -12,43 +12,24 @@ import (
 	"github.com/vimsim/vimsim/vim/ckpt"
 )
 
-// File format of a Program: a safetensors file whose metadata holds
-// "format" = FileFormat, "version" = FileVersion and "intprog" = a JSON
-// header {format, version, config, method, source, exp_table_bits,
-// rsqrt_table_bits, scalars}; "scalars" maps NAME to the integer scalars
-// of the parts (requantizer widths and zero points, group-requantizer
-// shifts, norm constants). Tensors (shapes for Vim: D dim, E d_inner, L
-// tokens, N d_state, K d_conv, R dt_rank, XO = R+2N, kk = C·P·P):
-//
-//	input.gain, input.offset                 F64 [C]  boundary conversion (Input)
-//	patch_embed.weight I8 [D, kk], .in_group U8 [kk], .bias I32 [D], .mult I32 [k]
-//	patch_embed.residual.*                   requantizer (below)
-//	pos_embed                                I32 [L, D]
-//	layers.i.norm.gamma                      I16 [D]
-//	layers.i.in_proj.weight I8 [2E, D] + requantizer
-//	layers.i.silu_z.tables I8 [T, 256], .clamped U8 [T, 256], .index U8 [E]
-//	layers.i.{fwd,bwd}.conv1d.weight I8 [E, K] + requantizer, .silu tables,
-//	  .x_proj.weight I8 [XO, E], .in_group U8 [E], .mult I32 [k],
-//	  .dt_proj.weight I8 [E, R] + requantizer, .softplus tables,
-//	  .scan.a_neg I32 [E·N], .step_log2 I32 [L], .u_chan/.u_step/.y_step/.gate
-//	  multipliers, .u_chan_norm I8 [E], .token_group U8 [L], .group_shift I8 [k],
-//	  .skip_shift I8 [E], .skip_d I32 [E]
-//	layers.i.out_proj.weight I8 [D, E] + requantizer, optionally
-//	  .split.in_group U8 [E], .split.mult I32 [k] (split-K by merge groups),
-//	layers.i.residual requantizer
-//	norm_f.gamma I16 [D], head.weight I8 [classes, D] + requantizer
-//	scales.*                                 F64 dequantization scales (Scales)
+// FileFormat names the file format of a Program: a safetensors file whose
+// metadata holds "format" = FileFormat, "version" = FileVersion and
+// "intprog" = a JSON header {format, version, config, method, source,
+// exp_table_bits, rsqrt_table_bits, scalars}; "scalars" maps NAME to the
+// integer scalars of the parts (requantizer widths and zero points,
+// group-requantizer shifts, norm constants). The tensors are the constants
+// of the ops, in op order, under the names the op list gives them
+// (list.go, which also holds FileVersion), then the report scales
+// (scales.*, F64).
 //
 // A requantizer NAME has NAME.mult.m I32 [k] and NAME.mult.shift I8 [k]
 // (the multipliers M·2^−shift), and optionally NAME.bias I32 [channels],
 // NAME.channel_group U16 [channels], NAME.token_group U8 [L],
 // NAME.token_shift I8 [g]; scalars NAME.bits and NAME.zero_point. A
-// multiplier vector NAME is stored the same way (NAME.m, NAME.shift).
-const (
-	FileFormat = "vimsim-intprog"
-	// FileVersion 2: gated scan outputs with GateFrac = 7 (version 1: 8).
-	FileVersion = 2
-)
+// multiplier vector NAME is stored the same way (NAME.m, NAME.shift). A
+// table set NAME has NAME.tables I8 [T, 256], NAME.clamped U8 [T, 256] and
+// NAME.index U8 [channels]; weights NAME.weight I8 [N, K].
+const FileFormat = "vimsim-intprog"
 
 // header is the JSON metadata of a program file.
 type header struct {

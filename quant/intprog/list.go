@@ -78,6 +78,34 @@ func chk(what string, err error) error {
 	return nil
 }
 
+// FileVersion is the version of the program file layout that list
+// defines: the tensors each op's walk stores, in op order (shapes for Vim:
+// D dim, E d_inner, L tokens, N d_state, K d_conv, R dt_rank, XO = R+2N,
+// kk = C·P·P):
+//
+//	input.gain, input.offset                 F64 [C]  boundary conversion (Input)
+//	patch_embed.weight I8 [D, kk], .in_group U8 [kk], .bias I32 [D], .mult I32 [k]
+//	patch_embed.residual.*                   requantizer
+//	pos_embed                                I32 [L, D]
+//	layers.i.norm.gamma                      I16 [D]
+//	layers.i.in_proj.weight I8 [2E, D] + requantizer
+//	layers.i.silu_z                          tables, E channels
+//	layers.i.{fwd,bwd}.conv1d.weight I8 [E, K] + requantizer, .silu tables,
+//	  .x_proj.weight I8 [XO, E], .in_group U8 [E], .mult I32 [k],
+//	  .dt_proj.weight I8 [E, R] + requantizer, .softplus tables,
+//	  .scan.a_neg I32 [E·N], .step_log2 I32 [L], .u_chan/.u_step/.y_step/.gate
+//	  multipliers, .u_chan_norm I8 [E], .token_group U8 [L], .group_shift I8 [k],
+//	  .skip_shift I8 [E], .skip_d I32 [E]
+//	layers.i.out_proj.weight I8 [D, E] + requantizer, optionally
+//	  .split.in_group U8 [E], .split.mult I32 [k] (split-K by merge groups),
+//	layers.i.residual requantizer
+//	norm_f.gamma I16 [D], head.weight I8 [classes, D] + requantizer
+//
+// (encodings: FileFormat). Version 2: gated scan outputs with GateFrac = 7
+// (version 1: 8). An op that adds or changes constants changes the layout:
+// bump the version with it.
+const FileVersion = 2
+
 // list returns the parts of p and the buffers their operands name: the
 // one description of a Vim inference that File, Read, Build, Lower, the
 // simulator and the cost model share. With shape, the ops carry no
