@@ -95,5 +95,5 @@ func dequantize(tp intprog.Tap, x tensor) Tensor {
 	if rows == 1 && !tp.Transpose {
 		shape = []int{cols}
 	}
-	return Tensor{Name: tp.Site, Shape: shape, Data: out, Scale: single, LSB: lsb}
+	return Tensor{Name: tp.Site.String(), Shape: shape, Data: out, Scale: single, LSB: lsb}
 }

@@ -19,8 +19,8 @@ import (
 // integer scalars of the parts (requantizer widths and zero points,
 // group-requantizer shifts, norm constants). The tensors are the constants
 // of the ops, in op order, under the names the op list gives them
-// (list.go, which also holds FileVersion), then the report scales
-// (scales.*, F64).
+// (Program.list, next to FileVersion), then the report scales (scales.*,
+// F64).
 //
 // A requantizer NAME has NAME.mult.m I32 [k] and NAME.mult.shift I8 [k]
 // (the multipliers M·2^−shift), and optionally NAME.bias I32 [channels],

@@ -7,6 +7,7 @@ import (
 
 	"github.com/vimsim/vimsim/hw/arch"
 	"github.com/vimsim/vimsim/hw/datapath"
+	"github.com/vimsim/vimsim/vim"
 )
 
 // Kind is the computation an op performs. It fixes the meaning of the op's
@@ -222,13 +223,11 @@ const (
 	TapScanY
 )
 
-// Tap is a tensor of an op that the float reference computes too, under
-// the reference's tap name (vim.Model.Forward's taps), with the scale that
-// dequantizes it and the reference's layout.
+// Tap is a tensor of an op that the float reference computes too, at a
+// site of the forward pass (vim.Point, whose String is the tap name), with
+// the scale that dequantizes it and the reference's layout.
 type Tap struct {
-	// Site is the tap name: "patch_embed", "layers.0.norm_out",
-	// "layers.0.mixer.fwd.conv", … (sim.Tensor lists them).
-	Site string
+	Site vim.Point
 	Of   TapOf
 	// Scale dequantizes the codes; Transpose gives a (tokens, channels)
 	// tensor the reference's (channels, tokens) layout.
