@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/vimsim/vimsim/hw/datapath"
+	"github.com/vimsim/vimsim/internal/num"
 	"github.com/vimsim/vimsim/internal/par"
 	"github.com/vimsim/vimsim/vim"
 )
@@ -292,11 +293,5 @@ func searchScale(v []float64, s0 float64, workers int) float64 {
 		}
 		scores[i] = dot / (math.Max(math.Sqrt(vv), 1e-8) * math.Max(math.Sqrt(qq), 1e-8))
 	})
-	best := 0
-	for i, s := range scores {
-		if s > scores[best] {
-			best = i
-		}
-	}
-	return s0 * (0.01 + float64(best)*(1.2-0.01)/n)
+	return s0 * (0.01 + float64(num.Argmax(scores))*(1.2-0.01)/n)
 }

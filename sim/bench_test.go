@@ -39,21 +39,12 @@ func loadVimTi(b *testing.B) (*vim.Model, *intprog.Program) {
 		opt := quant.DefaultOptions()
 		opt.Rounds, opt.SearchRows, opt.SSMImages = 1, 128, 2
 		t0 := time.Now()
-		qm, err := quant.Calibrate(m, src, opt)
+		built, err := quant.Build(m, src, quant.BuildOptions{Quant: opt})
 		if err != nil {
 			vimTi.err = err
 			return
 		}
-		ms, err := quant.CalibrateMerge(m, src, quant.MergeOptionsFor(qm))
-		if err != nil {
-			vimTi.err = err
-			return
-		}
-		p, err := quant.CompileWith(qm, quant.CompileOptions{Merge: ms})
-		if err != nil {
-			vimTi.err = err
-			return
-		}
+		p := built.Program
 		b.Logf("vim-ti calibrated on 4 images and compiled in %v", time.Since(t0).Round(time.Second))
 		vimTi.m, vimTi.p = m, p
 	})

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/vimsim/vimsim/vim"
 )
 
 // FormatVersion is the version of the vector file format described in
@@ -110,7 +112,7 @@ func (s *vectorSet) constantsLine() string {
 func (s *vectorSet) headerLines(generator string) []string {
 	return []string{
 		fmt.Sprintf("%s golden vectors, format %d", generator, FormatVersion),
-		fmt.Sprintf("set %s: unit %s, layer %s, op %s, testbench %s", s.name, s.unit, layerLabel(s.layer), s.op, s.bench),
+		fmt.Sprintf("set %s: unit %s, layer %s, op %s, testbench %s", s.name, s.unit, vim.LayerName(s.layer), s.op, s.bench),
 		s.info,
 	}
 }
@@ -171,18 +173,6 @@ func (s *vectorSet) renderParams(generator string) []byte {
 		b.WriteByte('\n')
 	}
 	return []byte(b.String())
-}
-
-// layerLabel is the display name of a layer index: "embed", "head" or the
-// block number.
-func layerLabel(layer int) string {
-	switch layer {
-	case layerEmbed:
-		return "embed"
-	case layerHead:
-		return "head"
-	}
-	return strconv.Itoa(layer)
 }
 
 // layerPrefix is the set-name prefix of a layer: l00, l01, …, embed, head.

@@ -86,7 +86,7 @@ func Synthetic(ctx context.Context, rec *Recorder, cfg vim.Config, seed uint64) 
 			err = synthResidual(rec, rng, op.Layer, op.M, op.N)
 		}
 		if err != nil {
-			return fmt.Errorf("synthetic %s (layer %s): %w", op.Name, layerLabel(op.Layer), err)
+			return fmt.Errorf("synthetic %s (layer %s): %w", op.Name, vim.LayerName(op.Layer), err)
 		}
 	}
 	return nil
@@ -131,7 +131,7 @@ func Corners(ctx context.Context, rec *Recorder, cfg vim.Config, seed uint64) er
 			err = synthInterp16(rec, opRand(seed, op.Layer, "softplus_int16"), op)
 		}
 		if err != nil {
-			return fmt.Errorf("corner cases %s (layer %s): %w", op.Name, layerLabel(op.Layer), err)
+			return fmt.Errorf("corner cases %s (layer %s): %w", op.Name, vim.LayerName(op.Layer), err)
 		}
 	}
 	return nil

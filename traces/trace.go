@@ -8,6 +8,7 @@ import (
 
 	"github.com/vimsim/vimsim/hw/arch"
 	"github.com/vimsim/vimsim/hw/cost"
+	"github.com/vimsim/vimsim/vim"
 )
 
 // traceEvent is one event of the Chrome trace event format (the JSON that
@@ -91,19 +92,19 @@ func WriteChromeTrace(w io.Writer, e cost.Estimate) error {
 		t := t0
 		for ; opIdx < len(e.Ops) && e.Ops[opIdx].Layer == l.Layer; opIdx++ {
 			c := e.Ops[opIdx]
-			args := map[string]any{"layer": cost.LayerName(c.Layer), "m": c.M, "k": c.K, "n": c.N, "macs": c.MACs,
+			args := map[string]any{"layer": vim.LayerName(c.Layer), "m": c.M, "k": c.K, "n": c.N, "macs": c.MACs,
 				"compute_cycles": c.ComputeCycles, "stall_cycles": c.StallCycles, "dram_bytes": c.Traffic.Total(), "util": c.Util}
 			if e.Arch.Overlap == arch.Pipelined {
 				start := t0 + cursor[c.Unit]
 				opSlice(c.Name, c.Kind, unitTid(c.Unit), start, c.ComputeCycles, args)
 				cursor[c.Unit] += c.ComputeCycles
 				slice(c.Name+" dram", "dram", unitTid(arch.UnitDRAM), t0+cursor[arch.UnitDRAM], c.MemCycles,
-					map[string]any{"layer": cost.LayerName(c.Layer), "mem_cycles": c.MemCycles, "dram_bytes": c.Traffic.Total()})
+					map[string]any{"layer": vim.LayerName(c.Layer), "mem_cycles": c.MemCycles, "dram_bytes": c.Traffic.Total()})
 				cursor[arch.UnitDRAM] += c.MemCycles
 				continue
 			}
 			slice(c.Name+" stall", "dram", unitTid(arch.UnitDRAM), t, c.StallCycles,
-				map[string]any{"layer": cost.LayerName(c.Layer), "stall_cycles": c.StallCycles, "dram_bytes": c.Traffic.Total()})
+				map[string]any{"layer": vim.LayerName(c.Layer), "stall_cycles": c.StallCycles, "dram_bytes": c.Traffic.Total()})
 			opSlice(c.Name, c.Kind, unitTid(c.Unit), t+c.StallCycles, c.ComputeCycles, args)
 			t += c.Cycles
 		}
@@ -140,5 +141,5 @@ func layerSliceName(layer int) string {
 	if layer >= 0 {
 		return fmt.Sprintf("layer %d", layer)
 	}
-	return cost.LayerName(layer)
+	return vim.LayerName(layer)
 }

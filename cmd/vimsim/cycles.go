@@ -46,7 +46,7 @@ M, N, K: reorder when comparing.`,
 			if gemm == "" {
 				return fmt.Errorf("--gemm is required (M,K,N)")
 			}
-			g, err := cost.ParseGEMM(gemm)
+			g, err := parseGEMM(gemm)
 			if err != nil {
 				return fmt.Errorf("--gemm: %w", err)
 			}
@@ -56,7 +56,7 @@ M, N, K: reorder when comparing.`,
 			case archArg != "" && array != "":
 				return fmt.Errorf("--arch and --array are exclusive")
 			case array != "":
-				if rows, cols, err = cost.ParseArray(array); err != nil {
+				if rows, cols, err = parseArray(array); err != nil {
 					return fmt.Errorf("--array: %w", err)
 				}
 			default:

@@ -114,29 +114,11 @@ func writeModelInfo(w io.Writer, info modelInfo) error {
 	t := tablewriter.NewTable(w, tablewriter.WithHeaderAutoFormat(tw.Off))
 	t.Header("layer type", "MACs per block", "MACs total", "share")
 	for _, r := range info.MACs {
-		if err := t.Append(r.Type, groupDigits(r.PerBlock), groupDigits(r.Total),
+		if err := t.Append(r.Type, commas(r.PerBlock), commas(r.Total),
 			fmt.Sprintf("%.2f%%", 100*float64(r.Total)/float64(info.TotalMACs))); err != nil {
 			return err
 		}
 	}
-	t.Footer("total", "", groupDigits(info.TotalMACs), fmt.Sprintf("%.4f GMAC", float64(info.TotalMACs)/1e9))
+	t.Footer("total", "", commas(info.TotalMACs), fmt.Sprintf("%.4f GMAC", float64(info.TotalMACs)/1e9))
 	return t.Render()
-}
-
-// groupDigits formats n with thousands separators.
-func groupDigits(n int64) string {
-	s := fmt.Sprint(n)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	for i, r := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(r)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
 }

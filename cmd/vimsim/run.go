@@ -12,6 +12,9 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/vimsim/vimsim/hw/arch"
 	"github.com/vimsim/vimsim/hw/cost"
+	"github.com/vimsim/vimsim/internal/atomicfile"
+	"github.com/vimsim/vimsim/sim"
+	"github.com/vimsim/vimsim/vim"
 )
 
 // archOverrides are the flags that modify an architecture: --dataflow,
@@ -92,7 +95,7 @@ func writeOutput(w io.Writer, path string, render func(io.Writer) error) error {
 		_, err := w.Write(buf.Bytes())
 		return err
 	}
-	return cost.WriteFileAtomic(path, buf.Bytes())
+	return atomicfile.WriteFile(path, buf.Bytes())
 }
 
 // newRunCmd is `vimsim run`: the per-layer cycle, traffic and energy
@@ -147,7 +150,7 @@ func newRunCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var summary *fidelitySummary
+			var summary *sim.FidelitySummary
 			if nfid > 0 && format != "csv" {
 				if summary, err = runFidelity(&mf, fid, nfid); err != nil {
 					return fmt.Errorf("fidelity: %w", err)
@@ -156,19 +159,7 @@ func newRunCmd() *cobra.Command {
 			err = writeOutput(cmd.OutOrStdout(), out, func(w io.Writer) error {
 				switch format {
 				case "json":
-					if summary == nil {
-						return e.WriteJSON(w)
-					}
-					var buf bytes.Buffer
-					if err := e.WriteJSON(&buf); err != nil {
-						return err
-					}
-					b, err := appendFidelityJSON(buf.Bytes(), summary)
-					if err != nil {
-						return err
-					}
-					_, err = w.Write(b)
-					return err
+					return writeJSON(w, runReport{Estimate: e, Fidelity: summary})
 				case "csv":
 					return e.WriteCSV(w, perOp)
 				}
@@ -184,7 +175,7 @@ func newRunCmd() *cobra.Command {
 				return err
 			}
 			if actionsFormat != "" {
-				return cost.WriteFileAtomic(actions, actionBytes.Bytes())
+				return atomicfile.WriteFile(actions, actionBytes.Bytes())
 			}
 			return nil
 		},
@@ -199,6 +190,13 @@ func newRunCmd() *cobra.Command {
 	f.BoolVar(&perOp, "per-op", false, "one row per operation instead of per layer (table and csv)")
 	fid.register(f)
 	return cmd
+}
+
+// runReport is the JSON form of vimsim run: the estimate's members and, when
+// computed, the fidelity summary.
+type runReport struct {
+	cost.Estimate
+	Fidelity *sim.FidelitySummary `json:"fidelity,omitempty"`
 }
 
 func pct(v float64) string { return fmt.Sprintf("%.1f", 100*v) }
@@ -216,7 +214,7 @@ func writeRunTable(w io.Writer, e cost.Estimate, perOp bool) error {
 	if perOp {
 		t.Header("layer", "op", "unit", "MACs", "cycles", "stalls", "util %", "DRAM bytes", "energy µJ")
 		for _, c := range e.Ops {
-			t.Append(cost.LayerName(c.Layer), c.Name, string(c.Unit), commas(c.MACs), commas(c.Cycles), commas(c.StallCycles),
+			t.Append(vim.LayerName(c.Layer), c.Name, string(c.Unit), commas(c.MACs), commas(c.Cycles), commas(c.StallCycles),
 				pct(c.Util), commas(c.Traffic.Total()), uj(c.Energy.Total()))
 		}
 		t.Footer("total", "", "", commas(tot.MACs), commas(tot.Cycles), commas(tot.StallCycles), pct(tot.ArrayUtil),

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/vimsim/vimsim/hw/arch"
 	"github.com/vimsim/vimsim/hw/cost"
+	"github.com/vimsim/vimsim/internal/atomicfile"
 	"github.com/vimsim/vimsim/quant/intprog"
 )
 
@@ -38,7 +39,7 @@ func (f *sweepFlags) space(ov *archOverrides) (cost.SweepSpace, error) {
 	}
 	var err error
 	if f.array != "" {
-		if sp.Arrays, err = cost.ParseArrayList(f.array); err != nil {
+		if sp.Arrays, err = parseArrayList(f.array); err != nil {
 			return sp, fmt.Errorf("--array: %w", err)
 		}
 	}
@@ -82,7 +83,7 @@ func (f *sweepFlags) space(ov *archOverrides) (cost.SweepSpace, error) {
 		if l.v == "" {
 			continue
 		}
-		if *l.dst, err = cost.ParseIntList(l.v); err != nil {
+		if *l.dst, err = parseIntList(l.v); err != nil {
 			return sp, fmt.Errorf("--%s: %w", l.flag, err)
 		}
 	}
@@ -94,7 +95,7 @@ func (f *sweepFlags) space(ov *archOverrides) (cost.SweepSpace, error) {
 		if l.v == "" {
 			continue
 		}
-		if *l.dst, err = cost.ParseFloatList(l.v); err != nil {
+		if *l.dst, err = parseFloatList(l.v); err != nil {
 			return sp, fmt.Errorf("--%s: %w", l.flag, err)
 		}
 	}
@@ -187,7 +188,7 @@ utilisation is a third objective.`,
 				return fmt.Errorf("--out: %w", err)
 			}
 			for i, name := range sweepFiles {
-				if err := cost.WriteFileAtomic(filepath.Join(out, name), files[i]); err != nil {
+				if err := atomicfile.WriteFile(filepath.Join(out, name), files[i]); err != nil {
 					return err
 				}
 			}

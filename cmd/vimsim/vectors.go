@@ -296,11 +296,11 @@ func prepareVectorsRun(mf modelFlags, cf calibFlags, opt vectorsOptions) (*vecto
 	if err != nil {
 		return nil, fmt.Errorf("--calib-data: %w", err)
 	}
-	p, qm, err := calibratedProgram(m, qm, qopt, calib, desc, opt.mergeK)
+	b, err := quant.Build(m, calib, quant.BuildOptions{QModel: qm, Quant: qopt, Data: desc, MergeGroups: opt.mergeK})
 	if err != nil {
 		return nil, err
 	}
-	q := qm.Method
+	p, q := b.Program, b.QModel.Method
 	if opt.qmodel != "" {
 		q += " from " + filepath.Base(opt.qmodel)
 	} else {

@@ -134,18 +134,6 @@ func EstimateProgram(s arch.Spec, p *intprog.Program) (Estimate, error) {
 	return EstimateOps(s, p.Config.Name, l.Ops)
 }
 
-// LayerName is the display name of a layer index: "embed", "head" or the
-// block number.
-func LayerName(layer int) string {
-	switch layer {
-	case vim.LayerEmbed:
-		return "embed"
-	case vim.LayerHead:
-		return "head"
-	}
-	return strconv.Itoa(layer)
-}
-
 // EstimateOps estimates the ops of an op list (in execution order) on s.
 // Each op's cost is computed from its kind, unit and shape alone; the
 // input conversion (on the host) and the residual adds (fused into the
@@ -307,7 +295,7 @@ func (e *Estimate) aggregate(pr pricer, order []int) {
 			end++
 		}
 		ops := e.Ops[start:end]
-		l := LayerCost{Layer: ops[0].Layer, Name: LayerName(ops[0].Layer)}
+		l := LayerCost{Layer: ops[0].Layer, Name: vim.LayerName(ops[0].Layer)}
 		for ; k < len(order) && order[k] < end; k++ {
 			l.Energy = l.Energy.Add(e.Ops[order[k]].Energy)
 		}
@@ -394,7 +382,7 @@ func (e Estimate) WriteCSV(w io.Writer, perOp bool) error {
 	}
 	if perOp {
 		for _, c := range e.Ops {
-			cw.Write([]string{LayerName(c.Layer), c.Name, string(c.Unit), strconv.FormatInt(c.MACs, 10),
+			cw.Write([]string{vim.LayerName(c.Layer), c.Name, string(c.Unit), strconv.FormatInt(c.MACs, 10),
 				strconv.FormatInt(c.Cycles, 10), strconv.FormatInt(c.ComputeCycles, 10), strconv.FormatInt(c.StallCycles, 10),
 				fmtF(c.Util), strconv.FormatInt(c.Traffic.Total(), 10), fmtF(c.Energy.Total() / 1e6), string(c.Unit)})
 		}

@@ -2,8 +2,6 @@ package cost
 
 import (
 	"fmt"
-	"strconv"
-	"strings"
 
 	"github.com/vimsim/vimsim/hw/arch"
 )
@@ -34,47 +32,6 @@ func (g GEMM) Validate() error {
 
 // MACs is M·K·N.
 func (g GEMM) MACs() int64 { return int64(g.M) * int64(g.K) * int64(g.N) }
-
-// ParseGEMM parses "M,K,N" (also accepting 'x' as separator).
-func ParseGEMM(s string) (GEMM, error) {
-	parts := strings.FieldsFunc(strings.ToLower(s), func(r rune) bool { return r == ',' || r == 'x' })
-	if len(parts) != 3 {
-		return GEMM{}, fmt.Errorf("gemm %q: want M,K,N", s)
-	}
-	var v [3]int
-	for i, p := range parts {
-		n, err := strconv.Atoi(strings.TrimSpace(p))
-		if err != nil {
-			return GEMM{}, fmt.Errorf("gemm %q: %q is not an integer", s, p)
-		}
-		v[i] = n
-	}
-	g := GEMM{M: v[0], K: v[1], N: v[2]}
-	if err := g.Validate(); err != nil {
-		return GEMM{}, fmt.Errorf("gemm %q: %w", s, err)
-	}
-	return g, nil
-}
-
-// ParseArray parses "RxC" (rows × columns) or a single "N" for N×N.
-func ParseArray(s string) (rows, cols int, err error) {
-	parts := strings.Split(strings.ToLower(strings.TrimSpace(s)), "x")
-	if len(parts) == 1 {
-		parts = append(parts, parts[0])
-	}
-	if len(parts) != 2 {
-		return 0, 0, fmt.Errorf("array %q: want RxC", s)
-	}
-	r, err1 := strconv.Atoi(strings.TrimSpace(parts[0]))
-	c, err2 := strconv.Atoi(strings.TrimSpace(parts[1]))
-	if err1 != nil || err2 != nil {
-		return 0, 0, fmt.Errorf("array %q: want RxC with integers", s)
-	}
-	if r < 1 || r > arch.MaxArrayDim || c < 1 || c > arch.MaxArrayDim {
-		return 0, 0, fmt.Errorf("array %q: rows and cols must be in [1, %d]", s, arch.MaxArrayDim)
-	}
-	return r, c, nil
-}
 
 // Compute is the stall-free execution of one GEMM on an R×C systolic array,
 // with the quantities SCALE-Sim v2 reports (§1.2).

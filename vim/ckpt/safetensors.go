@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/vimsim/vimsim/internal/atomicfile"
 )
 
 // MaxHeaderSize is the largest safetensors JSON header accepted, in bytes
@@ -255,10 +257,7 @@ func WriteSafetensors(path string, f *File) error {
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	if err := writeFileAtomic(path, b); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return atomicfile.WriteFile(path, b)
 }
 
 // EncodeSafetensors returns f in the safetensors format. Each tensor is stored
