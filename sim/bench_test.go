@@ -39,7 +39,7 @@ func loadVimTi(b *testing.B) (*vim.Model, *intprog.Program) {
 		opt := quant.DefaultOptions()
 		opt.Rounds, opt.SearchRows, opt.SSMImages = 1, 128, 2
 		t0 := time.Now()
-		built, err := intprog.Build(m, src, intprog.BuildOptions{Quant: opt})
+		built, err := quant.Build(m, src, quant.BuildOptions{Quant: opt})
 		if err != nil {
 			vimTi.err = err
 			return

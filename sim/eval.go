@@ -13,7 +13,6 @@ import (
 	"github.com/vimsim/vimsim/data"
 	"github.com/vimsim/vimsim/internal/num"
 	"github.com/vimsim/vimsim/quant"
-	"github.com/vimsim/vimsim/quant/intprog"
 	"github.com/vimsim/vimsim/vim"
 )
 
@@ -47,7 +46,7 @@ func FloatMethod(m *vim.Model, p vim.Precision) Method {
 // order: MethodInt8 and MethodInt8Naive (other names are skipped). qmodel
 // returns the quantized model of a method (shared with the fake-quant
 // rows, so that both run the same calibration); the programs are built
-// from it (intprog.Build) with the merge scales calibrated on calib,
+// from it (quant.Build) with the merge scales calibrated on calib,
 // described by desc.
 func IntegerMethods(names []string, m *vim.Model, calib quant.Images, desc string, qmodel func(method string) (*quant.QModel, error)) ([]Method, error) {
 	var out []Method
@@ -65,7 +64,7 @@ func IntegerMethods(names []string, m *vim.Model, calib quant.Images, desc strin
 		if err != nil {
 			return nil, err
 		}
-		b, err := intprog.Build(m, calib, intprog.BuildOptions{QModel: qm, Data: desc})
+		b, err := quant.Build(m, calib, quant.BuildOptions{QModel: qm, Data: desc})
 		if err != nil {
 			return nil, err
 		}

@@ -16,7 +16,6 @@ import (
 	"github.com/vimsim/vimsim/data"
 	"github.com/vimsim/vimsim/internal/pixels"
 	"github.com/vimsim/vimsim/quant"
-	"github.com/vimsim/vimsim/quant/intprog"
 	"github.com/vimsim/vimsim/vim"
 )
 
@@ -260,7 +259,7 @@ func TestQuantMethods(t *testing.T) {
 		t.Errorf("the file's method row does not run the file's model (%v)", err)
 	}
 	// The int8 row runs the file's model on the datapath.
-	b, err := intprog.Build(m, calib, intprog.BuildOptions{QModel: src.File, Data: "4 pixel images"})
+	b, err := quant.Build(m, calib, quant.BuildOptions{QModel: src.File, Data: "4 pixel images"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/vimsim/vimsim/data"
 	"github.com/vimsim/vimsim/quant"
-	"github.com/vimsim/vimsim/quant/intprog"
 	"github.com/vimsim/vimsim/vim"
 )
 
@@ -176,7 +175,7 @@ func TestShippedModel(t *testing.T) {
 	size := c.Channels * c.ImgH * c.ImgW
 	const nCal = 32
 	calib := quant.SliceImages{Data: imgs[:nCal*size], Size: size}
-	b, err := intprog.Build(m, calib, intprog.BuildOptions{Quant: quant.DefaultOptions()})
+	b, err := quant.Build(m, calib, quant.BuildOptions{Quant: quant.DefaultOptions()})
 	if err != nil {
 		t.Fatal(err)
 	}

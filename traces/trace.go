@@ -26,8 +26,9 @@ type traceEvent struct {
 	Args map[string]any `json:"args,omitempty"`
 }
 
-// Track ids: the layers track, then one per unit in the cost model's order.
-var traceUnits = []arch.Unit{arch.UnitArray, arch.UnitScan, arch.UnitDWConv, arch.UnitVector, arch.UnitNorm, arch.UnitDRAM}
+// Track ids: the layers track, then one per unit in the cost model's order,
+// then the host (the input conversion, at zero cost).
+var traceUnits = []arch.Unit{arch.UnitArray, arch.UnitScan, arch.UnitDWConv, arch.UnitVector, arch.UnitNorm, arch.UnitDRAM, arch.UnitHost}
 
 const layersTid = 1
 
@@ -43,7 +44,9 @@ func unitTid(u arch.Unit) int {
 // WriteChromeTrace writes the schedule of one inference of the estimate e
 // as a Chrome/Perfetto trace (docs/RTL.md §11): a "layers" track with one
 // slice per layer, and one track per unit (array, scan, dwconv, vector,
-// norm, dram) with one slice per operation. Times are cycles at the spec's
+// norm, dram, host) with one slice per operation (of zero duration for the
+// operations the model prices at zero: the input conversion, the residual
+// adds fused into the norms). Times are cycles at the spec's
 // clock, in microseconds. With serial overlap an operation first waits for
 // its DRAM stall (a slice on the dram track), then computes, and the next
 // operation starts when it ends; with pipelined overlap every unit and the
@@ -69,12 +72,14 @@ func WriteChromeTrace(w io.Writer, e cost.Estimate) error {
 		meta("thread_name", unitTid(u), map[string]any{"name": string(u)})
 		meta("thread_sort_index", unitTid(u), map[string]any{"sort_index": unitTid(u)})
 	}
-	slice := func(name, cat string, tid int, start, cycles int64, args map[string]any) {
-		if cycles <= 0 {
-			return
-		}
+	opSlice := func(name, cat string, tid int, start, cycles int64, args map[string]any) {
 		d := us(cycles)
 		ev = append(ev, traceEvent{Name: name, Cat: cat, Ph: "X", Ts: us(start), Dur: &d, Pid: 1, Tid: tid, Args: args})
+	}
+	slice := func(name, cat string, tid int, start, cycles int64, args map[string]any) {
+		if cycles > 0 {
+			opSlice(name, cat, tid, start, cycles, args)
+		}
 	}
 
 	var t0 int64 // start of the current layer
@@ -91,7 +96,7 @@ func WriteChromeTrace(w io.Writer, e cost.Estimate) error {
 				"compute_cycles": c.ComputeCycles, "stall_cycles": c.StallCycles, "dram_bytes": c.Traffic.Total(), "util": c.Util}
 			if e.Arch.Overlap == arch.Pipelined {
 				start := t0 + cursor[c.Unit]
-				slice(c.Name, c.Kind, unitTid(c.Unit), start, c.ComputeCycles, args)
+				opSlice(c.Name, c.Kind, unitTid(c.Unit), start, c.ComputeCycles, args)
 				cursor[c.Unit] += c.ComputeCycles
 				slice(c.Name+" dram", "dram", unitTid(arch.UnitDRAM), t0+cursor[arch.UnitDRAM], c.MemCycles,
 					map[string]any{"layer": vim.LayerName(c.Layer), "mem_cycles": c.MemCycles, "dram_bytes": c.Traffic.Total()})
@@ -100,7 +105,7 @@ func WriteChromeTrace(w io.Writer, e cost.Estimate) error {
 			}
 			slice(c.Name+" stall", "dram", unitTid(arch.UnitDRAM), t, c.StallCycles,
 				map[string]any{"layer": vim.LayerName(c.Layer), "stall_cycles": c.StallCycles, "dram_bytes": c.Traffic.Total()})
-			slice(c.Name, c.Kind, unitTid(c.Unit), t+c.StallCycles, c.ComputeCycles, args)
+			opSlice(c.Name, c.Kind, unitTid(c.Unit), t+c.StallCycles, c.ComputeCycles, args)
 			t += c.Cycles
 		}
 		t0 += l.Cycles

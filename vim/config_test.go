@@ -40,24 +40,6 @@ func TestPresetCounts(t *testing.T) {
 	}
 }
 
-// Per-block MACs of Vim-Ti by layer type (vim-forward.md §6).
-func TestVimTiBlockMACs(t *testing.T) {
-	c, _ := Preset("vim-ti")
-	want := map[string]int64{"in_proj": 29048832, "conv1d": 605184, "x_proj": 6657024,
-		"dt_proj": 1815552, "scan": 7262208, "out_proj": 14524416}
-	got := map[string]int64{}
-	for _, op := range c.Workload() {
-		if op.Layer == 0 {
-			got[strings.TrimSuffix(op.Name, "_b")] += op.MACs()
-		}
-	}
-	for k, v := range want {
-		if got[k] != v {
-			t.Errorf("%s: %d MACs per block, want %d", k, got[k], v)
-		}
-	}
-}
-
 func TestConfigValidate(t *testing.T) {
 	good, _ := Preset("vim-ti")
 	for _, tc := range []struct {

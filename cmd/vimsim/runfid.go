@@ -7,7 +7,6 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/vimsim/vimsim/data"
 	"github.com/vimsim/vimsim/quant"
-	"github.com/vimsim/vimsim/quant/intprog"
 	"github.com/vimsim/vimsim/sim"
 	"github.com/vimsim/vimsim/vim"
 )
@@ -53,7 +52,7 @@ func runFidelity(mf *modelFlags, f fidelityFlags, n int) (*sim.FidelitySummary, 
 	if err != nil {
 		return nil, fmt.Errorf("--fidelity-data: %w", err)
 	}
-	b, err := intprog.Build(m, calib, intprog.BuildOptions{Quant: quant.DefaultOptions(), Data: desc})
+	b, err := quant.Build(m, calib, quant.BuildOptions{Quant: quant.DefaultOptions(), Data: desc})
 	if err != nil {
 		return nil, err
 	}

@@ -13,7 +13,6 @@ import (
 	"github.com/vimsim/vimsim/hw/datapath"
 	"github.com/vimsim/vimsim/internal/atomicfile"
 	"github.com/vimsim/vimsim/quant"
-	"github.com/vimsim/vimsim/quant/intprog"
 	"github.com/vimsim/vimsim/sim"
 	"github.com/vimsim/vimsim/vim"
 )
@@ -70,7 +69,7 @@ N: the first N). The report is deterministic (whatever the number of cores).`,
 	fl.StringVar(&opt.out, "out", "", "write the report to this file instead of stdout")
 	fl.StringVar(&opt.program, "program", "", "also write the compiled integer program to this file (safetensors)")
 	fl.BoolVar(&opt.ops, "ops", false, "print the counters of every operation, not only per layer")
-	fl.IntVar(&opt.mergeK, "merge-k", 0, fmt.Sprintf("channel groups of the merged out_proj input, 1-16 (0: %d, 1 for the naive method)", intprog.DefaultMergeGroups))
+	fl.IntVar(&opt.mergeK, "merge-k", 0, fmt.Sprintf("channel groups of the merged out_proj input, 1-16 (0: %d, 1 for the naive method)", quant.DefaultMergeGroups))
 	return cmd
 }
 
@@ -116,7 +115,7 @@ func runSim(cmd *cobra.Command, mf *modelFlags, cf *calibFlags, opt simOptions) 
 	if err != nil {
 		return err
 	}
-	b, err := intprog.Build(m, calib, intprog.BuildOptions{QModel: qm, Quant: qopt, Data: desc, MergeGroups: opt.mergeK})
+	b, err := quant.Build(m, calib, quant.BuildOptions{QModel: qm, Quant: qopt, Data: desc, MergeGroups: opt.mergeK})
 	if err != nil {
 		return err
 	}

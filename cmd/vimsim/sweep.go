@@ -11,6 +11,7 @@ import (
 	"github.com/vimsim/vimsim/hw/arch"
 	"github.com/vimsim/vimsim/hw/cost"
 	"github.com/vimsim/vimsim/internal/atomicfile"
+	"github.com/vimsim/vimsim/quant/intprog"
 )
 
 // sweepFlags hold the design-space flags of `vimsim sweep`: comma lists,
@@ -154,10 +155,11 @@ utilisation is a third objective.`,
 			if err != nil {
 				return fmt.Errorf("--model: %w", err)
 			}
-			if err := cfg.Validate(); err != nil {
+			l, err := intprog.Lower(cfg)
+			if err != nil {
 				return fmt.Errorf("--model: %w", err)
 			}
-			pts, err := cost.Sweep(designs, cfg.Name, cfg.Workload(), jobs)
+			pts, err := cost.Sweep(designs, cfg.Name, l.Ops, jobs)
 			if err != nil {
 				return err
 			}

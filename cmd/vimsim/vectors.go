@@ -296,7 +296,7 @@ func prepareVectorsRun(mf modelFlags, cf calibFlags, opt vectorsOptions) (*vecto
 	if err != nil {
 		return nil, fmt.Errorf("--calib-data: %w", err)
 	}
-	b, err := intprog.Build(m, calib, intprog.BuildOptions{QModel: qm, Quant: qopt, Data: desc, MergeGroups: opt.mergeK})
+	b, err := quant.Build(m, calib, quant.BuildOptions{QModel: qm, Quant: qopt, Data: desc, MergeGroups: opt.mergeK})
 	if err != nil {
 		return nil, err
 	}
@@ -310,7 +310,7 @@ func prepareVectorsRun(mf modelFlags, cf calibFlags, opt vectorsOptions) (*vecto
 }
 
 // record runs the program on the image with rec attached.
-func (r *vectorsRun) record(rec traces.Sink) error {
+func (r *vectorsRun) record(rec sim.Recorder) error {
 	res, err := sim.Run(r.p, r.img, 1, sim.Options{Recorder: rec})
 	if err != nil {
 		return err

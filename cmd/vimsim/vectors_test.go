@@ -17,6 +17,7 @@ import (
 	"github.com/vimsim/vimsim/hw/arch"
 	"github.com/vimsim/vimsim/hw/cost"
 	"github.com/vimsim/vimsim/models"
+	"github.com/vimsim/vimsim/quant/intprog"
 	"github.com/vimsim/vimsim/traces"
 	"github.com/vimsim/vimsim/vim"
 )
@@ -182,8 +183,12 @@ func TestVectorsRunRTL(t *testing.T) {
 			layerSets++
 		}
 	}
-	for _, op := range cfg.Workload() {
-		if op.Kind != vim.OpGEMM || op.Layer < 0 || op.Layer > 1 {
+	l, err := intprog.Lower(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, op := range l.Ops {
+		if op.Kind != intprog.KindGEMM || op.Layer < 0 || op.Layer > 1 {
 			continue
 		}
 		prefix := fmt.Sprintf("l%02d_%s_", op.Layer, op.Name)

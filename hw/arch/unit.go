@@ -12,10 +12,14 @@ const (
 	UnitVector Unit = "vector"
 	UnitNorm   Unit = "norm"
 	UnitDRAM   Unit = "dram"
+	// UnitHost is the host that feeds the accelerator: the work it does
+	// (the conversion of the input image to int8 codes) is outside the
+	// accelerator, so it is not in Units and costs nothing in the model.
+	UnitHost Unit = "host"
 )
 
-// Units lists the units in the fixed order used in reports and for
-// tie-breaking.
+// Units lists the units of the accelerator in the fixed order used in
+// reports and for tie-breaking.
 func Units() []Unit {
 	return []Unit{UnitArray, UnitScan, UnitDWConv, UnitVector, UnitNorm, UnitDRAM}
 }

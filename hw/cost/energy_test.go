@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/vimsim/vimsim/hw/arch"
+	"github.com/vimsim/vimsim/quant/intprog"
 
 	yaml "go.yaml.in/yaml/v3"
 
@@ -69,6 +70,15 @@ func vimTi(t testing.TB) vim.Config {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// lower returns the op list of c (intprog.Lower).
+func lower(t testing.TB, c vim.Config) []intprog.Op {
+	l, err := intprog.Lower(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l.Ops
 }
 
 // TestActionCountsRepriceToTheEstimate checks that the Accelergy-style

@@ -8,7 +8,8 @@ import (
 	"strconv"
 
 	"github.com/vimsim/vimsim/hw/arch"
-
+	"github.com/vimsim/vimsim/hw/datapath"
+	"github.com/vimsim/vimsim/quant/intprog"
 	"github.com/vimsim/vimsim/vim"
 )
 
@@ -21,7 +22,7 @@ type OpCost struct {
 	M     int       `json:"m"`
 	K     int       `json:"k"`
 	N     int       `json:"n"`
-	// MACs follows vim.Op.MACs (vim-forward.md §6).
+	// MACs follows intprog.Op.MACs (vim-forward.md §6).
 	MACs int64 `json:"macs"`
 	// ComputeCycles is the stall-free busy time of the unit; StallCycles the
 	// DRAM stalls of the operation run alone (stallCycles); MemCycles the
@@ -37,51 +38,16 @@ type OpCost struct {
 	Util   float64 `json:"util"`
 	Tiling *Tiling `json:"tiling,omitempty"`
 	// Counts are the datapath events a functional simulation of the same
-	// operation must reproduce.
-	Counts  OpCounts `json:"counts"`
-	Traffic Traffic  `json:"dram"`
-	Actions Actions  `json:"actions"`
+	// operation reproduces (CountsOf; saturations and overflows, which
+	// depend on the data, are 0).
+	Counts  datapath.Counters `json:"counts"`
+	Traffic Traffic           `json:"dram"`
+	Actions Actions           `json:"actions"`
 	// Energy excludes static energy, which belongs to layers (it depends
 	// on how operations overlap).
 	Energy Energy `json:"energy"`
 
 	firstBytes int64
-}
-
-// OpCounts are the functional events of an operation, in the categories a
-// bit-accurate simulator counts: MACs (vim.Op.MACs convention), multiplier
-// requantisations of outputs (GEMM, depthwise conv and scan outputs),
-// SiLU/softplus table look-ups, exp(Δ·A) evaluations of the scan and rsqrt
-// evaluations of the norm (one per row).
-type OpCounts struct {
-	MACs       int64 `json:"macs"`
-	Requants   int64 `json:"requants"`
-	LUTLookups int64 `json:"lut_lookups"`
-	Exps       int64 `json:"exps"`
-	Rsqrts     int64 `json:"rsqrts"`
-}
-
-// Add returns c + o.
-func (c OpCounts) Add(o OpCounts) OpCounts {
-	return OpCounts{c.MACs + o.MACs, c.Requants + o.Requants, c.LUTLookups + o.LUTLookups, c.Exps + o.Exps, c.Rsqrts + o.Rsqrts}
-}
-
-// CountsOf returns the functional event counts of op (see OpCounts).
-func CountsOf(op vim.Op) OpCounts {
-	M, K, N := int64(op.M), int64(op.K), int64(op.N)
-	c := OpCounts{MACs: op.MACs()}
-	switch op.Kind {
-	case vim.OpGEMM, vim.OpDWConv:
-		c.Requants = M * N
-	case vim.OpScan:
-		c.Requants = M * N
-		c.Exps = M * N * K
-	case vim.OpSiLU, vim.OpSoftplus:
-		c.LUTLookups = M * N
-	case vim.OpNorm:
-		c.Rsqrts = M
-	}
-	return c
 }
 
 // LayerCost aggregates the operations of one layer (a Mamba block, the
@@ -122,18 +88,18 @@ type Totals struct {
 	LatencyMS       float64 `json:"latency_ms"`
 	ImagesPerS      float64 `json:"images_per_s"`
 	// GOPS counts 2 operations per MAC.
-	GOPS       float64   `json:"gops"`
-	TOPSPerW   float64   `json:"tops_per_w"`
-	UJPerImage float64   `json:"uj_per_image"`
-	PowerW     float64   `json:"power_w"`
-	ArrayUtil  float64   `json:"array_util"`
-	DRAMBytes  int64     `json:"dram_bytes"`
-	Traffic    Traffic   `json:"dram"`
-	Energy     Energy    `json:"energy"`
-	Actions    Actions   `json:"actions"`
-	Counts     OpCounts  `json:"counts"`
-	Bottleneck arch.Unit `json:"bottleneck"`
-	BusyCycles []Busy    `json:"busy"`
+	GOPS       float64           `json:"gops"`
+	TOPSPerW   float64           `json:"tops_per_w"`
+	UJPerImage float64           `json:"uj_per_image"`
+	PowerW     float64           `json:"power_w"`
+	ArrayUtil  float64           `json:"array_util"`
+	DRAMBytes  int64             `json:"dram_bytes"`
+	Traffic    Traffic           `json:"dram"`
+	Energy     Energy            `json:"energy"`
+	Actions    Actions           `json:"actions"`
+	Counts     datapath.Counters `json:"counts"`
+	Bottleneck arch.Unit         `json:"bottleneck"`
+	BusyCycles []Busy            `json:"busy"`
 }
 
 // Estimate is the cost of one inference of a workload on an architecture.
@@ -147,18 +113,33 @@ type Estimate struct {
 	Resources *Resources       `json:"fpga,omitempty"`
 }
 
-// EstimateModel estimates one image of the model c on s.
+// EstimateModel estimates one image of the model c on s: the op list of c
+// without a compiled program (intprog.Lower).
 func EstimateModel(s arch.Spec, c vim.Config) (Estimate, error) {
-	if err := c.Validate(); err != nil {
+	l, err := intprog.Lower(c)
+	if err != nil {
 		return Estimate{}, err
 	}
-	return EstimateOps(s, c.Name, c.Workload())
+	return EstimateOps(s, c.Name, l.Ops)
 }
 
-// EstimateOps estimates the workload ops (in execution order) on s. Each
-// op's cost is computed from its shape alone; consecutive ops with the same
-// Layer form one layer of the report.
-func EstimateOps(s arch.Spec, model string, ops []vim.Op) (Estimate, error) {
+// EstimateProgram estimates one image of the integer program p on s: its
+// op list with the split-K groups and the residual requantizers of the
+// compiled program.
+func EstimateProgram(s arch.Spec, p *intprog.Program) (Estimate, error) {
+	l := p.List()
+	if l == nil {
+		return Estimate{}, fmt.Errorf("program %s: not built", p.Config.Name)
+	}
+	return EstimateOps(s, p.Config.Name, l.Ops)
+}
+
+// EstimateOps estimates the ops of an op list (in execution order) on s.
+// Each op's cost is computed from its kind, unit and shape alone; the
+// input conversion (on the host) and the residual adds (fused into the
+// next norm, docs/PERFMODEL.md §4) cost nothing. Consecutive ops with the
+// same Layer form one layer of the report.
+func EstimateOps(s arch.Spec, model string, ops []intprog.Op) (Estimate, error) {
 	if err := s.Validate(); err != nil {
 		return Estimate{}, fmt.Errorf("arch %s: %w", s.Name, err)
 	}
@@ -173,32 +154,40 @@ func EstimateOps(s arch.Spec, model string, ops []vim.Op) (Estimate, error) {
 	pr := newPricer(s, tech)
 	bpc := s.BytesPerCycle()
 	tiles := map[tileKey]Tiling{}
-	for i, op := range ops {
-		io := endpoints{first: i == 0, last: i == len(ops)-1}
-		if op.M < 1 || op.N < 1 || op.K < 0 || op.M > maxGEMMDim || op.N > maxGEMMDim || op.K > maxGEMMDim ||
-			(op.K < 1 && (op.Kind == vim.OpGEMM || op.Kind == vim.OpDWConv || op.Kind == vim.OpScan)) {
-			return Estimate{}, fmt.Errorf("op %s (layer %d): bad shape M=%d K=%d N=%d", op.Name, op.Layer, op.M, op.K, op.N)
+	first, last := -1, -1 // the ops that read the image and write the logits
+	for i := range ops {
+		if !free(ops[i].Kind) {
+			if first < 0 {
+				first = i
+			}
+			last = i
 		}
-		u, err := UnitOf(op.Kind)
-		if err != nil {
+	}
+	for i := range ops {
+		op := &ops[i]
+		if err := checkOp(op); err != nil {
 			return Estimate{}, fmt.Errorf("op %s (layer %d): %w", op.Name, op.Layer, err)
 		}
-		var c OpCost
-		if u == arch.UnitArray {
-			if c, err = gemmOpCost(s, op, io, tiles); err != nil {
-				return Estimate{}, err
+		c := OpCost{Layer: op.Layer, Name: op.Name, Kind: op.Kind.String(), Unit: op.Unit, M: op.M, K: op.K, N: op.N, MACs: op.MACs()}
+		if !free(op.Kind) {
+			io := endpoints{first: i == first, last: i == last}
+			var err error
+			if op.Kind == intprog.KindGEMM {
+				if c, err = gemmOpCost(s, op, io, tiles); err != nil {
+					return Estimate{}, err
+				}
+			} else {
+				c = streamOpCost(s, op, io)
 			}
-		} else {
-			c = streamOpCost(s, op, u, io)
+			c.MemCycles = memCycles(c.Traffic.Total(), bpc)
+			c.StallCycles = stallCycles(s, c.ComputeCycles, c.Traffic.Total(), c.firstBytes)
+			c.Cycles = c.ComputeCycles + c.StallCycles
+			c.Energy = pr.price(op.Unit, c.Actions)
 		}
-		c.MemCycles = memCycles(c.Traffic.Total(), bpc)
-		c.StallCycles = stallCycles(s, c.ComputeCycles, c.Traffic.Total(), c.firstBytes)
-		c.Cycles = c.ComputeCycles + c.StallCycles
 		c.Counts = CountsOf(op)
-		c.Energy = pr.price(u, c.Actions)
 		e.Ops = append(e.Ops, c)
 	}
-	e.aggregate(pr)
+	e.aggregate(pr, sumOrder(ops))
 	if s.FPGA.Board != "" {
 		r, err := EstimateResources(s, ops)
 		if err != nil {
@@ -243,22 +232,79 @@ func bottleneck(b []Busy) arch.Unit {
 	return b[best].Unit
 }
 
-func (e *Estimate) aggregate(pr pricer) {
+// sumOrder returns the order in which the energies of the ops are summed
+// into their layers: the list order, except that an op of the main path of
+// its layer whose result only the chains read (the z branch, silu_z, read
+// by the scans) follows the layer's last chain op. Float addition is not
+// associative; this is the order in which the cost model has always summed
+// a block (norm, in_proj, the directions, then silu_z, the merge and
+// out_proj), so the layer energies stay bit-identical.
+func sumOrder(ops []intprog.Op) []int {
+	order := make([]int, 0, len(ops))
+	for start := 0; start < len(ops); {
+		end, lastChain := start, -1
+		for end < len(ops) && ops[end].Layer == ops[start].Layer {
+			if ops[end].Chain > 0 {
+				lastChain = end
+			}
+			end++
+		}
+		var deferred []int
+		for i := start; i < end; i++ {
+			if i < lastChain && ops[i].Chain == 0 && onlyChainsRead(ops, i) {
+				deferred = append(deferred, i)
+				continue
+			}
+			order = append(order, i)
+			if i == lastChain {
+				order = append(order, deferred...)
+			}
+		}
+		start = end
+	}
+	return order
+}
+
+// onlyChainsRead reports whether the result of op i is read, before its
+// buffer is written again, by some ops and only by ops of chains > 0.
+func onlyChainsRead(ops []intprog.Op, i int) bool {
+	read := false
+	for j := i + 1; j < len(ops); j++ {
+		for _, o := range ops[j].In {
+			if o.Buf == ops[i].Out {
+				if ops[j].Chain == 0 {
+					return false
+				}
+				read = true
+			}
+		}
+		if ops[j].Out == ops[i].Out {
+			break
+		}
+	}
+	return read
+}
+
+// aggregate sums the ops into layers and totals; order is the order of
+// the energy sums (sumOrder).
+func (e *Estimate) aggregate(pr pricer, order []int) {
 	s := e.Arch
-	for start := 0; start < len(e.Ops); {
+	for start, k := 0, 0; start < len(e.Ops); {
 		end := start
 		for end < len(e.Ops) && e.Ops[end].Layer == e.Ops[start].Layer {
 			end++
 		}
 		ops := e.Ops[start:end]
 		l := LayerCost{Layer: ops[0].Layer, Name: vim.LayerName(ops[0].Layer)}
+		for ; k < len(order) && order[k] < end; k++ {
+			l.Energy = l.Energy.Add(e.Ops[order[k]].Energy)
+		}
 		var arrayMACs int64
 		for _, c := range ops {
 			l.MACs += c.MACs
 			l.SerialCycles += c.Cycles
 			l.StallCycles += c.StallCycles
 			l.DRAMBytes += c.Traffic.Total()
-			l.Energy = l.Energy.Add(c.Energy)
 			if c.Unit == arch.UnitArray {
 				l.ArrayCycles += c.ComputeCycles
 				arrayMACs += c.MACs
@@ -286,7 +332,7 @@ func (e *Estimate) aggregate(pr pricer) {
 		t.MACs += c.MACs
 		t.Traffic = t.Traffic.Add(c.Traffic)
 		t.Actions = t.Actions.Add(c.Actions)
-		t.Counts = t.Counts.Add(c.Counts)
+		t.Counts.Add(c.Counts)
 		t.StallCycles += c.StallCycles
 		if c.Unit == arch.UnitArray {
 			arrayMACs += c.MACs

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/vimsim/vimsim/hw/arch"
+	"github.com/vimsim/vimsim/hw/datapath"
+	"github.com/vimsim/vimsim/quant/intprog"
 
 	"github.com/vimsim/vimsim/vim"
 )
@@ -33,8 +35,12 @@ func TestEstimateVimTiAnchors(t *testing.T) {
 	if seen != 24*len(wantCycles) {
 		t.Fatalf("saw %d anchored GEMMs", seen)
 	}
-	if e.Totals.MACs != cfg.TotalMACs() || e.Totals.Counts.MACs != cfg.TotalMACs() {
-		t.Errorf("MACs %d (counts %d), model %d", e.Totals.MACs, e.Totals.Counts.MACs, cfg.TotalMACs())
+	var counts datapath.Counters
+	for _, c := range e.Ops {
+		counts.Add(c.Counts)
+	}
+	if e.Totals.MACs != cfg.TotalMACs() || e.Totals.Counts != counts {
+		t.Errorf("MACs %d, model %d; counts %+v, ops %+v", e.Totals.MACs, cfg.TotalMACs(), e.Totals.Counts, counts)
 	}
 	L, E, N := int64(cfg.Tokens()), int64(cfg.DInner), int64(cfg.DState)
 	if want := 2 * int64(cfg.Depth) * L * E * N; e.Totals.Counts.Exps != want {
@@ -166,18 +172,20 @@ func TestEstimateCSV(t *testing.T) {
 }
 
 func TestEstimateBadInput(t *testing.T) {
-	good := vimTi(t).Workload()
+	good := lower(t, vimTi(t))
 	bad := arch.Systolic16()
 	bad.Array.Rows = 0
 	if _, err := EstimateOps(bad, "m", good); err == nil || !strings.Contains(err.Error(), "array.rows") {
 		t.Errorf("bad spec: %v", err)
 	}
-	for _, ops := range [][]vim.Op{
+	for _, ops := range [][]intprog.Op{
 		nil,
-		{{Name: "x", Kind: vim.OpGEMM, M: 0, K: 1, N: 1}},
-		{{Name: "x", Kind: vim.OpScan, M: 4, K: 0, N: 1}},
-		{{Name: "x", Kind: vim.OpKind(42), M: 4, K: 1, N: 1}},
-		{{Name: "x", Kind: vim.OpGEMM, M: 1 << 30, K: 1, N: 1}},
+		{{Name: "x", Kind: intprog.KindGEMM, Unit: arch.UnitArray, Groups: 1, M: 0, K: 1, N: 1}},
+		{{Name: "x", Kind: intprog.KindScan, Unit: arch.UnitScan, Groups: 1, M: 4, K: 0, N: 1}},
+		{{Name: "x", Kind: intprog.Kind(42), Unit: arch.UnitArray, Groups: 1, M: 4, K: 1, N: 1}},
+		{{Name: "x", Kind: intprog.KindGEMM, Unit: arch.UnitArray, Groups: 1, M: 1 << 30, K: 1, N: 1}},
+		{{Name: "x", Kind: intprog.KindGEMM, Unit: arch.UnitVector, Groups: 1, M: 4, K: 1, N: 1}},
+		{{Name: "x", Kind: intprog.KindGEMM, Unit: arch.UnitArray, Groups: 3, M: 4, K: 2, N: 1}},
 	} {
 		if _, err := EstimateOps(arch.Systolic16(), "m", ops); err == nil {
 			t.Errorf("ops %+v accepted", ops)
@@ -191,7 +199,7 @@ func TestEstimateBadInput(t *testing.T) {
 // BenchmarkEstimateVimTi is the whole Vim-Ti estimate (target ≤ 20 ms).
 func BenchmarkEstimateVimTi(b *testing.B) {
 	cfg := vimTi(b)
-	ops := cfg.Workload()
+	ops := lower(b, cfg)
 	s := arch.Systolic16()
 	for b.Loop() {
 		if _, err := EstimateOps(s, cfg.Name, ops); err != nil {

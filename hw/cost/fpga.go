@@ -4,8 +4,7 @@ import (
 	"fmt"
 
 	"github.com/vimsim/vimsim/hw/arch"
-
-	"github.com/vimsim/vimsim/vim"
+	"github.com/vimsim/vimsim/quant/intprog"
 )
 
 // Resource model coefficients (docs/PERFMODEL.md §FPGA). LUT figures are
@@ -73,7 +72,7 @@ func memBlocks(b arch.Board, bytes int64, widthBits int, double bool, uramLeft *
 // EstimateResources estimates the DSP, BRAM36, URAM and LUT use of s on its
 // FPGA target (s.FPGA.Board must be set). ops, if given, size the scan
 // state memory (E·N states of Scan.Bits) and are otherwise unused.
-func EstimateResources(s arch.Spec, ops []vim.Op) (Resources, error) {
+func EstimateResources(s arch.Spec, ops []intprog.Op) (Resources, error) {
 	if err := s.Validate(); err != nil {
 		return Resources{}, err
 	}
@@ -120,7 +119,7 @@ func EstimateResources(s arch.Spec, ops []vim.Op) (Resources, error) {
 	// Scan state: E·N states of Scan.Bits, one bank per lane.
 	var states int64
 	for _, op := range ops {
-		if op.Kind == vim.OpScan {
+		if op.Kind == intprog.KindScan {
 			states = max(states, int64(op.N)*int64(op.K))
 		}
 	}

@@ -8,7 +8,7 @@ import (
 )
 
 func TestEstimateResources(t *testing.T) {
-	ops := vimTi(t).Workload()
+	ops := lower(t, vimTi(t))
 	tests := []struct {
 		spec    arch.Spec
 		dsp     int64

@@ -9,9 +9,9 @@ import (
 	"strconv"
 
 	"github.com/vimsim/vimsim/hw/arch"
+	"github.com/vimsim/vimsim/quant/intprog"
 
 	"github.com/vimsim/vimsim/internal/par"
-	"github.com/vimsim/vimsim/vim"
 )
 
 // MaxDesigns bounds the size of one sweep.
@@ -157,7 +157,7 @@ type DesignPoint struct {
 // Sweep evaluates every design on the workload using up to workers
 // goroutines (0 = GOMAXPROCS) and marks the Pareto front. The result is in
 // design order and does not depend on workers.
-func Sweep(designs []arch.Spec, model string, ops []vim.Op, workers int) ([]DesignPoint, error) {
+func Sweep(designs []arch.Spec, model string, ops []intprog.Op, workers int) ([]DesignPoint, error) {
 	pts := make([]DesignPoint, len(designs))
 	errs := make([]error, len(designs))
 	par.For(len(designs), workers, func(i int) {

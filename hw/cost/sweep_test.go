@@ -116,11 +116,11 @@ func TestSweepDeterministicAcrossWorkers(t *testing.T) {
 			ds[i] = ds[i].WithFPGA("zcu102", arch.PackDual)
 		}
 	}
-	a, err := Sweep(ds, cfg.Name, cfg.Workload(), 1)
+	a, err := Sweep(ds, cfg.Name, lower(t, cfg), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := Sweep(ds, cfg.Name, cfg.Workload(), 4)
+	b, err := Sweep(ds, cfg.Name, lower(t, cfg), 4)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,14 +157,14 @@ func TestSweepDeterministicAcrossWorkers(t *testing.T) {
 	}
 	bad := []arch.Spec{arch.Systolic16(), arch.Systolic16()}
 	bad[1].Tech = "nope"
-	if _, err := Sweep(bad, cfg.Name, cfg.Workload(), 2); err == nil || !strings.Contains(err.Error(), "tech") {
+	if _, err := Sweep(bad, cfg.Name, lower(t, cfg), 2); err == nil || !strings.Contains(err.Error(), "tech") {
 		t.Errorf("invalid design: %v", err)
 	}
 }
 
 func TestPlots(t *testing.T) {
 	cfg := vimTi(t)
-	pts, err := Sweep(sweepDesigns(t, 40), cfg.Name, cfg.Workload(), 0)
+	pts, err := Sweep(sweepDesigns(t, 40), cfg.Name, lower(t, cfg), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +180,7 @@ func TestPlots(t *testing.T) {
 // BenchmarkSweep1000 evaluates 1,000 designs on Vim-Ti (target ≤ 10 s).
 func BenchmarkSweep1000(b *testing.B) {
 	cfg := vimTi(b)
-	ops := cfg.Workload()
+	ops := lower(b, cfg)
 	ds := sweepDesigns(b, 1000)
 	for b.Loop() {
 		if _, err := Sweep(ds, cfg.Name, ops, 0); err != nil {

@@ -4,26 +4,8 @@ import (
 	"fmt"
 
 	"github.com/vimsim/vimsim/hw/arch"
-
-	"github.com/vimsim/vimsim/vim"
+	"github.com/vimsim/vimsim/quant/intprog"
 )
-
-// UnitOf returns the unit that executes operations of kind k.
-func UnitOf(k vim.OpKind) (arch.Unit, error) {
-	switch k {
-	case vim.OpGEMM:
-		return arch.UnitArray, nil
-	case vim.OpDWConv:
-		return arch.UnitDWConv, nil
-	case vim.OpScan:
-		return arch.UnitScan, nil
-	case vim.OpSoftplus, vim.OpSiLU, vim.OpGate, vim.OpAdd:
-		return arch.UnitVector, nil
-	case vim.OpNorm:
-		return arch.UnitNorm, nil
-	}
-	return "", fmt.Errorf("op kind %d (%s) has no unit", int(k), k)
-}
 
 // tensors lists, for one operation, the byte sizes of its activation inputs
 // and outputs and of its parameters (int8 everywhere, docs/PERFMODEL.md).
@@ -33,24 +15,24 @@ type tensors struct {
 	weights int64
 }
 
-func opTensors(op vim.Op) tensors {
+func opTensors(op *intprog.Op) tensors {
 	M, K, N := int64(op.M), int64(op.K), int64(op.N)
 	switch op.Kind {
-	case vim.OpGEMM:
+	case intprog.KindGEMM:
 		return tensors{in: []int64{M * K}, out: []int64{M * N}, weights: K * N}
-	case vim.OpDWConv:
+	case intprog.KindDWConv:
 		return tensors{in: []int64{M * N}, out: []int64{M * N}, weights: N*K + N}
-	case vim.OpScan: // u and Δ (M×E), B and C (M×N_state); A is E×N_state
+	case intprog.KindScan: // u and Δ (M×E), B and C (M×N_state); A is E×N_state
 		return tensors{in: []int64{M * N, M * N, M * K, M * K}, out: []int64{M * N}, weights: N * K}
-	case vim.OpSoftplus: // dt_proj bias
+	case intprog.KindSoftplus: // dt_proj bias
 		return tensors{in: []int64{M * N}, out: []int64{M * N}, weights: N}
-	case vim.OpSiLU:
+	case intprog.KindSiLU:
 		return tensors{in: []int64{M * N}, out: []int64{M * N}}
-	case vim.OpGate: // y_f, y_b, xc_f, xc_b (D skip), SiLU(z); D and D_b
+	case intprog.KindGate: // y_f, y_b, xc_f, xc_b (D skip), SiLU(z); D and D_b
 		return tensors{in: []int64{M * N, M * N, M * N, M * N, M * N}, out: []int64{M * N}, weights: 2 * N}
-	case vim.OpNorm: // x and residual in; normalised x and new residual out
+	case intprog.KindNorm: // x and residual in; normalised x and new residual out
 		return tensors{in: []int64{M * N, M * N}, out: []int64{M * N, M * N}, weights: N}
-	case vim.OpAdd: // position embedding table and cls token
+	case intprog.KindAdd: // position embedding table and cls token
 		return tensors{in: []int64{M * N}, out: []int64{M * N}, weights: M*N + N}
 	}
 	return tensors{}
@@ -159,14 +141,14 @@ func (a *Actions) addAdd(bits int, n int64) {
 }
 
 // streamOpCost is the cost of a non-GEMM operation on its unit.
-func streamOpCost(s arch.Spec, op vim.Op, u arch.Unit, io endpoints) OpCost {
-	c := OpCost{Layer: op.Layer, Name: op.Name, Kind: op.Kind.String(), Unit: u, M: op.M, K: op.K, N: op.N, MACs: op.MACs()}
+func streamOpCost(s arch.Spec, op *intprog.Op, io endpoints) OpCost {
+	c := OpCost{Layer: op.Layer, Name: op.Name, Kind: op.Kind.String(), Unit: op.Unit, M: op.M, K: op.K, N: op.N, MACs: op.MACs()}
 	M, K, N := int64(op.M), int64(op.K), int64(op.N)
 	elems := M * N
 	a := &c.Actions
 	var work, lanes int64 // useful work items and unit width, for Util
 	switch op.Kind {
-	case vim.OpDWConv:
+	case intprog.KindDWConv:
 		lanes = int64(s.DWConv.Lanes)
 		work = M * N * K
 		c.ComputeCycles = ceilDiv(work, lanes) + int64(s.DWConv.Latency)
@@ -174,7 +156,7 @@ func streamOpCost(s arch.Spec, op vim.Op, u arch.Unit, io endpoints) OpCost {
 		a.Add32 += elems  // bias
 		a.Mult32 += elems // requantisation multiply
 		a.Add32 += elems  // requantisation rounding shift
-	case vim.OpScan:
+	case intprog.KindScan:
 		lanes = int64(s.Scan.Lanes)
 		chains := N * K
 		work = M * chains // state updates
@@ -194,25 +176,25 @@ func streamOpCost(s arch.Spec, op vim.Op, u arch.Unit, io endpoints) OpCost {
 		}
 		a.Mult32 += elems // requantise y
 		a.Add32 += elems
-	case vim.OpSoftplus, vim.OpSiLU, vim.OpGate, vim.OpAdd:
+	case intprog.KindSoftplus, intprog.KindSiLU, intprog.KindGate, intprog.KindAdd:
 		lanes = int64(s.Vector.Lanes)
 		work = elems
 		c.ComputeCycles = ceilDiv(work, lanes) + int64(s.Vector.Latency)
 		switch op.Kind {
-		case vim.OpSoftplus, vim.OpSiLU: // ReLU(x) ± LUT(|x|) with linear interpolation
+		case intprog.KindSoftplus, intprog.KindSiLU: // ReLU(x) ± LUT(|x|) with linear interpolation
 			a.LUT += elems
 			a.Mult16 += elems
 			a.Add16 += 2 * elems
-			if op.Kind == vim.OpSoftplus {
+			if op.Kind == intprog.KindSoftplus {
 				a.Add16 += elems // dt bias
 			}
-		case vim.OpGate: // (y_f + D_f·xc_f + y_b + D_b·xc_b)·SiLU(z)/2
+		case intprog.KindGate: // (y_f + D_f·xc_f + y_b + D_b·xc_b)·SiLU(z)/2
 			a.Mult16 += 3 * elems
 			a.Add16 += 3 * elems
-		case vim.OpAdd:
+		case intprog.KindAdd:
 			a.Add16 += elems
 		}
-	case vim.OpNorm:
+	case intprog.KindNorm:
 		lanes = int64(s.Norm.Lanes)
 		work = 2 * elems // a sum-of-squares pass and a scaling pass
 		c.ComputeCycles = 2*M*ceilDiv(N, lanes) + int64(s.Norm.Latency)
@@ -233,13 +215,13 @@ func streamOpCost(s arch.Spec, op vim.Op, u arch.Unit, io endpoints) OpCost {
 
 // gemmOpCost is the cost of a GEMM on the array: SCALE-Sim compute cycles,
 // SRAM demand counts, tiling to the buffers and requantisation.
-func gemmOpCost(s arch.Spec, op vim.Op, io endpoints, tileCache map[tileKey]Tiling) (OpCost, error) {
+func gemmOpCost(s arch.Spec, op *intprog.Op, io endpoints, tileCache map[tileKey]Tiling) (OpCost, error) {
 	g := GEMM{M: op.M, K: op.K, N: op.N}
 	comp, err := ComputeCycles(s.Array.Rows, s.Array.Cols, s.Array.Dataflow, g)
 	if err != nil {
 		return OpCost{}, fmt.Errorf("op %s (layer %d): %w", op.Name, op.Layer, err)
 	}
-	c := OpCost{Layer: op.Layer, Name: op.Name, Kind: op.Kind.String(), Unit: arch.UnitArray, M: op.M, K: op.K, N: op.N,
+	c := OpCost{Layer: op.Layer, Name: op.Name, Kind: op.Kind.String(), Unit: op.Unit, M: op.M, K: op.K, N: op.N,
 		MACs: op.MACs(), ComputeCycles: comp.Cycles, Folds: comp.Folds, Util: comp.Util}
 	t := opTensors(op)
 	inOn, inOff := residency(s, t.in, io.first)

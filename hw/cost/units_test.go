@@ -5,8 +5,7 @@ import (
 	"testing"
 
 	"github.com/vimsim/vimsim/hw/arch"
-
-	"github.com/vimsim/vimsim/vim"
+	"github.com/vimsim/vimsim/quant/intprog"
 )
 
 // koggeStone runs a Kogge-Stone inclusive prefix of the scan operator
@@ -107,39 +106,39 @@ func TestStreamUnitRecipes(t *testing.T) {
 	L, E, N := 197, 384, 16
 	elems := int64(L * E)
 	tests := []struct {
-		op     vim.Op
+		op     intprog.Op
 		unit   arch.Unit
 		cycles int64
 		check  func(a Actions) bool
 	}{
-		{vim.Op{Kind: vim.OpDWConv, M: L, K: 4, N: E}, arch.UnitDWConv, ceilDiv(elems*4, 16) + 4,
+		{intprog.Op{Kind: intprog.KindDWConv, M: L, K: 4, N: E}, arch.UnitDWConv, ceilDiv(elems*4, 16) + 4,
 			func(a Actions) bool { return a.MAC8 == elems*4 && a.Mult32 == elems }},
-		{vim.Op{Kind: vim.OpScan, M: L, K: N, N: E}, arch.UnitScan, int64(L)*384 + 4,
+		{intprog.Op{Kind: intprog.KindScan, M: L, K: N, N: E}, arch.UnitScan, int64(L)*384 + 4,
 			func(a Actions) bool {
 				u := elems * int64(N)
 				return a.LUT == u && a.Mult16 == elems+4*u && a.Add16 == 2*u && a.Mult32 == elems
 			}},
-		{vim.Op{Kind: vim.OpSiLU, M: L, N: E}, arch.UnitVector, ceilDiv(elems, 16) + 4,
+		{intprog.Op{Kind: intprog.KindSiLU, M: L, N: E}, arch.UnitVector, ceilDiv(elems, 16) + 4,
 			func(a Actions) bool { return a.LUT == elems && a.Mult16 == elems && a.Add16 == 2*elems }},
-		{vim.Op{Kind: vim.OpSoftplus, M: L, N: E}, arch.UnitVector, ceilDiv(elems, 16) + 4,
+		{intprog.Op{Kind: intprog.KindSoftplus, M: L, N: E}, arch.UnitVector, ceilDiv(elems, 16) + 4,
 			func(a Actions) bool { return a.LUT == elems && a.Add16 == 3*elems }},
-		{vim.Op{Kind: vim.OpGate, M: L, N: E}, arch.UnitVector, ceilDiv(elems, 16) + 4,
+		{intprog.Op{Kind: intprog.KindGate, M: L, N: E}, arch.UnitVector, ceilDiv(elems, 16) + 4,
 			func(a Actions) bool {
 				return a.Mult16 == 3*elems && a.IfmapRead == 5*elems && a.DRAMRead == 5*elems+2*int64(E)
 			}},
-		{vim.Op{Kind: vim.OpNorm, M: L, N: 192}, arch.UnitNorm, 2*int64(L)*12 + 8,
+		{intprog.Op{Kind: intprog.KindNorm, M: L, N: 192}, arch.UnitNorm, 2*int64(L)*12 + 8,
 			func(a Actions) bool {
 				return a.LUT == int64(L) && a.Mult16 == 3*int64(L*192) && a.DRAMWrite == 2*int64(L*192)
 			}},
-		{vim.Op{Kind: vim.OpAdd, M: L, N: 192}, arch.UnitVector, ceilDiv(int64(L*192), 16) + 4,
+		{intprog.Op{Kind: intprog.KindAdd, M: L, N: 192}, arch.UnitVector, ceilDiv(int64(L*192), 16) + 4,
 			func(a Actions) bool { return a.Add16 == int64(L*192) && a.DRAMRead == 2*int64(L*192)+192 }},
 	}
 	for _, tc := range tests {
-		u, err := UnitOf(tc.op.Kind)
-		if err != nil || u != tc.unit {
-			t.Fatalf("%s: unit %s, %v", tc.op.Kind, u, err)
+		if u := tc.op.Kind.Unit(); u != tc.unit {
+			t.Fatalf("%s: unit %s", tc.op.Kind, u)
 		}
-		c := streamOpCost(s, tc.op, u, endpoints{})
+		tc.op.Unit = tc.unit
+		c := streamOpCost(s, &tc.op, endpoints{})
 		if c.ComputeCycles != tc.cycles {
 			t.Errorf("%s: %d cycles, want %d", tc.op.Kind, c.ComputeCycles, tc.cycles)
 		}
@@ -153,7 +152,7 @@ func TestStreamUnitRecipes(t *testing.T) {
 			t.Errorf("%s: traffic %d vs DRAM actions %d", tc.op.Kind, c.Traffic.Total(), c.Actions.DRAMBytes())
 		}
 	}
-	if _, err := UnitOf(vim.OpKind(99)); err == nil {
+	if err := checkOp(&intprog.Op{Kind: intprog.Kind(99), M: 1, N: 1, Groups: 1}); err == nil {
 		t.Error("unknown op kind accepted")
 	}
 }

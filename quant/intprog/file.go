@@ -10,43 +10,24 @@ import (
 	"github.com/vimsim/vimsim/vim/ckpt"
 )
 
-// File format of a Program: a safetensors file whose metadata holds
-// "format" = FileFormat, "version" = FileVersion and "intprog" = a JSON
-// header {format, version, config, method, source, exp_table_bits,
-// rsqrt_table_bits, scalars}; "scalars" maps NAME to the integer scalars
-// of the parts (requantizer widths and zero points, group-requantizer
-// shifts, norm constants). Tensors (shapes for Vim: D dim, E d_inner, L
-// tokens, N d_state, K d_conv, R dt_rank, XO = R+2N, kk = C·P·P):
-//
-//	input.gain, input.offset                 F64 [C]  boundary conversion (Input)
-//	patch_embed.weight I8 [D, kk], .in_group U8 [kk], .bias I32 [D], .mult I32 [k]
-//	patch_embed.residual.*                   requantizer (below)
-//	pos_embed                                I32 [L, D]
-//	layers.i.norm.gamma                      I16 [D]
-//	layers.i.in_proj.weight I8 [2E, D] + requantizer
-//	layers.i.silu_z.tables I8 [T, 256], .clamped U8 [T, 256], .index U8 [E]
-//	layers.i.{fwd,bwd}.conv1d.weight I8 [E, K] + requantizer, .silu tables,
-//	  .x_proj.weight I8 [XO, E], .in_group U8 [E], .mult I32 [k],
-//	  .dt_proj.weight I8 [E, R] + requantizer, .softplus tables,
-//	  .scan.a_neg I32 [E·N], .step_log2 I32 [L], .u_chan/.u_step/.y_step/.gate
-//	  multipliers, .u_chan_norm I8 [E], .token_group U8 [L], .group_shift I8 [k],
-//	  .skip_shift I8 [E], .skip_d I32 [E]
-//	layers.i.out_proj.weight I8 [D, E] + requantizer, optionally
-//	  .split.in_group U8 [E], .split.mult I32 [k] (split-K by merge groups),
-//	layers.i.residual requantizer
-//	norm_f.gamma I16 [D], head.weight I8 [classes, D] + requantizer
-//	scales.*                                 F64 dequantization scales (Scales)
+// FileFormat names the file format of a Program: a safetensors file whose
+// metadata holds "format" = FileFormat, "version" = FileVersion and
+// "intprog" = a JSON header {format, version, config, method, source,
+// exp_table_bits, rsqrt_table_bits, scalars}; "scalars" maps NAME to the
+// integer scalars of the parts (requantizer widths and zero points,
+// group-requantizer shifts, norm constants). The tensors are the constants
+// of the ops, in op order, under the names the op list gives them
+// (Program.list, next to FileVersion), then the report scales (scales.*,
+// F64).
 //
 // A requantizer NAME has NAME.mult.m I32 [k] and NAME.mult.shift I8 [k]
 // (the multipliers M·2^−shift), and optionally NAME.bias I32 [channels],
 // NAME.channel_group U16 [channels], NAME.token_group U8 [L],
 // NAME.token_shift I8 [g]; scalars NAME.bits and NAME.zero_point. A
-// multiplier vector NAME is stored the same way (NAME.m, NAME.shift).
-const (
-	FileFormat = "vimsim-intprog"
-	// FileVersion 2: gated scan outputs with GateFrac = 7 (version 1: 8).
-	FileVersion = 2
-)
+// multiplier vector NAME is stored the same way (NAME.m, NAME.shift). A
+// table set NAME has NAME.tables I8 [T, 256], NAME.clamped U8 [T, 256] and
+// NAME.index U8 [channels]; weights NAME.weight I8 [N, K].
+const FileFormat = "vimsim-intprog"
 
 // fileFormat is the file format of a Program.
 var fileFormat = ckpt.Format{Name: FileFormat, Version: FileVersion, Key: "intprog", Noun: "integer program"}
@@ -159,42 +140,15 @@ func FromFile(f *ckpt.File) (*Program, error) {
 	return p, nil
 }
 
-// walk visits every part of p.
+// walk visits every part of p, in the order of its ops (Program.list).
 func (p *Program) walk(v visitor) error {
-	c := p.Config
-	D, E, L, N, K, R := c.Dim, c.DInner, c.Tokens(), c.DState, c.DConv, c.DtRank
-	XO, C := c.XProjOut(), c.Channels
-	kk := C * c.Patch * c.Patch
 	w := &walker{v: v}
-	w.f64("input.gain", &p.Input.Gain, C)
-	w.f64("input.offset", &p.Input.Offset, C)
-	w.groupLinear("patch_embed", &p.Embed.Patch, D, kk, true)
-	w.requant("patch_embed.residual", &p.Embed.ToResidual, c.Patches(), D)
-	w.matrix32("pos_embed", &p.Embed.Pos, L, D)
-	for i := range p.Layers {
-		l := &p.Layers[i]
-		pre := "layers." + strconv.Itoa(i) + "."
-		w.norm(pre+"norm", &l.Norm, D)
-		w.linear(pre+"in_proj", &l.InProj, 2*E, D, L)
-		w.tables(pre+"silu_z", &l.SiLUZ, E)
-		for d := range l.Dir {
-			dr := &l.Dir[d]
-			dp := pre + [2]string{"fwd.", "bwd."}[d]
-			w.matrix8(dp+"conv1d.weight", &dr.ConvW, E, K)
-			w.requant(dp+"conv1d", &dr.Conv, L, E)
-			w.tables(dp+"silu", &dr.SiLU, E)
-			w.groupLinear(dp+"x_proj", &dr.XProj, XO, E, false)
-			w.linear(dp+"dt_proj", &dr.DtProj, E, R, L)
-			w.tables(dp+"softplus", &dr.Softplus, E)
-			w.scan(dp+"scan", &dr.Scan, E, N, L)
+	for _, pt := range p.list(false).parts {
+		if pt.walk != nil && w.err == nil {
+			pt.walk(w)
 		}
-		w.linear(pre+"out_proj", &l.OutProj, D, E, L)
-		w.split(pre+"out_proj.split", &l.OutSplit, E)
-		w.requant(pre+"residual", &l.ToResidual, L, D)
 	}
-	w.norm("norm_f", &p.NormF, D)
-	w.linear("head", &p.Head, c.Classes, D, 1)
-	w.scales(&p.Scales, c)
+	w.scales(&p.Scales, p.Config)
 	return w.err
 }
 

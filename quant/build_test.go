@@ -1,35 +1,36 @@
-package intprog
+package quant_test
 
 import (
 	"reflect"
 	"testing"
 
+	"github.com/vimsim/vimsim/internal/fixture"
 	"github.com/vimsim/vimsim/quant"
 )
 
 // TestBuild checks Build against its steps run by hand: the same quantized
 // model, merge scales and program, with the Source describing them.
 func TestBuild(t *testing.T) {
-	tv := loadToy(t)
+	tv := fixture.Toy(t)
 	opt := quant.DefaultOptions()
 	opt.Method, opt.Rounds, opt.SearchRows, opt.SSMImages = quant.MethodNaive, 1, 128, 2
-	b, err := Build(tv.m, tv.imgs, BuildOptions{Quant: opt, Data: "six pixel images"})
+	b, err := quant.Build(tv.Model, tv.Calib, quant.BuildOptions{Quant: opt, Data: "six pixel images"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	opt.Data = "six pixel images"
-	qm, err := quant.Calibrate(tv.m, tv.imgs, opt)
+	qm, err := quant.Calibrate(tv.Model, tv.Calib, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(b.QModel.Layers, qm.Layers) || b.QModel.Calib != qm.Calib {
 		t.Error("Build calibrated a different quantized model")
 	}
-	ms, err := CalibrateMerge(tv.m, tv.imgs, MergeOptionsFor(qm))
+	ms, err := quant.CalibrateMerge(tv.Model, tv.Calib, quant.MergeOptionsFor(qm))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := CompileWith(qm, Options{Merge: ms, Source: b.Program.Source})
+	want, err := quant.CompileWith(qm, quant.CompileOptions{Merge: ms, Source: b.Program.Source})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,8 +43,8 @@ func TestBuild(t *testing.T) {
 
 	// A given quantized model is compiled as it is; MergeGroups overrides
 	// the method's groups.
-	paper := tv.qm[quant.MethodPaper]
-	b, err = Build(tv.m, tv.imgs, BuildOptions{QModel: paper, MergeGroups: 4})
+	paper := tv.QModel[quant.MethodPaper]
+	b, err = quant.Build(tv.Model, tv.Calib, quant.BuildOptions{QModel: paper, MergeGroups: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +54,7 @@ func TestBuild(t *testing.T) {
 	if s := "merge scales: 4 channel groups by max |m|, searched, headroom for the gated outputs, on 6 calibration images"; b.Program.Source != s {
 		t.Errorf("source %q, want %q", b.Program.Source, s)
 	}
-	if _, err := Build(tv.m, quant.SliceImages{}, BuildOptions{QModel: paper}); err == nil {
+	if _, err := quant.Build(tv.Model, quant.SliceImages{}, quant.BuildOptions{QModel: paper}); err == nil {
 		t.Error("no calibration images: no error")
 	}
 }

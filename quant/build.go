@@ -1,9 +1,9 @@
-package intprog
+package quant
 
 import (
 	"fmt"
 
-	"github.com/vimsim/vimsim/quant"
+	"github.com/vimsim/vimsim/quant/intprog"
 	"github.com/vimsim/vimsim/vim"
 )
 
@@ -11,10 +11,10 @@ import (
 type BuildOptions struct {
 	// QModel is the quantized model to compile (read from a file, or
 	// shared with fake-quant runs); nil calibrates one with Quant.
-	QModel *quant.QModel
+	QModel *QModel
 	// Quant configures the calibration of the quantized model when QModel
 	// is nil; its Data is replaced by Data.
-	Quant quant.Options
+	Quant Options
 	// Data describes the calibration images, for the quantized model's
 	// record and the program's Source ("" says only their number).
 	Data string
@@ -25,10 +25,10 @@ type BuildOptions struct {
 
 // Built is an integer program with what it was compiled from.
 type Built struct {
-	Program *Program
+	Program *intprog.Program
 	// QModel is the quantized model compiled: BuildOptions.QModel or the
 	// one calibrated.
-	QModel *quant.QModel
+	QModel *QModel
 	// Merge are the merge scales calibrated for the program and
 	// MergeOptions how.
 	Merge        []MergeScale
@@ -41,13 +41,13 @@ type Built struct {
 // (CalibrateMerge) and compiles the program (CompileWith), whose Source
 // then says how the merge scales were found and on what. The result does
 // not depend on the number of goroutines.
-func Build(m *vim.Model, calib quant.Images, opt BuildOptions) (*Built, error) {
+func Build(m *vim.Model, calib Images, opt BuildOptions) (*Built, error) {
 	qm := opt.QModel
 	if qm == nil {
 		qo := opt.Quant
 		qo.Data = opt.Data
 		var err error
-		if qm, err = quant.Calibrate(m, calib, qo); err != nil {
+		if qm, err = Calibrate(m, calib, qo); err != nil {
 			return nil, err
 		}
 	}
@@ -59,7 +59,7 @@ func Build(m *vim.Model, calib quant.Images, opt BuildOptions) (*Built, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := CompileWith(qm, Options{Merge: ms, Source: mergeSource(mo, opt.Data, calib)})
+	p, err := CompileWith(qm, CompileOptions{Merge: ms, Source: mergeSource(mo, opt.Data, calib)})
 	if err != nil {
 		return nil, err
 	}
@@ -68,7 +68,7 @@ func Build(m *vim.Model, calib quant.Images, opt BuildOptions) (*Built, error) {
 
 // mergeSource describes merge scales calibrated with mo on calib, described
 // by data.
-func mergeSource(mo MergeOptions, data string, calib quant.Images) string {
+func mergeSource(mo MergeOptions, data string, calib Images) string {
 	by := "max"
 	if mo.ByMean {
 		by = "mean"

@@ -1,4 +1,4 @@
-package intprog
+package quant
 
 import (
 	"errors"
@@ -10,7 +10,6 @@ import (
 	"github.com/vimsim/vimsim/hw/datapath"
 	"github.com/vimsim/vimsim/internal/num"
 	"github.com/vimsim/vimsim/internal/par"
-	"github.com/vimsim/vimsim/quant"
 	"github.com/vimsim/vimsim/vim"
 )
 
@@ -93,8 +92,8 @@ const DefaultMergeGroups = 8
 // model's method: per tensor and min-max for "naive" (min-max everywhere),
 // DefaultMergeGroups channel groups with the search otherwise; headroom
 // for both.
-func MergeOptionsFor(qm *quant.QModel) MergeOptions {
-	if qm.Method == quant.MethodNaive {
+func MergeOptionsFor(qm *QModel) MergeOptions {
+	if qm.Method == MethodNaive {
 		return MergeOptions{K: 1, Headroom: true}
 	}
 	return MergeOptions{K: DefaultMergeGroups, Search: true, Headroom: true}
@@ -107,7 +106,7 @@ func MergeOptionsFor(qm *quant.QModel) MergeOptions {
 // quantizers on float activations (non-sequential calibration,
 // ptq-method.md §2.2). The result does not depend on the number of
 // goroutines.
-func CalibrateMerge(m *vim.Model, imgs quant.Images, opt MergeOptions) ([]MergeScale, error) {
+func CalibrateMerge(m *vim.Model, imgs Images, opt MergeOptions) ([]MergeScale, error) {
 	if imgs == nil || imgs.Len() == 0 {
 		return nil, errors.New("calibrate merge scales: no images")
 	}
@@ -198,7 +197,7 @@ func CalibrateMerge(m *vim.Model, imgs quant.Images, opt MergeOptions) ([]MergeS
 			if opt.ByMean {
 				profile = tot.sum
 			}
-			labels, centroids, err := quant.KMeans1D(profile, k)
+			labels, centroids, err := KMeans1D(profile, k)
 			if err != nil {
 				return nil, fmt.Errorf("calibrate merge scales: layer %d: %w", i, err)
 			}
@@ -221,7 +220,7 @@ func CalibrateMerge(m *vim.Model, imgs quant.Images, opt MergeOptions) ([]MergeS
 				gmax = math.Max(gmax, tot.max[ch])
 				dmax = math.Max(dmax, tot.dmax[ch])
 			}
-			s := quant.MinMaxScale(gmax, 8)
+			s := MinMaxScale(gmax, 8)
 			if opt.Search {
 				for r := 0; r+E <= len(tot.rows); r += E {
 					for ch, v := range tot.rows[r : r+E] {
@@ -288,7 +287,7 @@ func searchScale(v []float64, s0 float64, workers int) float64 {
 		s := s0 * (0.01 + float64(i)*(1.2-0.01)/n)
 		var dot, qq float64
 		for _, x := range v {
-			q := quant.FakeQuant(x, s, 8)
+			q := FakeQuant(x, s, 8)
 			dot += x * q
 			qq += q * q
 		}

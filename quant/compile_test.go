@@ -1,4 +1,4 @@
-package intprog
+package quant_test
 
 import (
 	"math"
@@ -6,13 +6,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vimsim/vimsim/internal/fixture"
 	"github.com/vimsim/vimsim/quant"
+	"github.com/vimsim/vimsim/quant/intprog"
 	"github.com/vimsim/vimsim/vim"
 )
 
 func TestCompileMethods(t *testing.T) {
-	tv := loadToy(t)
-	c := tv.m.Config
+	tv := fixture.Toy(t)
+	c := tv.Model.Config
 	E := c.DInner
 	for _, tc := range []struct {
 		method string
@@ -24,7 +26,7 @@ func TestCompileMethods(t *testing.T) {
 		{quant.MethodNaive, false, false, false},
 	} {
 		t.Run(tc.method, func(t *testing.T) {
-			p := tv.program(t, tc.method)
+			p := tv.Program(t, tc.method)
 			if len(p.Layers) != c.Depth || p.Method != tc.method {
 				t.Fatalf("%d layers, method %q", len(p.Layers), p.Method)
 			}
@@ -43,9 +45,9 @@ func TestCompileMethods(t *testing.T) {
 			if split != tc.split || groups != tc.groups || tokens != tc.tokens {
 				t.Errorf("split %v groups %v tokens %v, want %v %v %v", split, groups, tokens, tc.split, tc.groups, tc.tokens)
 			}
-			// The residual scale maps the bound to 2^ResidualBits: every
+			// The residual scale maps the bound to 2^intprog.ResidualBits: every
 			// layer's largest int8 output fits with the others.
-			qm := tv.qm[tc.method]
+			qm := tv.QModel[tc.method]
 			sum := 0.0
 			for i := range qm.Layers {
 				o := qm.Layers[i].OutProj.Out
@@ -55,7 +57,7 @@ func TestCompileMethods(t *testing.T) {
 				}
 				sum += 128 * o.Scales[0] * math.Ldexp(1, e)
 			}
-			if got := math.Ldexp(p.Scales.Residual, ResidualBits); got < sum {
+			if got := math.Ldexp(p.Scales.Residual, intprog.ResidualBits); got < sum {
 				t.Errorf("residual range %g below the mixer outputs' %g", got, sum)
 			}
 		})
@@ -63,20 +65,20 @@ func TestCompileMethods(t *testing.T) {
 }
 
 func TestCompileBoundMerge(t *testing.T) {
-	tv := loadToy(t)
-	qm := tv.qm[quant.MethodPaper]
+	tv := fixture.Toy(t)
+	qm := tv.QModel[quant.MethodPaper]
 	saved := make([]*quant.ActQuant, len(qm.Layers))
 	for i := range qm.Layers {
 		saved[i], qm.Layers[i].Merge = qm.Layers[i].Merge, nil
 	}
-	p, err := Compile(qm)
+	p, err := quant.Compile(qm)
 	for i := range qm.Layers {
 		qm.Layers[i].Merge = saved[i]
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	cal := tv.program(t, quant.MethodPaper)
+	cal := tv.Program(t, quant.MethodPaper)
 	for i := range p.Layers {
 		b := p.Scales.Layers[i].Merge
 		for ch, s := range b {
@@ -96,22 +98,22 @@ func TestCompileBoundMerge(t *testing.T) {
 // TestInputExact checks that the boundary conversion recovers the 8-bit
 // pixel of every normalised value, for every channel.
 func TestInputExact(t *testing.T) {
-	tv := loadToy(t)
-	configs := []vim.Config{tv.m.Config}
+	tv := fixture.Toy(t)
+	configs := []vim.Config{tv.Model.Config}
 	for _, norm := range []struct{ mean, std []float64 }{
 		{[]float64{0.2860}, []float64{0.3530}}, // Fashion-MNIST
 		{nil, nil},                             // [0, 1]
 		{[]float64{0.5}, []float64{0.5}},
 	} {
-		c := tv.m.Config
+		c := tv.Model.Config
 		c.Mean, c.Std = norm.mean, norm.std
 		configs = append(configs, c)
 	}
 	for _, c := range configs {
-		qm := tv.qm[quant.MethodNaive]
+		qm := tv.QModel[quant.MethodNaive]
 		save := qm.Config
 		qm.Config = c
-		p, err := Compile(qm)
+		p, err := quant.Compile(qm)
 		qm.Config = save
 		if err != nil {
 			t.Fatal(err)
@@ -136,54 +138,56 @@ func TestInputExact(t *testing.T) {
 }
 
 func TestCompileRejects(t *testing.T) {
-	tv := loadToy(t)
+	tv := fixture.Toy(t)
 	fresh := func(t *testing.T) *quant.QModel {
 		opt := quant.DefaultOptions()
 		opt.Method = quant.MethodNaive
-		qm, err := quant.Calibrate(tv.m, tv.imgs, opt)
+		qm, err := quant.Calibrate(tv.Model, tv.Calib, opt)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return qm
 	}
-	E := tv.m.Config.DInner
+	E := tv.Model.Config.DInner
 	cases := []struct {
 		name   string
-		mutate func(q *quant.QModel, o *Options)
+		mutate func(q *quant.QModel, o *quant.CompileOptions)
 		want   string
 	}{
-		{"abits", func(q *quant.QModel, _ *Options) { q.ABits = 4 }, "8-bit activations"},
-		{"float point", func(q *quant.QModel, _ *Options) { q.Layers[1].Norm.Out = nil }, "norm.out is not quantized"},
-		{"token groups without pow2", func(q *quant.QModel, _ *Options) {
+		{"abits", func(q *quant.QModel, _ *quant.CompileOptions) { q.ABits = 4 }, "8-bit activations"},
+		{"float point", func(q *quant.QModel, _ *quant.CompileOptions) { q.Layers[1].Norm.Out = nil }, "norm.out is not quantized"},
+		{"token groups without pow2", func(q *quant.QModel, _ *quant.CompileOptions) {
 			o := q.Layers[0].OutProj.Out
 			L := q.Config.Tokens()
 			q.Layers[0].OutProj.Out = &quant.ActQuant{Bits: 8, Axis: quant.PerToken, Scales: []float64{o.Scales[0], 3 * o.Scales[0]}, Group: make([]int, L)}
 		}, "power-of-two"},
-		{"channel-wise norm output", func(q *quant.QModel, _ *Options) {
+		{"channel-wise norm output", func(q *quant.QModel, _ *quant.CompileOptions) {
 			q.Layers[0].Norm.Out = &quant.ActQuant{Bits: 8, Axis: quant.PerChannel, Scales: []float64{1, 2}, Group: make([]int, q.Config.Dim)}
 		}, "per-tensor scale"},
-		{"per-channel patch weights", func(q *quant.QModel, _ *Options) {
+		{"per-channel patch weights", func(q *quant.QModel, _ *quant.CompileOptions) {
 			w := &q.Patch.W
 			w.Scales = make([]float64, w.Rows)
 			for i := range w.Scales {
 				w.Scales[i] = 0.01
 			}
 		}, "per-channel weight scales"},
-		{"merge layers", func(_ *quant.QModel, o *Options) { o.Merge = make([]MergeScale, 1) }, "merge scales for"},
-		{"merge scale", func(q *quant.QModel, o *Options) {
-			o.Merge = make([]MergeScale, q.Config.Depth)
+		{"merge layers", func(_ *quant.QModel, o *quant.CompileOptions) { o.Merge = make([]quant.MergeScale, 1) }, "merge scales for"},
+		{"merge scale", func(q *quant.QModel, o *quant.CompileOptions) {
+			o.Merge = make([]quant.MergeScale, q.Config.Depth)
 			for i := range o.Merge {
-				o.Merge[i] = MergeScale{Scales: []float64{-1}}
+				o.Merge[i] = quant.MergeScale{Scales: []float64{-1}}
 			}
 		}, "not positive"},
-		{"merge groups", func(q *quant.QModel, o *Options) {
-			o.Merge = make([]MergeScale, q.Config.Depth)
+		{"merge groups", func(q *quant.QModel, o *quant.CompileOptions) {
+			o.Merge = make([]quant.MergeScale, q.Config.Depth)
 			for i := range o.Merge {
-				o.Merge[i] = MergeScale{Scales: []float64{1, 2}, Group: make([]uint8, E-1)}
+				o.Merge[i] = quant.MergeScale{Scales: []float64{1, 2}, Group: make([]uint8, E-1)}
 			}
 		}, "channel groups"},
-		{"hidden scales", func(q *quant.QModel, _ *Options) { q.Layers[2].Dir[1].SSM.HScale = q.Layers[2].Dir[1].SSM.HScale[:3] }, "hidden-state scales"},
-		{"state rescale", func(q *quant.QModel, _ *Options) {
+		{"hidden scales", func(q *quant.QModel, _ *quant.CompileOptions) {
+			q.Layers[2].Dir[1].SSM.HScale = q.Layers[2].Dir[1].SSM.HScale[:3]
+		}, "hidden-state scales"},
+		{"state rescale", func(q *quant.QModel, _ *quant.CompileOptions) {
 			h := q.Layers[0].Dir[0].SSM.HScale
 			h[4] = h[3] * 1e-6 // a state rescale beyond the exponent unit's range
 		}, "layer 0: fwd"},
@@ -191,9 +195,9 @@ func TestCompileRejects(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			qm := fresh(t)
-			var opt Options
+			var opt quant.CompileOptions
 			c.mutate(qm, &opt)
-			_, err := CompileWith(qm, opt)
+			_, err := quant.CompileWith(qm, opt)
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -204,12 +208,12 @@ func TestCompileRejects(t *testing.T) {
 	}
 }
 
-// TestCompileModelMerge checks that Compile takes the quantized model's own
+// TestCompileModelMerge checks that quant.Compile takes the quantized model's own
 // merge quantizer when it has one.
 func TestCompileModelMerge(t *testing.T) {
-	tv := loadToy(t)
-	qm := tv.qm[quant.MethodPaper]
-	p, err := Compile(qm)
+	tv := fixture.Toy(t)
+	qm := tv.QModel[quant.MethodPaper]
+	p, err := quant.Compile(qm)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,15 +235,15 @@ func TestCompileModelMerge(t *testing.T) {
 }
 
 func TestCalibrateMerge(t *testing.T) {
-	tv := loadToy(t)
-	m := tv.m
+	tv := fixture.Toy(t)
+	m := tv.Model
 	c := m.Config
 	// Per tensor, min-max, no headroom: max |y_comb| / 127.5 from the taps.
 	want := make([]float64, c.Depth)
 	size := c.Channels * c.ImgH * c.ImgW
-	for b := 0; b < tv.imgs.Len(); b++ {
-		_, err := m.Forward(tv.imgs.Data[b*size:(b+1)*size], vim.F64, func(name string, _ []int, d []float64) {
-			if i, ok := combLayer(name); ok {
+	for b := 0; b < tv.Calib.Len(); b++ {
+		_, err := m.Forward(tv.Calib.Data[b*size:(b+1)*size], vim.F64, func(name string, _ []int, d []float64) {
+			if i, ok := quant.CombLayer(name); ok {
 				for _, v := range d {
 					want[i] = math.Max(want[i], math.Abs(v))
 				}
@@ -249,7 +253,7 @@ func TestCalibrateMerge(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got, err := CalibrateMerge(m, tv.imgs, MergeOptions{K: 1})
+	got, err := quant.CalibrateMerge(m, tv.Calib, quant.MergeOptions{K: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,13 +264,13 @@ func TestCalibrateMerge(t *testing.T) {
 	}
 	// Grouped, searched, headroom: deterministic whatever the workers; at
 	// most k groups; headroom only raises scales.
-	opt := MergeOptions{K: 4, Search: true, Headroom: true, ByMean: true, Workers: 1}
-	a, err := CalibrateMerge(m, tv.imgs, opt)
+	opt := quant.MergeOptions{K: 4, Search: true, Headroom: true, ByMean: true, Workers: 1}
+	a, err := quant.CalibrateMerge(m, tv.Calib, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
 	opt.Workers = 3
-	b, err := CalibrateMerge(m, tv.imgs, opt)
+	b, err := quant.CalibrateMerge(m, tv.Calib, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,7 +278,7 @@ func TestCalibrateMerge(t *testing.T) {
 		t.Error("merge scales depend on the number of workers")
 	}
 	opt.Headroom = false
-	nh, err := CalibrateMerge(m, tv.imgs, opt)
+	nh, err := quant.CalibrateMerge(m, tv.Calib, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -288,10 +292,10 @@ func TestCalibrateMerge(t *testing.T) {
 			}
 		}
 	}
-	if _, err := CalibrateMerge(m, quant.SliceImages{}, opt); err == nil {
+	if _, err := quant.CalibrateMerge(m, quant.SliceImages{}, opt); err == nil {
 		t.Error("no images: no error")
 	}
-	if _, err := CalibrateMerge(m, tv.imgs, MergeOptions{K: 17}); err == nil {
+	if _, err := quant.CalibrateMerge(m, tv.Calib, quant.MergeOptions{K: 17}); err == nil {
 		t.Error("17 groups: no error")
 	}
 }

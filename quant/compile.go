@@ -1,19 +1,19 @@
-package intprog
+package quant
 
 import (
 	"fmt"
 	"math"
 
 	"github.com/vimsim/vimsim/hw/datapath"
-	"github.com/vimsim/vimsim/quant"
+	"github.com/vimsim/vimsim/quant/intprog"
 )
 
-// Options refine Compile.
-type Options struct {
+// CompileOptions refine CompileWith.
+type CompileOptions struct {
 	// Merge are the scales of the merged int8 out_proj input of each
 	// layer, a quantization point the integer datapath adds to the
 	// method's (DATAPATH.md §11, "new"); CalibrateMerge measures them. Nil
-	// takes the quantized model's merge quantizer (quant.QLayer.Merge)
+	// takes the quantized model's merge quantizer (QLayer.Merge)
 	// where it has one, else a per-tensor scale derived from a provable
 	// bound on the merged value (no saturation, but a coarse int8 grid).
 	Merge []MergeScale
@@ -23,23 +23,23 @@ type Options struct {
 
 // Compile turns the quantized model qm into an integer program with the
 // merge scales qm carries (or bounds); see CompileWith.
-func Compile(qm *quant.QModel) (*Program, error) {
-	return CompileWith(qm, Options{})
+func Compile(qm *QModel) (*intprog.Program, error) {
+	return CompileWith(qm, CompileOptions{})
 }
 
 // CompileWith turns the calibrated real scales of qm into the integer
 // constants of the datapath (DATAPATH.md §13), with the offline builders of
 // hw/datapath. The quantization points the method leaves in float get
 // these formats: the input image int8 per channel at 1/(255·std) (exact for
-// 8-bit images, see Input); the residual stream int32 at a model-wide scale
-// s_r that maps a provable bound on |residual| to 2^ResidualBits; the gated
-// scan outputs int16 at s_m/128 and their merge int8 at s_m (opt.Merge); the
+// 8-bit images, see intprog.Input); the residual stream int32 at a model-wide scale
+// s_r that maps a provable bound on |residual| to
+// 2^intprog.ResidualBits; the gated scan outputs int16 at s_m/128 and their merge int8 at s_m (opt.Merge); the
 // logits int32 (the head's output quantizer of qm is not applied). It fails,
 // with a message naming the layer, when qm uses a format the datapath
 // cannot execute (activations other than 8 bits, a per-token quantizer
 // without power-of-two groups, per-channel weights feeding a split-K GEMM)
 // or when a constant leaves its register.
-func CompileWith(qm *quant.QModel, opt Options) (*Program, error) {
+func CompileWith(qm *QModel, opt CompileOptions) (*intprog.Program, error) {
 	p, err := compile(qm, opt)
 	if err != nil {
 		return nil, fmt.Errorf("compile %s (%s): %w", qm.Config.Name, qm.Method, err)
@@ -47,12 +47,12 @@ func CompileWith(qm *quant.QModel, opt Options) (*Program, error) {
 	return p, nil
 }
 
-func compile(qm *quant.QModel, opt Options) (*Program, error) {
+func compile(qm *QModel, opt CompileOptions) (*intprog.Program, error) {
 	c := qm.Config
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	if qm.ABits != 8 || qm.HBits != 8 || qm.WBits < quant.MinBits || qm.WBits > 8 {
+	if qm.ABits != 8 || qm.HBits != 8 || qm.WBits < MinBits || qm.WBits > 8 {
 		return nil, fmt.Errorf("W%dA%d with a %d-bit hidden state: the datapath runs weights of 4-8 bits, 8-bit activations and an 8-bit state", qm.WBits, qm.ABits, qm.HBits)
 	}
 	if len(qm.Layers) != c.Depth {
@@ -62,10 +62,10 @@ func compile(qm *quant.QModel, opt Options) (*Program, error) {
 		return nil, fmt.Errorf("%d merge scales for %d layers", len(opt.Merge), c.Depth)
 	}
 	D := c.Dim
-	p := &Program{Config: c, Method: qm.Method, Source: opt.Source,
+	p := &intprog.Program{Config: c, Method: qm.Method, Source: opt.Source,
 		ExpTableBits: datapath.DefaultExpTableBits, RsqrtTableBits: datapath.DefaultRsqrtTableBits,
-		Layers: make([]Layer, c.Depth)}
-	p.Scales.Layers = make([]LayerScales, c.Depth)
+		Layers: make([]intprog.Layer, c.Depth)}
+	p.Scales.Layers = make([]intprog.LayerScales, c.Depth)
 	if p.Source == "" {
 		p.Source = "merge scales of the quantized model (bounds where it has none)"
 	}
@@ -79,7 +79,7 @@ func compile(qm *quant.QModel, opt Options) (*Program, error) {
 	if err != nil {
 		return nil, err
 	}
-	sR := math.Ldexp(bound, -ResidualBits)
+	sR := math.Ldexp(bound, -intprog.ResidualBits)
 	p.Scales.Residual, p.Scales.Patch = sR, sPE
 
 	if err := compileEmbed(p, qm, sPE, sR); err != nil {
@@ -117,7 +117,7 @@ func compile(qm *quant.QModel, opt Options) (*Program, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.Head = Linear{W: headW, Req: datapath.Requantizer{Mult: []datapath.Multiplier{unit}, Bias: bias, Bits: 32}}
+	p.Head = intprog.Linear{W: headW, Req: datapath.Requantizer{Mult: []datapath.Multiplier{unit}, Bias: bias, Bits: 32}}
 	p.Scales.Logits = dedupScales(hw, func(s float64) float64 { return sNF * s })
 
 	if err := p.Build(); err != nil {
@@ -130,7 +130,7 @@ func compile(qm *quant.QModel, opt Options) (*Program, error) {
 // r₀ (an int8 patch token of magnitude ≤ 128·s_pe plus the position
 // embedding, or the cls token plus its position) plus, for each layer, the
 // largest mixer output an int8 code can represent (128·s_o0·2^max e_g).
-func residualBound(qm *quant.QModel, sPE float64) (float64, error) {
+func residualBound(qm *QModel, sPE float64) (float64, error) {
 	c := qm.Config
 	D, L, tp := c.Dim, c.Tokens(), c.ClsPos()
 	if len(qm.Pos) != L*D || len(qm.Cls) != D {
@@ -168,7 +168,7 @@ func maxInt(v []int) int {
 }
 
 // compileEmbed builds the input conversion, the patch embedding and r₀.
-func compileEmbed(p *Program, qm *quant.QModel, sPE, sR float64) error {
+func compileEmbed(p *intprog.Program, qm *QModel, sPE, sR float64) error {
 	c := qm.Config
 	D, L, tp := c.Dim, c.Tokens(), c.ClsPos()
 	C, PP := c.Channels, c.Patch*c.Patch
@@ -181,7 +181,7 @@ func compileEmbed(p *Program, qm *quant.QModel, sPE, sR float64) error {
 	if err != nil {
 		return err
 	}
-	p.Input = Input{Gain: make([]float64, C), Offset: make([]float64, C)}
+	p.Input = intprog.Input{Gain: make([]float64, C), Offset: make([]float64, C)}
 	sImg := make([]float64, C) // scale of channel c's codes
 	off := make([]float64, C)  // real value of code 0 of channel c
 	for ch := 0; ch < C; ch++ {
@@ -239,7 +239,7 @@ func compileEmbed(p *Program, qm *quant.QModel, sPE, sR float64) error {
 	if qm.Patch.Bias != nil && len(qm.Patch.Bias) != D {
 		return fmt.Errorf("patch_embed: %d biases for %d outputs", len(qm.Patch.Bias), D)
 	}
-	p.Embed.Patch = GroupLinear{W: pw, InGroup: inGroup, Bias: bias, Req: *req}
+	p.Embed.Patch = intprog.GroupLinear{W: pw, InGroup: inGroup, Bias: bias, Req: *req}
 	toRes, err := requantizer([]float64{sPE / sR}, nil, 32)
 	if err != nil {
 		return fmt.Errorf("patch_embed residual: %w", err)
@@ -264,7 +264,7 @@ func compileEmbed(p *Program, qm *quant.QModel, sPE, sR float64) error {
 }
 
 // compileLayer builds block i; sM is its merge scale (nil: from the bound).
-func compileLayer(p *Program, qm *quant.QModel, i int, sR float64, sM *MergeScale) error {
+func compileLayer(p *intprog.Program, qm *QModel, i int, sR float64, sM *MergeScale) error {
 	c := qm.Config
 	D, E, L, N, K, R := c.Dim, c.DInner, c.Tokens(), c.DState, c.DConv, c.DtRank
 	XO := c.XProjOut()
@@ -300,7 +300,7 @@ func compileLayer(p *Program, qm *quant.QModel, i int, sR float64, sM *MergeScal
 	}
 	ls.Z = sZ
 
-	var ds [2]*DirScales
+	var ds [2]*intprog.DirScales
 	for d := range ql.Dir {
 		qd := &ql.Dir[d]
 		dr := &l.Dir[d]
@@ -371,7 +371,7 @@ func compileLayer(p *Program, qm *quant.QModel, i int, sR float64, sM *MergeScal
 		for j, g := range chGroup {
 			in[j] = uint8(g)
 		}
-		dr.XProj = GroupLinear{W: xw, InGroup: in, Req: *greq}
+		dr.XProj = intprog.GroupLinear{W: xw, InGroup: in, Req: *greq}
 		s.XProj = sXP
 
 		// dt_proj (bias) → int8, then softplus.
@@ -505,13 +505,13 @@ func compileLayer(p *Program, qm *quant.QModel, i int, sR float64, sM *MergeScal
 		for ch, g := range mGroup {
 			in[ch] = uint8(g)
 		}
-		l.OutSplit = &GroupLinear{W: w, InGroup: in, Req: *greq}
+		l.OutSplit = &intprog.GroupLinear{W: w, InGroup: in, Req: *greq}
 		req, err := requantizer([]float64{sI / ots.S0}, nil, 8)
 		if err != nil {
 			return fmt.Errorf("out_proj: %w", err)
 		}
 		setTokenGroups(&req, ots, 1)
-		l.OutProj = Linear{W: w, Req: req}
+		l.OutProj = intprog.Linear{W: w, Req: req}
 	}
 	if l.ToResidual, err = requantizer([]float64{ots.S0 / sR}, nil, 32); err != nil {
 		return fmt.Errorf("residual: %w", err)
@@ -531,7 +531,7 @@ func minInt(v []int) int {
 // mergeBound bounds the merged gated output of layer i: per channel, the
 // largest |(r_C·y′ + D·x)·SiLU(z)| the int8 operands can represent, averaged
 // over the two directions.
-func mergeBound(qm *quant.QModel, i int, ls *LayerScales) float64 {
+func mergeBound(qm *QModel, i int, ls *intprog.LayerScales) float64 {
 	ql := &qm.Layers[i]
 	E := qm.Config.DInner
 	b := 0.0
@@ -553,7 +553,7 @@ func mergeBound(qm *quant.QModel, i int, ls *LayerScales) float64 {
 }
 
 // setTokenGroups gives r the token groups of ts with shifts sign·e_g.
-func setTokenGroups(r *datapath.Requantizer, ts TokenScale, sign int) {
+func setTokenGroups(r *datapath.Requantizer, ts intprog.TokenScale, sign int) {
 	if len(ts.Exp) == 1 && ts.Exp[0] == 0 {
 		return
 	}
@@ -565,7 +565,7 @@ func setTokenGroups(r *datapath.Requantizer, ts TokenScale, sign int) {
 }
 
 // normParams derives the RMSNorm constants of a quantized norm.
-func normParams(n *quant.QNorm, sIn, sOut, eps float64) (datapath.NormParams, error) {
+func normParams(n *QNorm, sIn, sOut, eps float64) (datapath.NormParams, error) {
 	w := &n.Gamma
 	if w.Rows != 1 || len(w.Scales) != 1 {
 		return datapath.NormParams{}, fmt.Errorf("gain has %d rows and %d scales, want 1 and 1", w.Rows, len(w.Scales))
@@ -584,16 +584,16 @@ func normParams(n *quant.QNorm, sIn, sOut, eps float64) (datapath.NormParams, er
 // linear builds a GEMM with its requantizer: output j has the accumulator
 // scale inScale(j)·s_w[j] and the output scale out[j]; bias (may be nil) is
 // the float bias.
-func linear(w *quant.QWeight, n, k int, bias []float64, inScale func(j int) float64, out []float64, bits int, name string) (Linear, error) {
+func linear(w *QWeight, n, k int, bias []float64, inScale func(j int) float64, out []float64, bits int, name string) (intprog.Linear, error) {
 	qw, err := weights(w, n, k, name)
 	if err != nil {
-		return Linear{}, err
+		return intprog.Linear{}, err
 	}
 	ws := rowScales(w)
 	acc := func(j int) float64 { return inScale(j) * ws[j] }
 	b, err := biasCodes(bias, n, acc, name)
 	if err != nil {
-		return Linear{}, err
+		return intprog.Linear{}, err
 	}
 	f := make([]float64, n)
 	for j := range f {
@@ -601,13 +601,13 @@ func linear(w *quant.QWeight, n, k int, bias []float64, inScale func(j int) floa
 	}
 	r, err := requantizer(f, b, bits)
 	if err != nil {
-		return Linear{}, fmt.Errorf("%s: %w", name, err)
+		return intprog.Linear{}, fmt.Errorf("%s: %w", name, err)
 	}
-	return Linear{W: qw, Req: r}, nil
+	return intprog.Linear{W: qw, Req: r}, nil
 }
 
 // weights wraps a quantized weight's codes for the MAC array.
-func weights(w *quant.QWeight, n, k int, name string) (*datapath.Weights, error) {
+func weights(w *QWeight, n, k int, name string) (*datapath.Weights, error) {
 	if w.Rows != n || w.Cols != k {
 		return nil, fmt.Errorf("%s: weight %dx%d, want %dx%d", name, w.Rows, w.Cols, n, k)
 	}
@@ -622,7 +622,7 @@ func weights(w *quant.QWeight, n, k int, name string) (*datapath.Weights, error)
 }
 
 // rowScales returns the weight scale of each output row.
-func rowScales(w *quant.QWeight) []float64 {
+func rowScales(w *QWeight) []float64 {
 	s := make([]float64, w.Rows)
 	for r := range s {
 		if len(w.Scales) == 1 {
@@ -747,14 +747,14 @@ func dedupScales(ws []float64, f func(float64) float64) []float64 {
 }
 
 // perTensor returns the scale of a per-tensor quantizer.
-func perTensor(q *quant.ActQuant, name string) (float64, error) {
+func perTensor(q *ActQuant, name string) (float64, error) {
 	if q == nil {
 		return 0, fmt.Errorf("%s is not quantized (float in the method); the datapath needs an integer format", name)
 	}
 	if q.Bits != 8 {
 		return 0, fmt.Errorf("%s: %d bits, the datapath needs 8", name, q.Bits)
 	}
-	if q.Axis != quant.PerTensor {
+	if q.Axis != PerTensor {
 		return 0, fmt.Errorf("%s: %s-wise scales, the datapath needs one per-tensor scale here", name, q.Axis)
 	}
 	return q.Scales[0], nil
@@ -762,23 +762,23 @@ func perTensor(q *quant.ActQuant, name string) (float64, error) {
 
 // perChannel expands a per-tensor or channel-grouped quantizer to one scale
 // per channel.
-func perChannel(q *quant.ActQuant, n int, name string) ([]float64, error) {
+func perChannel(q *ActQuant, n int, name string) ([]float64, error) {
 	if q == nil {
 		return nil, fmt.Errorf("%s is not quantized (float in the method); the datapath needs an integer format", name)
 	}
 	if q.Bits != 8 {
 		return nil, fmt.Errorf("%s: %d bits, the datapath needs 8", name, q.Bits)
 	}
-	if err := q.Validate(n); err != nil && q.Axis != quant.PerTensor {
+	if err := q.Validate(n); err != nil && q.Axis != PerTensor {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	s := make([]float64, n)
 	switch q.Axis {
-	case quant.PerTensor:
+	case PerTensor:
 		for c := range s {
 			s[c] = q.Scales[0]
 		}
-	case quant.PerChannel:
+	case PerChannel:
 		for c := range s {
 			s[c] = q.Scales[q.Group[c]]
 		}
@@ -790,33 +790,33 @@ func perChannel(q *quant.ActQuant, n int, name string) ([]float64, error) {
 
 // tokenScale returns the k-scaled token-wise power-of-two scale of q (one
 // group of exponent 0 for a per-tensor quantizer).
-func tokenScale(q *quant.ActQuant, tokens int, name string) (TokenScale, error) {
+func tokenScale(q *ActQuant, tokens int, name string) (intprog.TokenScale, error) {
 	if q == nil {
-		return TokenScale{}, fmt.Errorf("%s is not quantized (float in the method); the datapath needs an integer format", name)
+		return intprog.TokenScale{}, fmt.Errorf("%s is not quantized (float in the method); the datapath needs an integer format", name)
 	}
 	if q.Bits != 8 {
-		return TokenScale{}, fmt.Errorf("%s: %d bits, the datapath needs 8", name, q.Bits)
+		return intprog.TokenScale{}, fmt.Errorf("%s: %d bits, the datapath needs 8", name, q.Bits)
 	}
 	switch q.Axis {
-	case quant.PerTensor:
-		return TokenScale{S0: q.Scales[0], Exp: []int{0}, Group: make([]uint8, tokens)}, nil
-	case quant.PerToken:
+	case PerTensor:
+		return intprog.TokenScale{S0: q.Scales[0], Exp: []int{0}, Group: make([]uint8, tokens)}, nil
+	case PerToken:
 		if err := q.Validate(tokens); err != nil {
-			return TokenScale{}, fmt.Errorf("%s: %w", name, err)
+			return intprog.TokenScale{}, fmt.Errorf("%s: %w", name, err)
 		}
 		if q.Exp == nil {
-			return TokenScale{}, fmt.Errorf("%s: token groups without power-of-two scales need a multiplier per token; the datapath needs s_g = s_0·2^e_g", name)
+			return intprog.TokenScale{}, fmt.Errorf("%s: token groups without power-of-two scales need a multiplier per token; the datapath needs s_g = s_0·2^e_g", name)
 		}
 		if len(q.Scales) > 256 {
-			return TokenScale{}, fmt.Errorf("%s: %d token groups exceed an 8-bit group index", name, len(q.Scales))
+			return intprog.TokenScale{}, fmt.Errorf("%s: %d token groups exceed an 8-bit group index", name, len(q.Scales))
 		}
-		ts := TokenScale{S0: q.Scales[0], Exp: append([]int(nil), q.Exp...), Group: make([]uint8, tokens)}
+		ts := intprog.TokenScale{S0: q.Scales[0], Exp: append([]int(nil), q.Exp...), Group: make([]uint8, tokens)}
 		for t, g := range q.Group {
 			ts.Group[t] = uint8(g)
 		}
 		return ts, nil
 	}
-	return TokenScale{}, fmt.Errorf("%s: channel-wise scales, the datapath needs token-wise or per-tensor ones here", name)
+	return intprog.TokenScale{}, fmt.Errorf("%s: channel-wise scales, the datapath needs token-wise or per-tensor ones here", name)
 }
 
 // perChannelConst expands a preprocessing constant (0, 1 or n values).
