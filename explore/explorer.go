@@ -351,10 +351,10 @@ func (x *Explorer) runChunk(ctx context.Context, sp Space, progs []*intprog.Prog
 		if errors.Is(err, ErrInterrupted) {
 			return interrupted(ctx)
 		}
-		return fmt.Errorf("images %d-%d of %s: %w", lo, hi-1, x.opt.Images.Key, err)
+		return fmt.Errorf("images %d-%d of %s: %w", lo, hi-1, x.opt.Images.Name, err)
 	}
 	if ev1.Images != n {
-		return fmt.Errorf("images %d-%d of %s: read %d", lo, hi-1, x.opt.Images.Key, ev1.Images)
+		return fmt.Errorf("images %d-%d of %s: read %d", lo, hi-1, x.opt.Images.Name, ev1.Images)
 	}
 	ref.Accuracy = accuracyOf(n, ev1.Methods[0])
 	ref.Accuracy.Agree = n

@@ -46,7 +46,7 @@ func newTestExplorer(tb testing.TB, m *vim.Model, n, chunk int, c *Cache) *Explo
 	x, err := New(Options{
 		Evaluator: &Datapath{Model: m, Calib: calib, CalibKey: "pixels 4 seed 1", Quant: fastQuant()},
 		Coster:    OpCoster{Model: cfg},
-		Images:    Images{Key: DatasetKey("sample", data.Test, cfg), Dataset: ds, Pre: pre, N: n},
+		Images:    Images{Name: "sample (test)", Key: DatasetKey("sample", data.Test, cfg), Dataset: ds, Pre: pre, N: n},
 		Chunk:     chunk,
 		Cache:     c,
 	})

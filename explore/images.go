@@ -9,6 +9,8 @@ import (
 // Images are the evaluation images: the first N samples of a dataset,
 // preprocessed for the model.
 type Images struct {
+	// Name names the images in reports, e.g. "fashion-mnist (test)".
+	Name string
 	// Key identifies the dataset, its split and the preprocessing (part of
 	// the cache keys of accuracies).
 	Key     string

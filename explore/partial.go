@@ -26,8 +26,10 @@ type Header struct {
 	Data   string `json:"data"`
 	Images int    `json:"images"`
 	Chunk  int    `json:"chunk"`
-	// Evaluator and Coster are SHA-256s of their keys (model weights,
-	// calibration, build).
+	// DataKey, Evaluator and Coster are SHA-256s of the images' key
+	// (dataset, split, preprocessing) and of the evaluator's and coster's
+	// keys (model weights, calibration, build).
+	DataKey   string       `json:"data_key"`
 	Evaluator string       `json:"evaluator"`
 	Coster    string       `json:"coster"`
 	Recipes   []RecipeInfo `json:"recipes"`
@@ -48,8 +50,8 @@ func sha(s string) string {
 }
 
 func (x *Explorer) header(sp Space) Header {
-	h := Header{Model: x.Config().Name, Data: x.opt.Images.Key, Images: x.opt.Images.N, Chunk: x.opt.Chunk,
-		Evaluator: sha(x.evalKey), Coster: sha(x.costKey), Designs: sp.Designs}
+	h := Header{Model: x.Config().Name, Data: x.opt.Images.Name, Images: x.opt.Images.N, Chunk: x.opt.Chunk,
+		DataKey: sha(x.opt.Images.Key), Evaluator: sha(x.evalKey), Coster: sha(x.costKey), Designs: sp.Designs}
 	for _, r := range sp.Recipes {
 		h.Recipes = append(h.Recipes, RecipeInfo{Name: r.Name, Recipe: r.Precision, Plan: r.Plan.Key()})
 	}
