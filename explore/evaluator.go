@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"sync"
 
 	"github.com/vimsim/vimsim/quant"
 	"github.com/vimsim/vimsim/quant/intprog"
@@ -39,9 +40,11 @@ type Evaluator interface {
 // units, against the float32 forward pass.
 type Datapath struct {
 	Model *vim.Model
-	// Calib are the calibration images and CalibKey describes them (the
-	// dataset, split, count and seed draw: part of the cache keys).
-	Calib    quant.Images
+	// Calib returns the calibration images; it is called once, when the
+	// first recipe is compiled (a run that finds every program in its cache
+	// reads no calibration data). CalibKey describes them (the dataset,
+	// split, count and seed of the draw: part of the cache keys).
+	Calib    func() (quant.Images, error)
 	CalibKey string
 	// Quant are the calibration settings (method, search sizes, seed); the
 	// bits come from each recipe.
@@ -51,6 +54,10 @@ type Datapath struct {
 	// Build identifies the vimsim build (see BuildKey), so that entries of
 	// another build are not read.
 	Build string
+
+	once  sync.Once
+	calib quant.Images
+	err   error
 }
 
 // Key implements Evaluator.
@@ -82,9 +89,17 @@ func (d *Datapath) Compile(r Recipe) (*intprog.Program, error) {
 	if !ok {
 		return nil, fmt.Errorf("recipe %s: per-op or per-layer precisions: calibration and the compiler take uniform recipes only in this build", r.Name)
 	}
+	d.once.Do(func() {
+		if d.calib, d.err = d.Calib(); d.err != nil {
+			d.err = fmt.Errorf("calibration images: %w", d.err)
+		}
+	})
+	if d.err != nil {
+		return nil, d.err
+	}
 	opt := d.Quant
 	opt.WBits, opt.ABits, opt.HBits = w, a, h
-	b, err := quant.Build(d.Model, d.Calib, quant.BuildOptions{Quant: opt, Data: d.CalibKey, MergeGroups: d.MergeGroups})
+	b, err := quant.Build(d.Model, d.calib, quant.BuildOptions{Quant: opt, Data: d.CalibKey, MergeGroups: d.MergeGroups})
 	if err != nil {
 		return nil, fmt.Errorf("recipe %s: %w", r.Name, err)
 	}

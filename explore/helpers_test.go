@@ -44,7 +44,7 @@ func newTestExplorer(tb testing.TB, m *vim.Model, n, chunk int, c *Cache) *Explo
 	size := cfg.Channels * cfg.ImgH * cfg.ImgW
 	calib := quant.SliceImages{Data: pixels.Images(cfg, 4, 1), Size: size}
 	x, err := New(Options{
-		Evaluator: &Datapath{Model: m, Calib: calib, CalibKey: "pixels 4 seed 1", Quant: fastQuant()},
+		Evaluator: &Datapath{Model: m, Calib: func() (quant.Images, error) { return calib, nil }, CalibKey: "pixels 4 seed 1", Quant: fastQuant()},
 		Coster:    OpCoster{Model: cfg},
 		Images:    Images{Name: "sample (test)", Key: DatasetKey("sample", data.Test, cfg), Dataset: ds, Pre: pre, N: n},
 		Chunk:     chunk,

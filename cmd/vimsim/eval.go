@@ -216,10 +216,11 @@ func writeJSON(w io.Writer, v any) error {
 // progressBar draws eval's progress on a terminal. A nil *progressBar (not a
 // terminal) draws nothing.
 type progressBar struct {
-	w     io.Writer
-	total int
-	start time.Time
-	last  time.Time
+	w           io.Writer
+	total       int
+	start       time.Time
+	last        time.Time
+	label, unit string // "eval", "img/s"
 }
 
 // newProgressBar returns a progress bar on w, or nil when w is not a
@@ -230,7 +231,7 @@ func newProgressBar(w io.Writer, total int) *progressBar {
 		return nil
 	}
 	now := time.Now()
-	return &progressBar{w: w, total: total, start: now}
+	return &progressBar{w: w, total: total, start: now, label: "eval", unit: "img/s"}
 }
 
 // update redraws the bar, at most ten times a second.
@@ -251,7 +252,7 @@ func (p *progressBar) update(done int) {
 	if rate > 0 && done < p.total {
 		eta = fmt.Sprintf("  ETA %s", (time.Duration(float64(p.total-done)/rate) * time.Second).Round(time.Second))
 	}
-	fmt.Fprintf(p.w, "\r\x1b[Keval [%s%s] %d/%d  %.1f img/s%s", strings.Repeat("=", filled), strings.Repeat(" ", width-filled), done, p.total, rate, eta)
+	fmt.Fprintf(p.w, "\r\x1b[K%s [%s%s] %d/%d  %.1f %s%s", p.label, strings.Repeat("=", filled), strings.Repeat(" ", width-filled), done, p.total, rate, p.unit, eta)
 }
 
 // finish erases the bar.
