@@ -24,9 +24,11 @@ type Evaluator interface {
 	Key() string
 	// Config is the model's configuration.
 	Config() vim.Config
+	// Check refuses, before any work, a recipe the datapath cannot run,
+	// naming the recipe and the op.
+	Check(r Recipe) error
 	// Compile calibrates the model for recipe r and compiles its integer
-	// program. A recipe the datapath cannot run is refused with an error
-	// naming the recipe and what is missing.
+	// program.
 	Compile(r Recipe) (*intprog.Program, error)
 	// Reference returns the float reference logits of n images (n·classes
 	// values), against which the programs are compared.
@@ -81,14 +83,31 @@ func (d *Datapath) Key() string {
 // Config implements Evaluator.
 func (d *Datapath) Config() vim.Config { return d.Model.Config }
 
-// Compile implements Evaluator. The calibration and the compiler take
-// uniform recipes (weights of 4–8 bits, 8-bit activations and hidden state);
-// per-op and per-layer precisions are refused until they do.
-func (d *Datapath) Compile(r Recipe) (*intprog.Program, error) {
+// Check implements Evaluator. The calibration and the compiler take
+// uniform recipes with weights of 4–8 bits, 8-bit activations and an 8-bit
+// hidden state (quant.Compile); per-op and per-layer precisions and 16-bit
+// hidden states are refused until they take them.
+func (d *Datapath) Check(r Recipe) error {
 	w, a, h, ok := r.Plan.Uniform()
-	if !ok {
-		return nil, fmt.Errorf("recipe %s: per-op or per-layer precisions: calibration and the compiler take uniform recipes only in this build", r.Name)
+	switch {
+	case !ok:
+		return fmt.Errorf("recipe %s: per-op or per-layer precisions: calibration and the compiler of this build take uniform recipes only", r.Name)
+	case w < quant.MinBits || w > 8:
+		return fmt.Errorf("recipe %s: %d-bit weights: the datapath runs 4-8", r.Name, w)
+	case a != 8:
+		return fmt.Errorf("recipe %s: %d-bit activations: the datapath runs 8", r.Name, a)
+	case h != 8:
+		return fmt.Errorf("recipe %s: %d-bit hidden state: the datapath of this build runs 8", r.Name, h)
 	}
+	return nil
+}
+
+// Compile implements Evaluator.
+func (d *Datapath) Compile(r Recipe) (*intprog.Program, error) {
+	if err := d.Check(r); err != nil {
+		return nil, err
+	}
+	w, a, h, _ := r.Plan.Uniform()
 	d.once.Do(func() {
 		if d.calib, d.err = d.Calib(); d.err != nil {
 			d.err = fmt.Errorf("calibration images: %w", d.err)

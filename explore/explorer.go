@@ -153,6 +153,9 @@ func (x *Explorer) Run(ctx context.Context, sp Space) (*Partial, error) {
 		if len(r.Plan.Blocks) != x.Config().Depth {
 			return nil, fmt.Errorf("recipe %s: resolved for %d blocks, the model has %d", r.Name, len(r.Plan.Blocks), x.Config().Depth)
 		}
+		if err := x.opt.Evaluator.Check(r); err != nil {
+			return nil, err
+		}
 	}
 	all := x.Jobs(sp)
 	lo, hi := x.opt.Shard.Range(len(all))

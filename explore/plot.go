@@ -3,9 +3,12 @@ package explore
 import (
 	"fmt"
 	"image/color"
+	"math"
+	"strconv"
 	"strings"
 
 	"github.com/vimsim/vimsim/hw/cost"
+	"github.com/vimsim/vimsim/sim"
 )
 
 // Colours of the front markers.
@@ -129,17 +132,71 @@ func PlotAccuracy(t *Table, format string) ([]byte, error) {
 	for r, ri := range t.Recipes {
 		a := t.Accuracy[r]
 		bars = append(bars, cost.Bar{Category: ri.Name, Value: 100 * a.Top1Rate(), Color: colors[r],
-			Note: fmt.Sprintf("%.2f %%, agreement %.1f %%, SQNR %s", 100*a.Top1Rate(), 100*a.Agreement(), fmtDB(a.SQNRdB()))})
+			Note: fmt.Sprintf("%.2f %%, agreement %.1f %%, SQNR %s dB", 100*a.Top1Rate(), 100*a.Agreement(), sim.DB(a.SQNRdB()))})
 	}
 	ch := cost.Chart{Title: fmt.Sprintf("%s: top-1 on the integer datapath, %d images of %s", t.Model, t.Images, t.Data),
 		Panels: []cost.Panel{{XLabel: "top-1 accuracy (%)", Bars: bars}}}
 	return ch.Render(format)
 }
 
-// fmtDB formats a ratio in dB ("∞ dB" for identical logits).
-func fmtDB(db float64) string {
-	if db > 1e300 {
-		return "∞ dB"
+// Colours of the sensitivity bars.
+var (
+	chosenInk = color.RGBA{R: 200, G: 30, B: 30, A: 255}
+	otherInk  = color.RGBA{R: 31, G: 119, B: 180, A: 255}
+)
+
+// PlotSensitivity draws one bar per move of a search: its accuracy cost
+// measured on the datapath (logit SQNR drop in dB, or top-1 drop in
+// points, as the search scored them), noted with the other measure and the
+// cost it saves on the design in the first budget's metric; the moves
+// chosen in red.
+func PlotSensitivity(model string, r *SearchResult, format string) ([]byte, error) {
+	chosen := map[int]bool{}
+	for _, i := range r.Chosen {
+		chosen[i] = true
 	}
-	return fmt.Sprintf("%.1f dB", db)
+	metric := r.Budgets[0].Metric
+	baseV, err := metricValue(metric, r.Base.Cost)
+	if err != nil {
+		return nil, err
+	}
+	var bars []cost.Bar
+	for i, s := range r.Moves {
+		v, err := metricValue(metric, s.Cost)
+		if err != nil {
+			return nil, err
+		}
+		saved := baseV - v
+		pct := 0.0
+		if baseV > 0 {
+			pct = 100 * saved / baseV
+		}
+		b := cost.Bar{Category: s.Move.Name, Color: otherInk}
+		if chosen[i] {
+			b.Color = chosenInk
+		}
+		dsq := float64(s.DSQNR)
+		if math.IsInf(dsq, 0) || math.IsNaN(dsq) {
+			dsq = 0
+		}
+		if r.Score == ScoreTop1 {
+			b.Value = 100 * s.DTop1
+			b.Note = fmt.Sprintf("SQNR −%.2f dB, saves %s %s (%.1f%%)", dsq, fmtSig(saved), metricUnit(metric), pct)
+		} else {
+			b.Value = dsq
+			b.Note = fmt.Sprintf("top-1 %+.2f pp, saves %s %s (%.1f%%)", -100*s.DTop1+0, fmtSig(saved), metricUnit(metric), pct)
+		}
+		bars = append(bars, b)
+	}
+	xl := "logit SQNR drop (dB) of the move alone"
+	if r.Score == ScoreTop1 {
+		xl = "top-1 drop (points) of the move alone"
+	}
+	ch := cost.Chart{Title: fmt.Sprintf("%s from %s on %s: move sensitivities (red: chosen for %s)",
+		model, r.Base.Recipe.String(), r.Design, budgetText(r.Budgets)), Width: 18,
+		Panels: []cost.Panel{{XLabel: xl, Bars: bars}}}
+	return ch.Render(format)
 }
+
+// fmtSig formats v with three significant digits.
+func fmtSig(v float64) string { return strconv.FormatFloat(v, 'g', 3, 64) }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/vimsim/vimsim/hw/cost"
 	"github.com/vimsim/vimsim/quant"
+	"github.com/vimsim/vimsim/sim"
 )
 
 // Point is one design point: a recipe on an architecture, with the recipe's
@@ -86,27 +87,16 @@ func Front(pts []Point) []int {
 	return f
 }
 
-// dB is a ratio in decibels that encodes +Inf (identical logits) as null.
-type dB float64
-
-// MarshalJSON implements json.Marshaler.
-func (d dB) MarshalJSON() ([]byte, error) {
-	if math.IsInf(float64(d), 0) || math.IsNaN(float64(d)) {
-		return []byte("null"), nil
-	}
-	return []byte(strconv.FormatFloat(float64(d), 'g', -1, 64)), nil
-}
-
 // ratesJSON is the report form of an Accuracy.
 type ratesJSON struct {
 	Top1      float64 `json:"top1"`
 	Top5      float64 `json:"top5"`
 	Agreement float64 `json:"agreement"`
-	SQNRdB    dB      `json:"sqnr_db"`
+	SQNRdB    sim.DB  `json:"sqnr_db"`
 }
 
 func rates(a Accuracy) ratesJSON {
-	return ratesJSON{Top1: a.Top1Rate(), Top5: a.Top5Rate(), Agreement: a.Agreement(), SQNRdB: dB(a.SQNRdB())}
+	return ratesJSON{Top1: a.Top1Rate(), Top5: a.Top5Rate(), Agreement: a.Agreement(), SQNRdB: sim.DB(a.SQNRdB())}
 }
 
 // accuracyJSON is the report form of an Accuracy with its counts.

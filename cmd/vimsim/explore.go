@@ -12,9 +12,10 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/vimsim/vimsim/data"
 	"github.com/vimsim/vimsim/explore"
-	"github.com/vimsim/vimsim/hw/arch"
+	"github.com/vimsim/vimsim/hw/cost"
 	"github.com/vimsim/vimsim/internal/atomicfile"
 	"github.com/vimsim/vimsim/quant"
+	"github.com/vimsim/vimsim/sim"
 )
 
 // exploreFlags are the flags of `vimsim explore`.
@@ -36,7 +37,6 @@ type exploreFlags struct {
 	force           bool
 	jobs            int
 	budget, base    string
-	searchImages    int
 	allocate, score string
 }
 
@@ -102,7 +102,6 @@ found to DIR/recipe.yaml, DIR/search.json and DIR/sensitivity.{png,svg}.`,
 	fl.IntVar(&f.jobs, "jobs", 0, "costing goroutines (0 = all cores); results do not depend on it")
 	fl.StringVar(&f.budget, "budget", "", "search mode: budget energy=µJ|latency=ms|dsp=N or a percentage of --base's (energy=70%), comma-separated")
 	fl.StringVar(&f.base, "base", "", "search mode: recipe the moves start from (default W8A8H16, the most precise)")
-	fl.IntVar(&f.searchImages, "search-images", 0, "search mode: images of the sensitivity measurements (0: --limit)")
 	fl.StringVar(&f.allocate, "allocate", "auto", "search mode: bit allocation knapsack (exact over the moves), greedy, or auto (knapsack up to 16 moves)")
 	fl.StringVar(&f.score, "sensitivity", "sqnr", "search mode: sensitivity measure: sqnr (logit noise) or top1")
 	return cmd
@@ -113,8 +112,12 @@ found to DIR/recipe.yaml, DIR/search.json and DIR/sensitivity.{png,svg}.`,
 var exploreFiles = [...]string{"explore.csv", "explore.json", "pareto.png", "pareto.svg", "energy.png", "energy.svg", "accuracy.png", "accuracy.svg"}
 
 func runExplore(cmd *cobra.Command, f *exploreFlags) error {
-	if f.out == "" {
+	searchShard := f.budget != "" && f.shard != ""
+	if f.out == "" && !searchShard {
 		return fmt.Errorf("--out is required (a directory; a file with --shard)")
+	}
+	if f.out != "" && searchShard {
+		return fmt.Errorf("--out with --budget and --shard: a shard of the search only fills the cache; the search without --shard writes the outputs")
 	}
 	if f.jobs < 0 {
 		return fmt.Errorf("--jobs %d: must be 0 (all cores) or positive", f.jobs)
@@ -125,8 +128,8 @@ func runExplore(cmd *cobra.Command, f *exploreFlags) error {
 		}
 		return mergeExplore(cmd, f)
 	}
-	if !f.force {
-		if err := checkOutFree(f.out, f.shard != ""); err != nil {
+	if !f.force && !searchShard {
+		if err := checkOutFree(f.out, f.shard != "" && f.budget == ""); err != nil {
 			return err
 		}
 	}
@@ -467,6 +470,102 @@ func (s *stageBar) Finish() { s.bar.finish() }
 
 // runSearch is the search mode (--budget).
 func runSearch(cmd *cobra.Command, f *exploreFlags, x *explore.Explorer, sp explore.Space) error {
-	_ = arch.Spec{}
-	return fmt.Errorf("--budget: not yet")
+	if cmd.Flags().Changed("recipes") {
+		return fmt.Errorf("--recipes with --budget: the search builds its recipes from --base")
+	}
+	if len(sp.Designs) != 1 {
+		return fmt.Errorf("--budget: the search costs on one architecture, the flags give %d (one --arch, no sweep lists)", len(sp.Designs))
+	}
+	budgets, err := explore.ParseBudget(f.budget)
+	if err != nil {
+		return fmt.Errorf("--budget: %w", err)
+	}
+	baseName := f.base
+	if baseName == "" {
+		baseName = "W8A8H16"
+	}
+	base, err := explore.ParseRecipe(baseName)
+	if err != nil {
+		return fmt.Errorf("--base: %w", err)
+	}
+	res, err := x.Search(cmd.Context(), explore.SearchOptions{Base: base, Design: sp.Designs[0], Budgets: budgets,
+		Allocate: f.allocate, Score: f.score, Name: "search " + f.budget})
+	if errors.Is(err, explore.ErrShardDone) {
+		fmt.Fprintln(cmd.OutOrStdout(), err)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	files := map[string][]byte{}
+	var buf bytes.Buffer
+	if err := writeJSON(&buf, res); err != nil {
+		return err
+	}
+	files["search.json"] = buf.Bytes()
+	if files["recipe.yaml"], err = explore.MarshalRecipe(res.Found.Recipe); err != nil {
+		return err
+	}
+	for _, format := range []string{"png", "svg"} {
+		if files["sensitivity."+format], err = explore.PlotSensitivity(x.Config().Name, res, format); err != nil {
+			return err
+		}
+	}
+	err = atomicfile.WriteDir(f.out, f.force, func(tmp string) error {
+		for name, b := range files {
+			if err := os.WriteFile(filepath.Join(tmp, name), b, 0o644); err != nil {
+				return fmt.Errorf("write %s: %w", filepath.Join(f.out, name), err)
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, atomicfile.ErrNotEmpty) {
+		return fmt.Errorf("--out %s is not empty (use --force to replace it)", f.out)
+	}
+	if err != nil {
+		return err
+	}
+	return searchSummary(cmd.OutOrStdout(), res, files["recipe.yaml"], f.out)
+}
+
+// searchSummary prints the moves, the recipe found and how it does.
+func searchSummary(w io.Writer, r *explore.SearchResult, recipe []byte, out string) error {
+	var bs []string
+	for i, b := range r.Budgets {
+		bs = append(bs, fmt.Sprintf("%s (%.4g)", b, r.Limits[i]))
+	}
+	fmt.Fprintf(w, "search from %s on %s under %s (%s allocation, %s sensitivity); wrote %s/{search.json,recipe.yaml,sensitivity.png,sensitivity.svg}\n",
+		r.Base.Recipe.String(), r.Design, strings.Join(bs, " and "), r.Allocate, r.Score, out)
+	chosen := map[int]bool{}
+	for _, i := range r.Chosen {
+		chosen[i] = true
+	}
+	tb := newSimTable(w, "move", "top-1", "Δ top-1 pp", "SQNR dB", "Δ SQNR dB", "µJ/image", "latency ms", "DSP", "chosen")
+	row := func(name string, a explore.Accuracy, dTop1, dSQNR string, c cost.DesignPoint, ch string) {
+		dsp := "—"
+		if c.Resources != nil {
+			dsp = commas(c.Resources.DSP)
+		}
+		tb.Append([]string{name, fmt.Sprintf("%.4f", a.Top1Rate()), dTop1, sim.DB(a.SQNRdB()).String(), dSQNR,
+			fmt.Sprintf("%.2f", c.UJPerImage), fmt.Sprintf("%.4f", c.LatencyMS), dsp, ch})
+	}
+	row("base "+r.Base.Recipe.String(), r.Base.Accuracy, "", "", r.Base.Cost, "")
+	for i, s := range r.Moves {
+		ch := ""
+		if chosen[i] {
+			ch = "yes"
+		}
+		row(s.Move.Name, s.Accuracy, fmt.Sprintf("%+.2f", -100*s.DTop1+0), fmt.Sprintf("%+.2f", -float64(s.DSQNR)+0), s.Cost, ch)
+	}
+	row("found", r.Found.Accuracy, fmt.Sprintf("%+.2f", 100*(r.Found.Accuracy.Top1Rate()-r.Base.Accuracy.Top1Rate())+0),
+		fmt.Sprintf("%+.2f", r.Found.Accuracy.SQNRdB()-r.Base.Accuracy.SQNRdB()+0), r.Found.Cost, "")
+	if err := tb.Render(); err != nil {
+		return err
+	}
+	pred := "logit SQNR " + r.Predicted.String() + " dB"
+	if r.Score == explore.ScoreTop1 {
+		pred = fmt.Sprintf("top-1 %.4f", float64(r.Predicted))
+	}
+	fmt.Fprintf(w, "found (predicted %s from the moves alone; measured above):\n%s", pred, recipe)
+	return nil
 }

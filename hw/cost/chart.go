@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image/color"
 	"math"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -122,8 +123,8 @@ func (c Chart) Render(format string) ([]byte, error) {
 	if ph <= 0 {
 		ph = 9
 	}
-	fig := &figure{title: c.Title, w: vg.Length(w) * vg.Centimeter}
-	height := 2.0 // title and legend
+	fig := &figure{title: wrapTitle(c.Title, vg.Length(w)*vg.Centimeter-4*figurePad), w: vg.Length(w) * vg.Centimeter}
+	height := 1.5 + 0.6*float64(strings.Count(fig.title, "\n")+1) // title and legend
 	seen := map[string]bool{}
 	for _, pc := range c.Panels {
 		p, legend, h, err := pc.plot(ph)
@@ -141,6 +142,33 @@ func (c Chart) Render(format string) ([]byte, error) {
 	}
 	fig.h = vg.Length(height) * vg.Centimeter
 	return fig.render(format)
+}
+
+// wrapTitle breaks a title too wide for width into lines, after ": " or
+// before " (" where it can, else at spaces.
+func wrapTitle(title string, width vg.Length) string {
+	sty := textStyle(12, true)
+	var lines []string
+	for sty.Width(title) > width {
+		cut := -1
+		for _, sep := range []string{": ", " (", " "} {
+			for i := len(title) - 1; i > 0; i-- {
+				if strings.HasPrefix(title[i:], sep) && sty.Width(title[:i+len(sep)/2]) <= width {
+					cut = i + len(sep)/2 // keep ":" on the first line, "(" on the next
+					break
+				}
+			}
+			if cut > 0 {
+				break
+			}
+		}
+		if cut <= 0 {
+			break
+		}
+		lines = append(lines, strings.TrimSpace(title[:cut]))
+		title = strings.TrimSpace(title[cut:])
+	}
+	return strings.Join(append(lines, title), "\n")
 }
 
 // plot builds the panel and its legend entries, and returns its height in
