@@ -128,6 +128,11 @@ func runExplore(cmd *cobra.Command, f *exploreFlags) error {
 		}
 		return mergeExplore(cmd, f)
 	}
+	if f.budget != "" {
+		if err := checkSearchFlags(cmd, f); err != nil {
+			return err
+		}
+	}
 	if !f.force && !searchShard {
 		if err := checkOutFree(f.out, f.shard != "" && f.budget == ""); err != nil {
 			return err
@@ -468,23 +473,50 @@ func (s *stageBar) Add(n int) {
 // Finish implements explore.Progress.
 func (s *stageBar) Finish() { s.bar.finish() }
 
-// runSearch is the search mode (--budget).
-func runSearch(cmd *cobra.Command, f *exploreFlags, x *explore.Explorer, sp explore.Space) error {
+// checkSearchFlags checks the flags of the search mode before any work.
+func checkSearchFlags(cmd *cobra.Command, f *exploreFlags) error {
 	if cmd.Flags().Changed("recipes") {
 		return fmt.Errorf("--recipes with --budget: the search builds its recipes from --base")
 	}
-	if len(sp.Designs) != 1 {
-		return fmt.Errorf("--budget: the search costs on one architecture, the flags give %d (one --arch, no sweep lists)", len(sp.Designs))
+	if _, err := explore.ParseBudget(f.budget); err != nil {
+		return fmt.Errorf("--budget: %w", err)
 	}
+	if _, err := explore.ParseRecipe(f.searchBase()); err != nil {
+		return fmt.Errorf("--base: %w", err)
+	}
+	switch f.allocate {
+	case explore.AllocAuto, explore.AllocKnapsack, explore.AllocGreedy:
+	default:
+		return fmt.Errorf("--allocate %q: want auto, knapsack or greedy", f.allocate)
+	}
+	if f.score != explore.ScoreSQNR && f.score != explore.ScoreTop1 {
+		return fmt.Errorf("--sensitivity %q: want sqnr or top1", f.score)
+	}
+	sp, err := f.sf.space(&f.ov)
+	if err != nil {
+		return err
+	}
+	if n := sp.Size(); n != 1 {
+		return fmt.Errorf("--budget: the search costs on one architecture, the flags give %d (one --arch, no sweep lists)", n)
+	}
+	return nil
+}
+
+// searchBase is the recipe of --base, W8A8H16 by default.
+func (f *exploreFlags) searchBase() string {
+	if f.base == "" {
+		return "W8A8H16"
+	}
+	return f.base
+}
+
+// runSearch is the search mode (--budget).
+func runSearch(cmd *cobra.Command, f *exploreFlags, x *explore.Explorer, sp explore.Space) error {
 	budgets, err := explore.ParseBudget(f.budget)
 	if err != nil {
 		return fmt.Errorf("--budget: %w", err)
 	}
-	baseName := f.base
-	if baseName == "" {
-		baseName = "W8A8H16"
-	}
-	base, err := explore.ParseRecipe(baseName)
+	base, err := explore.ParseRecipe(f.searchBase())
 	if err != nil {
 		return fmt.Errorf("--base: %w", err)
 	}
