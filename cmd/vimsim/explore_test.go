@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/spf13/cobra"
 	"github.com/vimsim/vimsim/vim"
 	"github.com/vimsim/vimsim/vim/ckpt"
 )
@@ -17,17 +16,7 @@ import (
 // exploreCLI runs `vimsim explore` with args and returns its stdout.
 func exploreCLI(t *testing.T, args ...string) (string, error) {
 	t.Helper()
-	root := &cobra.Command{Use: "vimsim", SilenceUsage: true, SilenceErrors: true}
-	root.AddCommand(newExploreCmd())
-	var out, errb bytes.Buffer
-	root.SetArgs(append([]string{"explore"}, args...))
-	root.SetOut(&out)
-	root.SetErr(&errb)
-	err := root.Execute()
-	if err != nil && strings.Contains(err.Error(), "\n") {
-		t.Errorf("%v: multi-line error %q", args, err)
-	}
-	return out.String(), err
+	return perfCLI(t, append([]string{"explore"}, args...)...)
 }
 
 // exploreArgs is a small exploration of the vim-toy model: 2 recipes × 2
