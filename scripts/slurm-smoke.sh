@@ -62,7 +62,7 @@ cleanup() {
     kill -0 "$p" 2>/dev/null && { say "daemon $p did not stop on TERM: killing it"; kill -9 "$p"; }
   done
   if [ "$rc" -ne 0 ]; then
-    for log in "$tmp"/log/*.log "$tmp"/run*/logs/*.out; do
+    for log in "$tmp"/log/*.log "$tmp"/log/local.err "$tmp"/{run,killed}/logs/*.out; do
       [ -f "$log" ] && { say "--- $log (end)"; tail -n 15 "$log" >&2; }
     done
   fi
@@ -177,8 +177,9 @@ submit() {
 # 3. A 4-shard eval, merged, against the local run.
 submit run "${eval_args[@]}" --out "$tmp/run/merged.json"
 t0=$(date +%s)
-"$vimsim" "${eval_args[@]}" --out "$tmp/local.json"
-say "local run done ($(($(date +%s) - t0)) s)"
+TIMEFORMAT="%R s, %U s user CPU"
+took=$({ time "$vimsim" "${eval_args[@]}" --out "$tmp/local.json" 2>"$tmp/log/local.err"; } 2>&1)
+say "local run done ($took)"
 wait_done "$shard_job"
 wait_done "$merge_job"
 [ "$(job_state "$shard_job")" = "COMPLETED " ] || fail "shards $shard_job: $(job_state "$shard_job")"
@@ -191,13 +192,16 @@ done
 say "OK: 4 shards on Slurm merged into exactly the local run's output ($(($(date +%s) - t0)) s)"
 
 # 4. A killed shard: the merge never runs, and vimsim merge refuses.
-# (A pending task that is cancelled leaves no trace in Slurm: kill a
-# running one.)
-submit killed eval --data fashion-mnist --limit 800 --format json --out "$tmp/killed/merged.json"
+# The shard is killed once vimsim has started its images (its log says so):
+# a task cancelled as Slurm launches it may still run to the end, and a
+# pending one leaves no trace.
+submit killed "${eval_args[@]}" --out "$tmp/killed/merged.json"
 t0=$(date +%s)
-while :; do
-  k=$(squeue -h -j "$shard_job" -t RUNNING -o %K | head -n 1)
-  [ -n "$k" ] && break
+k=""
+while [ -z "$k" ]; do
+  for i in $(squeue -h -j "$shard_job" -t RUNNING -o %K); do
+    grep -qs "^shard $i/4: 500 images$" "$tmp/killed/logs/shard-$i.out" && { k=$i; break; }
+  done
   (($(date +%s) - t0 < timeout)) || fail "no shard of job $shard_job running after $timeout s"
   sleep 0.2
 done
@@ -217,6 +221,7 @@ while :; do
 done
 say "merge job $merge_job not run: $m"
 [ ! -e "$tmp/killed/merged.json" ] || fail "a merged result exists despite the killed shard"
+[ ! -e "$tmp/killed/part-$k.json" ] || fail "the killed shard $k wrote its partial result"
 set +e
 msg=$("$vimsim" merge "$tmp"/killed/part-*.json --out "$tmp/killed/forced.json" 2>&1)
 rc=$?
