@@ -274,7 +274,7 @@ func (q *QModel) Write(path string) error {
 // ReadModel reads a quantized model written by Write. Every error is one
 // line naming the file.
 func ReadModel(path string) (*QModel, error) {
-	f, err := ckpt.ReadSafetensors(path)
+	f, err := ckpt.Read(path) // by content: says what a non-safetensors file is
 	if err != nil {
 		return nil, fmt.Errorf("read qmodel: %w", err)
 	}

@@ -12,12 +12,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	yaml "go.yaml.in/yaml/v3"
 )
@@ -198,6 +201,7 @@ const (
 	maxDepth    = 1 << 12
 	maxClockMHz = 1e5
 	maxBWGBs    = 1e6
+	maxNameLen  = 1024
 )
 
 // Validate reports the first invalid field of s, naming it by its JSON path.
@@ -214,10 +218,14 @@ func (s Spec) Validate() error {
 		}
 		return nil
 	}
-	checks := []error{
+	var checks []error
+	if len(s.Name) > maxNameLen || strings.ContainsFunc(s.Name, func(r rune) bool { return unicode.IsControl(r) || r == utf8.RuneError }) {
+		checks = append(checks, fieldErr("name", "%.40q…: want at most %d printable characters (it names files and table rows)", s.Name, maxNameLen))
+	}
+	checks = append(checks,
 		intRange("array.rows", s.Array.Rows, 1, MaxArrayDim),
 		intRange("array.cols", s.Array.Cols, 1, MaxArrayDim),
-	}
+	)
 	if _, err := ParseDataflow(string(s.Array.Dataflow)); err != nil {
 		checks = append(checks, fieldErr("array.dataflow", "%q: want os, ws or is", s.Array.Dataflow))
 	}
@@ -300,7 +308,8 @@ func ParseSpec(data []byte, format string) (Spec, error) {
 		}
 	case "yaml", "yml":
 		if err := yaml.Unmarshal(data, &generic); err != nil {
-			return Spec{}, fmt.Errorf("yaml: %s", oneLine(err.Error()))
+			// yaml.v3 prefixes its messages with "yaml: " already.
+			return Spec{}, fmt.Errorf("yaml: %s", strings.TrimPrefix(oneLine(err.Error()), "yaml: "))
 		}
 	case "":
 		trimmed := bytes.TrimSpace(data)
@@ -313,10 +322,26 @@ func ParseSpec(data []byte, format string) (Spec, error) {
 	}
 	m, ok := generic.(map[string]any)
 	if !ok {
-		return Spec{}, errors.New("spec must be a mapping of fields")
+		if generic == nil {
+			return Spec{}, errors.New("the spec is empty: want a mapping of fields, e.g. \"base: systolic16\" and the fields that differ")
+		}
+		return Spec{}, fmt.Errorf("the spec is %s, not a mapping of fields (e.g. \"base: systolic16\" and the fields that differ)", kindOf(generic))
 	}
 	if err := checkKnownFields(m, reflect.TypeOf(specFile{}), ""); err != nil {
 		return Spec{}, err
+	}
+	if _, ok := m["base"]; !ok {
+		if missing := missingRequired(m); len(missing) > 0 {
+			also := ""
+			if rest := missing[1:]; len(rest) > 0 {
+				if len(rest) > 4 {
+					rest = append(rest[:4:4], "…")
+				}
+				also = fmt.Sprintf(", and %d more required fields (%s)", len(missing)-1, strings.Join(rest, ", "))
+			}
+			return Spec{}, fieldErr(missing[0], "missing%s: add \"base: systolic16\" (or another preset) "+
+				"to start from a preset and give only what differs, or give every size", also)
+		}
 	}
 	var s Spec
 	if b, ok := m["base"]; ok {
@@ -356,7 +381,15 @@ func ParseSpec(data []byte, format string) (Spec, error) {
 			case reflect.Bool:
 				want = "true or false"
 			}
-			return Spec{}, fieldErr(strings.TrimPrefix(te.Field, "Spec."), "want %s, got %s", want, te.Value)
+			field := strings.TrimPrefix(te.Field, "Spec.")
+			got := te.Value
+			if v, ok := lookupPath(m, field); ok {
+				got = fmt.Sprintf("%s %s", te.Value, oneLine(fmt.Sprint(v)))
+				if str, isStr := v.(string); isStr {
+					got = fmt.Sprintf("%q", str)
+				}
+			}
+			return Spec{}, fieldErr(field, "want %s, got %s", want, got)
 		}
 		return Spec{}, fmt.Errorf("spec: %w", err)
 	}
@@ -366,10 +399,64 @@ func ParseSpec(data []byte, format string) (Spec, error) {
 	return f.Spec, nil
 }
 
+// requiredFields are the fields a spec without a base must give: the
+// sizes, rates and lane counts that have no sensible default.
+var requiredFields = [...]string{"array.rows", "array.cols", "clock_mhz", "buffers.ifmap_kib", "buffers.filter_kib",
+	"buffers.ofmap_kib", "dram.bandwidth_gbs", "scan.lanes", "vector.lanes", "norm.lanes", "dwconv.lanes"}
+
+// missingRequired lists the required fields absent from m.
+func missingRequired(m map[string]any) []string {
+	var out []string
+	for _, f := range requiredFields {
+		if _, ok := lookupPath(m, f); !ok {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// lookupPath returns the value at a dotted field path of m.
+func lookupPath(m map[string]any, path string) (any, bool) {
+	var v any = m
+	for _, k := range strings.Split(path, ".") {
+		mm, ok := v.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if v, ok = mm[k]; !ok {
+			return nil, false
+		}
+	}
+	return v, true
+}
+
+// kindOf names the kind of a decoded JSON/YAML value.
+func kindOf(v any) string {
+	switch v.(type) {
+	case []any:
+		return "a list"
+	case string:
+		return "a string"
+	case bool:
+		return "a boolean"
+	case nil:
+		return "empty"
+	}
+	return "a number"
+}
+
 func decodeJSONGeneric(data []byte, v *any) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	if err := dec.Decode(v); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			line, col := lineCol(data, se.Offset)
+			return fmt.Errorf("json: line %d column %d: %v", line, col, err)
+		}
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return fmt.Errorf("json: unexpected end of the file: %w", err)
+		}
 		return fmt.Errorf("json: %w", err)
 	}
 	if dec.More() {
@@ -404,7 +491,15 @@ func checkKnownFields(m map[string]any, t reflect.Type, prefix string) error {
 	for _, k := range keys {
 		ft, ok := fields[k]
 		if !ok {
-			return fieldErr(prefix+k, "unknown field")
+			names := make([]string, 0, len(fields))
+			for n := range fields {
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			if c := closest(k, names); c != "" {
+				return fieldErr(prefix+k, "unknown field (did you mean %s?)", prefix+c)
+			}
+			return fieldErr(prefix+k, "unknown field (known: %s)", strings.Join(names, ", "))
 		}
 		if ft.Kind() == reflect.Struct {
 			sub, ok := m[k].(map[string]any)
@@ -422,12 +517,57 @@ func checkKnownFields(m map[string]any, t reflect.Type, prefix string) error {
 	return nil
 }
 
+// lineCol converts a byte offset of data to a 1-based line and column.
+func lineCol(data []byte, off int64) (line, col int) {
+	off = max(0, min(off, int64(len(data))))
+	before := data[:off]
+	line = bytes.Count(before, []byte("\n")) + 1
+	col = int(off) - bytes.LastIndexByte(before, '\n')
+	return line, col
+}
+
+// closest returns the candidate nearest to s in edit distance, if it is
+// near enough to be a likely typo.
+func closest(s string, candidates []string) string {
+	best, bestD := "", len(s)/2+1
+	for _, c := range candidates {
+		if d := editDistance(s, c); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance of a and b (in bytes).
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
 // LoadSpec reads a design from a .json, .yaml or .yml file.
 func LoadSpec(path string) (Spec, error) {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return Spec{}, fmt.Errorf("spec %s: a directory, not a spec file", path)
+	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return Spec{}, fmt.Errorf("spec %s: %w", path, err)

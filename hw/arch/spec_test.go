@@ -143,6 +143,8 @@ func TestParseSpecErrorsNameTheField(t *testing.T) {
 		{"base: systolic99", "base"},
 		{`{"base":"systolic16","clock_mhz":"fast"}`, "clock_mhz"},
 		{`{"base":"systolic16","array":{"rows":1e30}}`, "array.rows"},
+		{`{"base":"systolic16","name":"two\nlines"}`, "name"},
+		{`{"base":"systolic16","name":"` + strings.Repeat("x", 1025) + `"}`, "name"},
 	}
 	for _, tc := range tests {
 		_, err := ParseSpec([]byte(tc.doc), "")
@@ -211,6 +213,9 @@ func TestLoadAndResolveSpec(t *testing.T) {
 	if _, err := ResolveSpec(filepath.Join(dir, "missing.yaml")); err == nil || !strings.Contains(err.Error(), "missing.yaml") {
 		t.Errorf("missing file error %v", err)
 	}
+	if _, err := LoadSpec(dir); err == nil || err.Error() != "spec "+dir+": a directory, not a spec file" {
+		t.Errorf("directory: %v", err)
+	}
 	if _, err := ResolveSpec("tpu9000"); err == nil || !strings.Contains(err.Error(), "unknown architecture") {
 		t.Errorf("unknown name error %v", err)
 	}
@@ -236,4 +241,37 @@ func FuzzParseSpec(f *testing.F) {
 			t.Fatalf("accepted invalid spec: %v", err)
 		}
 	})
+}
+
+// TestParseSpecMessages checks the wording of the errors a new user meets
+// first: a partial spec without a base, syntax errors with their position
+// (one "yaml:" prefix), typos, the offending value, an empty file.
+func TestParseSpecMessages(t *testing.T) {
+	tests := []struct {
+		doc, format, want string
+	}{
+		{"array: {rows: 8, cols: 8}\nclock_mhz: 300\n", "yaml", `buffers.ifmap_kib: missing, and 7 more required fields ` +
+			`(buffers.filter_kib, buffers.ofmap_kib, dram.bandwidth_gbs, scan.lanes, …): add "base: systolic16" (or another preset) ` +
+			`to start from a preset and give only what differs, or give every size`},
+		{`{"array":{"rows":4,"cols":4},"clock_mhz":100,"buffers":{"ifmap_kib":1,"filter_kib":1,"ofmap_kib":1},
+"dram":{"bandwidth_gbs":1},"scan":{"lanes":1},"vector":{"lanes":1},"norm":{"lanes":1}}`, "json", `dwconv.lanes: missing: add "base: systolic16"`},
+		{"array: {rows: 8\n", "yaml", "yaml: line 1: did not find expected ',' or '}'"},
+		{"array:\n  rows: 8\n   cols: 9\n", "yaml", "yaml: line 3: mapping values are not allowed in this context"},
+		{"{\"array\": {\"rows\": 8,}}", "json", "json: line 1 column 23: invalid character '}' looking for beginning of object key string"},
+		{"{\n\"base\": \"systolic16\",\n\"array\": {\n", "json", "json: unexpected end of the file"},
+		{"base: systolic16\narry: {rows: 8}\n", "yaml", "arry: unknown field (did you mean array?)"},
+		{"base: systolic16\narray: {colz: 8}\n", "yaml", "array.colz: unknown field (did you mean array.cols?)"},
+		{"base: systolic16\nzzzzzzzzzz: 1\n", "yaml", "zzzzzzzzzz: unknown field (known: array, base, buffers,"},
+		{"base: systolic16\narray: {rows: eight}\n", "yaml", `array.rows: want an integer, got "eight"`},
+		{"base: systolic16\nclock_mhz: [1, 2]\n", "yaml", `clock_mhz: want a number, got array [1 2]`},
+		{"", "yaml", `the spec is empty: want a mapping of fields, e.g. "base: systolic16"`},
+		{"- a\n", "yaml", "the spec is a list, not a mapping of fields"},
+	}
+	for _, tc := range tests {
+		_, err := ParseSpec([]byte(tc.doc), tc.format)
+		if err == nil || !strings.HasPrefix(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") ||
+			strings.Contains(err.Error(), "yaml: yaml:") {
+			t.Errorf("%q: error %v, want one line starting %q", tc.doc, err, tc.want)
+		}
+	}
 }

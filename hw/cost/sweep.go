@@ -148,8 +148,9 @@ type DesignPoint struct {
 	Energy     Energy     `json:"energy"`
 	Resources  *Resources `json:"fpga,omitempty"`
 	// Pareto marks the designs no other design beats in latency, energy
-	// and (with an FPGA target) resource utilisation; designs that do not
-	// fit their FPGA are never on the front.
+	// and, when every design of the sweep targets an FPGA, resource
+	// utilisation; designs that do not fit their FPGA are never on the
+	// front.
 	Pareto bool `json:"pareto"`
 }
 
@@ -175,21 +176,38 @@ func Sweep(designs []arch.Spec, model string, ops []intprog.Op, workers int) ([]
 			return nil, err
 		}
 	}
+	markFront(pts)
+	return pts, nil
+}
+
+// markFront sets the Pareto field of every design (see DesignPoint).
+func markFront(pts []DesignPoint) {
+	_, withUtil := frontObjectives(pts)
 	objs := make([][]float64, len(pts))
 	eligible := make([]bool, len(pts))
 	for i, p := range pts {
 		objs[i] = []float64{p.LatencyMS, p.UJPerImage}
-		eligible[i] = true
-		if p.Resources != nil {
+		eligible[i] = p.Resources == nil || p.Resources.Fits
+		if withUtil {
 			objs[i] = append(objs[i], p.Resources.MaxUtil())
-			eligible[i] = p.Resources.Fits
 		}
 	}
 	front := ParetoFront(objs, eligible)
 	for i := range pts {
 		pts[i].Pareto = front[i]
 	}
-	return pts, nil
+}
+
+// frontObjectives reports whether any design targets an FPGA and whether
+// every one does: only then is resource utilisation a third objective of
+// the front (a design without a board has no utilisation to compare).
+func frontObjectives(pts []DesignPoint) (anyFPGA, allFPGA bool) {
+	allFPGA = len(pts) > 0
+	for _, p := range pts {
+		anyFPGA = anyFPGA || p.Resources != nil
+		allFPGA = allFPGA && p.Resources != nil
+	}
+	return anyFPGA, allFPGA
 }
 
 // dominates reports whether a is no worse than b in every objective and

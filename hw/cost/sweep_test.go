@@ -168,25 +168,7 @@ func TestPlots(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, format := range []string{"png", "svg"} {
-		for name, plot := range map[string]func([]DesignPoint, string, string) ([]byte, error){
-			"front": PlotFront, "energy": PlotEnergyBreakdown} {
-			a, err := plot(pts, "test", format)
-			if err != nil {
-				t.Fatalf("%s %s: %v", name, format, err)
-			}
-			b, _ := plot(pts, "test", format)
-			if !bytes.Equal(a, b) {
-				t.Errorf("%s %s: two renders differ", name, format)
-			}
-			if format == "png" && !bytes.HasPrefix(a, []byte("\x89PNG\r\n\x1a\n")) {
-				t.Errorf("%s: not a PNG", name)
-			}
-			if format == "svg" && !bytes.Contains(a, []byte("<svg")) {
-				t.Errorf("%s: not an SVG", name)
-			}
-		}
-	}
+	renderAll(t, pts)
 	if _, err := PlotFront(pts, "x", "gif"); err == nil {
 		t.Error("gif accepted")
 	}

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // WriteFile writes data to path (mode 0644) through a temporary file in the
@@ -37,10 +38,13 @@ type File struct {
 }
 
 // Create opens a temporary file for path. A path naming an existing
-// directory is refused.
+// directory, or ending in a separator, is refused.
 func Create(path string) (*File, error) {
+	if strings.HasSuffix(path, "/") || strings.HasSuffix(path, string(filepath.Separator)) {
+		return nil, fmt.Errorf("create %s: a directory name, not a file name", path)
+	}
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		return nil, fmt.Errorf("create %s: is a directory", path)
+		return nil, fmt.Errorf("create %s: is a directory (give a file name inside it)", path)
 	}
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {

@@ -84,7 +84,7 @@ func (p *Program) Write(path string) error {
 // Read reads a program written by Write; every error is one line naming
 // the file.
 func Read(path string) (*Program, error) {
-	f, err := ckpt.ReadSafetensors(path)
+	f, err := ckpt.Read(path) // by content: says what a non-safetensors file is
 	if err != nil {
 		return nil, fmt.Errorf("read program: %w", err)
 	}
