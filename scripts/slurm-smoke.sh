@@ -24,7 +24,13 @@ fail() { say "FAIL: $*"; exit 1; }
 
 if [ "$(id -u)" -ne 0 ]; then
   command -v sudo >/dev/null || fail "needs root (slurmd runs the jobs) or sudo"
-  exec sudo -E env "PATH=$PATH" bash "$0" "$@"
+  # Build as the user (root would leave its files in the user's Go cache).
+  bin=$(mktemp -d /tmp/vimsim-slurm-smoke-bin.XXXXXX)
+  trap 'rm -rf "$bin"' EXIT
+  chmod 755 "$bin"
+  go build -o "$bin/vimsim" ./cmd/vimsim
+  sudo -E env "PATH=$PATH" "VIMSIM_SMOKE_BIN=$bin/vimsim" bash "$0" "$@"
+  exit
 fi
 
 # 1. Packages.
@@ -145,7 +151,11 @@ done
 say "cluster up: slurmctld :${ports[0]}, slurmd :${ports[1]}, node $host idle ($(($(date +%s) - start_time)) s)"
 
 # The vimsim under test.
-(cd "$repo" && go build -o "$tmp/vimsim" ./cmd/vimsim)
+if [ -n "${VIMSIM_SMOKE_BIN:-}" ]; then
+  cp "$VIMSIM_SMOKE_BIN" "$tmp/vimsim"
+else
+  (cd "$repo" && go build -o "$tmp/vimsim" ./cmd/vimsim)
+fi
 vimsim=$tmp/vimsim
 eval_args=(eval --data fashion-mnist --limit 2000 --methods fp32,int8 --format json)
 
