@@ -38,6 +38,7 @@ type exploreFlags struct {
 	jobs            int
 	budget, base    string
 	allocate, score string
+	accuracyKey     string
 }
 
 func newExploreCmd() *cobra.Command {
@@ -66,7 +67,11 @@ Every job — the float reference or a recipe on a chunk of --chunk images, a
 recipe on a block of designs — is stored in the cache (--cache) as one
 atomic entry: a run killed at any point and started again redoes only what
 is missing, and runs with other design lists or image counts reuse what they
-share. --shard i/n runs the i-th of n contiguous parts of the job list and
+share. The keys hold this build's identity; --accuracy-key K replaces it in
+the keys of programs and accuracies, so that a build whose quantization and
+datapath code is the same (the caller asserts it; scripts/explore-table.sh
+passes the git tree hashes of that code) reuses accuracies after a change to
+the cost model. --shard i/n runs the i-th of n contiguous parts of the job list and
 writes its partial result (--out FILE.json); --merge FILES assembles the
 partials of every shard into the same outputs as one run.
 
@@ -104,6 +109,9 @@ found to DIR/recipe.yaml, DIR/search.json and DIR/sensitivity.{png,svg}.`,
 	fl.StringVar(&f.base, "base", "", "search mode: recipe the moves start from (default W8A8H16, the most precise)")
 	fl.StringVar(&f.allocate, "allocate", "auto", "search mode: bit allocation knapsack (exact over the moves), greedy, or auto (knapsack up to 16 moves)")
 	fl.StringVar(&f.score, "sensitivity", "sqnr", "search mode: sensitivity measure: sqnr (logit noise) or top1")
+	fl.StringVar(&f.accuracyKey, "accuracy-key", "", "identity of the quantization and datapath code in the cache keys of programs and accuracies, "+
+		"replacing this build's (its VCS revision or executable hash): give the same key to builds whose quant, sim and hw/datapath "+
+		"code is the same (scripts/explore-table.sh uses their git tree hashes) to reuse accuracies after a cost-model change; costs always key on this build")
 	return cmd
 }
 
@@ -283,6 +291,10 @@ func newExplorer(cmd *cobra.Command, f *exploreFlags) (_ *explore.Explorer, sp e
 		calibSplit = "test"
 	}
 	build := explore.BuildKey()
+	accBuild := build
+	if f.accuracyKey != "" {
+		accBuild = "accuracy key " + f.accuracyKey
+	}
 	dp := &explore.Datapath{
 		Model: m,
 		Calib: func() (quant.Images, error) {
@@ -294,7 +306,7 @@ func newExplorer(cmd *cobra.Command, f *exploreFlags) (_ *explore.Explorer, sp e
 		},
 		CalibKey: fmt.Sprintf("%s, %d images, seed %d", explore.DatasetKey(calibSpec, data.Split(calibSplit), cfg), f.calib, f.calibSeed),
 		Quant:    qo,
-		Build:    build,
+		Build:    accBuild,
 	}
 	name := f.data
 	if split != data.Test {

@@ -219,3 +219,44 @@ func writeRecipe(t *testing.T, dir, text string) string {
 	}
 	return p
 }
+
+// cacheEntries counts the entries of each kind in a cache directory.
+func cacheEntries(t *testing.T, dir string) map[string]int {
+	t.Helper()
+	n := map[string]int{}
+	for _, kind := range []string{"program", "accuracy", "reference", "cost"} {
+		es, err := os.ReadDir(filepath.Join(dir, kind))
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		n[kind] = len(es)
+	}
+	return n
+}
+
+// TestExploreAccuracyKey checks that --accuracy-key replaces the build in
+// the keys of programs and accuracies (another key computes them again,
+// the same key reuses them) and not in those of the costs.
+func TestExploreAccuracyKey(t *testing.T) {
+	dir := t.TempDir()
+	cache := filepath.Join(dir, "cache")
+	args := []string{"--model", "vim-toy", "--recipes", "W8A8H8", "--arch", "systolic8", "--limit", "3", "--calib", "2", "--cache", cache}
+	run := func(key, out string) map[string]int {
+		t.Helper()
+		if _, err := exploreCLI(t, append(args, "--accuracy-key", key, "--out", filepath.Join(dir, out))...); err != nil {
+			t.Fatal(err)
+		}
+		return cacheEntries(t, cache)
+	}
+	a := run("A", "a")
+	if a["program"] != 1 || a["accuracy"] != 1 || a["cost"] != 1 {
+		t.Fatalf("first run: entries %v", a)
+	}
+	b := run("B", "b")
+	if b["program"] != 2 || b["accuracy"] != 2 || b["cost"] != 1 {
+		t.Errorf("another key: entries %v, want a second program and accuracy, the same cost", b)
+	}
+	if c := run("A", "c"); c["program"] != 2 || c["accuracy"] != 2 || c["cost"] != 1 {
+		t.Errorf("the first key again: entries %v, want none added", c)
+	}
+}
