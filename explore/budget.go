@@ -124,13 +124,18 @@ func limits(bs []Budget, base cost.DesignPoint) ([]float64, error) {
 		if err != nil {
 			return nil, err
 		}
-		out[i] = v * b.Percent / 100
+		out[i] = v * (b.Percent / 100) // 100 %: the base's value exactly
 	}
 	return out, nil
 }
 
-// excess is how far d is over the limits: Σ max(0, value/limit − 1); 0
-// when every budget is met.
+// budgetTolerance is the relative excess below which a budget is met: the
+// rounding of costs that sum the same terms in another order.
+const budgetTolerance = 1e-12
+
+// excess is how far d is over the limits: Σ max(0, value/limit − 1) over
+// the budgets exceeded by more than budgetTolerance; 0 when every budget is
+// met.
 func excess(bs []Budget, lim []float64, d cost.DesignPoint) (float64, error) {
 	e := 0.0
 	for i, b := range bs {
@@ -138,7 +143,9 @@ func excess(bs []Budget, lim []float64, d cost.DesignPoint) (float64, error) {
 		if err != nil {
 			return 0, err
 		}
-		e += math.Max(0, v/lim[i]-1)
+		if x := v/lim[i] - 1; x > budgetTolerance {
+			e += x
+		}
 	}
 	return e, nil
 }

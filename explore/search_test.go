@@ -402,3 +402,37 @@ func TestSearchFindsTheOptimum(t *testing.T) {
 		t.Errorf("impossible budget: %v", err)
 	}
 }
+
+// TestBudgetAtTheBase checks that a cost equal to the base's, up to the
+// rounding of a sum in another order, meets a budget of 100 % of the base,
+// and that a cost over it does not.
+func TestBudgetAtTheBase(t *testing.T) {
+	base := cost.DesignPoint{UJPerImage: 48.14372610000001, LatencyMS: 0.529}
+	for _, pct := range []float64{100, 70, 33.3} {
+		bs := []Budget{{Metric: MetricEnergy, Percent: pct}, {Metric: MetricLatency, Percent: 100}}
+		lim, err := limits(bs, base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct {
+			uj   float64
+			want float64
+		}{
+			{lim[0], 0},
+			{math.Nextafter(lim[0], math.Inf(1)), 0},
+			{math.Nextafter(math.Nextafter(lim[0], math.Inf(1)), math.Inf(1)), 0},
+			{lim[0] * 1.01, 0.01},
+			{lim[0] * 0.5, 0},
+		} {
+			d := base
+			d.UJPerImage = tc.uj
+			e, err := excess(bs, lim, d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (tc.want == 0) != (e == 0) || math.Abs(e-tc.want) > 1e-9 {
+				t.Errorf("%g%% of %g µJ: %.17g µJ is %g over, want %g", pct, base.UJPerImage, tc.uj, e, tc.want)
+			}
+		}
+	}
+}
