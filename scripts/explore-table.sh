@@ -17,7 +17,8 @@
 #      a mixed recipe dominates a uniform one.
 # Environment: VIMSIM (the binary; default: built from this tree into OUT),
 # BUDGET1 (energy=75%), BUDGET2 (dsp=60%), SEARCH_LIMIT (2000), CALIB (256),
-# NICE (nice -n 10), ACCURACY_KEY (see below).
+# NICE (nice -n 10), TABLE_LIMIT (0: all 10,000 test images; fewer for a
+# trial), ACCURACY_KEY (see below).
 #
 # Accuracies (the long part: about 10 CPU-ms per image and recipe) do not
 # depend on the cost model. When the code they depend on is committed and
@@ -72,13 +73,37 @@ search() { # search DIR BUDGET
 search "$OUT/search1" "$BUDGET1"
 search "$OUT/search2" "$BUDGET2"
 
-# The found recipes, named for their budget.
-sed "s/^name: .*/name: \"search $BUDGET1\"/" "$OUT/search1/recipe.yaml" >"$OUT/search1.yaml"
-sed "s/^name: .*/name: \"search $BUDGET2\"/" "$OUT/search2/recipe.yaml" >"$OUT/search2.yaml"
+# The found recipes, named for their budget; a found recipe that is a
+# uniform one (no move: W8A8H16; every hidden-state move alone: W8A8H8;
+# every move: W4A8H8) or the other search's is listed once.
+recipes=$(python3 - "$OUT" "$BUDGET1" "$BUDGET2" <<'PYEOF'
+import json, re, sys
+
+out, budgets = sys.argv[1], sys.argv[2:]
+listed = {(): "W8A8H16"}
+names = ["W8A8H8", "W4A8H8", "W8A8H16"]
+for i, budget in enumerate(budgets, 1):
+    res = json.load(open(f"{out}/search{i}/search.json"))
+    moves = [m["move"]["name"] for m in res["moves"]]
+    chosen = tuple(sorted(moves[j] for j in res["chosen"]))
+    hidden = tuple(sorted(m for m in moves if " H" in m))
+    same = listed.get(chosen) or {hidden: "W8A8H8", tuple(sorted(moves)): "W4A8H8"}.get(chosen)
+    if same:
+        print(f"explore-table: search {budget} found {same}", file=sys.stderr)
+        continue
+    text = open(f"{out}/search{i}/recipe.yaml").read()
+    name = f"search {budget}"
+    text = re.sub(r"(?m)^name: .*$", f'name: "{name}"', text)
+    open(f"{out}/search{i}.yaml", "w").write(text)
+    listed[chosen] = name
+    names.append(f"{out}/search{i}.yaml")
+print(",".join(names))
+PYEOF
+)
 
 # shellcheck disable=SC2086
 $NICE "$VIMSIM" explore $space --split test \
-	--recipes "W8A8H8,W4A8H8,W8A8H16,$OUT/search1.yaml,$OUT/search2.yaml" --out "$OUT/table" --force
+	--limit "${TABLE_LIMIT:-0}" --recipes "$recipes" --out "$OUT/table" --force
 
 python3 - "$OUT/table/explore.csv" >"$OUT/table.md" <<'EOF'
 import csv, sys
