@@ -18,13 +18,17 @@
 # Environment: VIMSIM (the binary; default: built from this tree into OUT),
 # BUDGET1 (energy=75%), BUDGET2 (dsp=60%), SEARCH_LIMIT (2000), CALIB (256),
 # NICE (nice -n 10), TABLE_LIMIT (0: all 10,000 test images; fewer for a
-# trial), ACCURACY_KEY (see below).
+# trial), ACCURACY_KEY (see below), PRECOMPUTE (1: only fill the cache
+# with what does not depend on the cost model — the base and every move of
+# the searches on the train images, the uniform recipes on the test set —
+# e.g. while a cost-model change is under way).
 #
 # Accuracies (the long part: about 10 CPU-ms per image and recipe) do not
 # depend on the cost model. When the code they depend on is committed and
 # unchanged in the work tree, the script passes its git tree hashes as
 # --accuracy-key, so that a run after a cost-model change reuses them from
 # the cache: quant (and quant/intprog), sim, hw/datapath, vim, data,
+# the calibration draw of cmd/vimsim,
 # models, internal, the evaluator's files of explore, go.mod and go.sum.
 # hw/arch is left out: the integer program uses only its unit names, and it
 # holds the cost model's technology numbers.
@@ -46,7 +50,7 @@ fi
 CACHE=$OUT/cache
 space="--data fashion-mnist --arch systolic16 --fpga zcu102 --calib $CALIB --cache $CACHE"
 
-accuracy_paths="quant sim hw/datapath vim data models internal explore/accuracy.go explore/evaluator.go
+accuracy_paths="quant sim hw/datapath vim data models internal cmd/vimsim/calibrate.go explore/accuracy.go explore/evaluator.go
 explore/explorer.go explore/images.go explore/cache.go go.mod go.sum"
 if [ -z "${ACCURACY_KEY:-}" ]; then
 	# shellcheck disable=SC2086
@@ -60,6 +64,16 @@ if [ -z "${ACCURACY_KEY:-}" ]; then
 	fi
 fi
 [ -n "${ACCURACY_KEY:-}" ] && space="$space --accuracy-key $ACCURACY_KEY"
+
+if [ "${PRECOMPUTE:-}" = 1 ]; then
+	# shellcheck disable=SC2086
+	$NICE "$VIMSIM" explore $space --split train --limit "$SEARCH_LIMIT" --base W8A8H16 \
+		--budget energy=100% --out "$OUT/precompute-search" --force
+	# shellcheck disable=SC2086
+	$NICE "$VIMSIM" explore $space --split test --limit "${TABLE_LIMIT:-0}" \
+		--recipes W8A8H8,W4A8H8,W8A8H16 --out "$OUT/precompute-table" --force
+	exit 0
+fi
 
 search() { # search DIR BUDGET
 	if [ -f "$1/recipe.yaml" ]; then
