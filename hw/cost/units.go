@@ -40,9 +40,14 @@ func opTensors(op *intprog.Op) tensors {
 
 // residency splits tensor sizes into those resident in the activation
 // buffer (no DRAM traffic) and those that go through DRAM; with forceOff
-// (the network's input or output) every tensor goes through DRAM.
+// (the network's input or output) every tensor goes through DRAM. The
+// scalesim memory mode has no activation buffer (SCALE-Sim's convention:
+// every layer reads and writes DRAM), so there every tensor crosses DRAM.
 func residency(s arch.Spec, sizes []int64, forceOff bool) (onChip, offChip int64) {
 	act := int64(s.Buffers.ActKiB) * 1024
+	if s.SCALESimMemory() {
+		act = 0
+	}
 	for _, b := range sizes {
 		if b <= act && !forceOff {
 			onChip += b

@@ -1,0 +1,141 @@
+package cost
+
+import (
+	"fmt"
+
+	"github.com/vimsim/vimsim/hw/arch"
+	"github.com/vimsim/vimsim/hw/cost/scalesim"
+	"github.com/vimsim/vimsim/quant/intprog"
+)
+
+// OperandWords counts words (bytes: SCALE-Sim's word is one int8 operand)
+// per operand; an operand the count does not apply to is omitted.
+type OperandWords struct {
+	Ifmap  int64 `json:"ifmap,omitempty"`
+	Filter int64 `json:"filter,omitempty"`
+	Ofmap  int64 `json:"ofmap,omitempty"`
+}
+
+// SCALESimCounts is what SCALE-Sim v2 reports for one GEMM in its
+// USER-bandwidth mode (package scalesim): cycles and, in words, the SRAM
+// demand and the DRAM traffic per operand.
+type SCALESimCounts struct {
+	// Config is the SCALE-Sim configuration the GEMM ran with: array,
+	// dataflow, buffer KiB and bandwidth in words per cycle.
+	Rows      int    `json:"rows"`
+	Cols      int    `json:"cols"`
+	Dataflow  string `json:"dataflow"`
+	IfmapKiB  int    `json:"ifmap_sram_kib"`
+	FilterKiB int    `json:"filter_sram_kib"`
+	OfmapKiB  int    `json:"ofmap_sram_kib"`
+	Bandwidth int    `json:"bandwidth_words_per_cycle"`
+
+	TotalCycles   int64 `json:"total_cycles"`
+	StallCycles   int64 `json:"stall_cycles"`
+	ComputeCycles int64 `json:"compute_cycles"`
+
+	SRAMReads  OperandWords `json:"sram_reads"`  // ifmap, filter
+	SRAMWrites OperandWords `json:"sram_writes"` // ofmap
+	DRAMReads  OperandWords `json:"dram_reads"`  // ifmap, filter
+	DRAMWrites OperandWords `json:"dram_writes"` // ofmap
+
+	// OverallUtilPct, MappingEffPct and ComputeUtilPct are SCALE-Sim's
+	// percentages.
+	OverallUtilPct float64 `json:"overall_util_pct"`
+	MappingEffPct  float64 `json:"mapping_eff_pct"`
+	ComputeUtilPct float64 `json:"compute_util_pct"`
+}
+
+// SCALESimCountsOf converts a SCALE-Sim layer report run with c.
+func SCALESimCountsOf(c scalesim.Config, r scalesim.LayerReport) SCALESimCounts {
+	return SCALESimCounts{
+		Rows: c.Rows, Cols: c.Cols, Dataflow: c.Dataflow.String(),
+		IfmapKiB: c.IfmapKiB, FilterKiB: c.FilterKiB, OfmapKiB: c.OfmapKiB, Bandwidth: c.Bandwidth,
+		TotalCycles: r.TotalCycles, StallCycles: r.StallCycles, ComputeCycles: r.ComputeCycles(),
+		SRAMReads:      OperandWords{Ifmap: r.SRAMIfmapReads.Words, Filter: r.SRAMFilterReads.Words},
+		SRAMWrites:     OperandWords{Ofmap: r.SRAMOfmapWrites.Words},
+		DRAMReads:      OperandWords{Ifmap: r.DRAMIfmapReads.Words, Filter: r.DRAMFilterReads.Words},
+		DRAMWrites:     OperandWords{Ofmap: r.DRAMOfmapWrites.Words},
+		OverallUtilPct: r.OverallUtilPct, MappingEffPct: r.MappingEffPct, ComputeUtilPct: r.ComputeUtilPct,
+	}
+}
+
+// SCALESimConfig is the SCALE-Sim configuration of spec s's array: its
+// rows, columns and dataflow, its ifmap, filter and ofmap buffer sizes, and
+// its DRAM bandwidth in words per cycle (arch.Spec.WordsPerCycle: GB/s ·
+// 1000 / MHz bytes per cycle, rounded down, one word per byte). SCALE-Sim
+// always double-buffers (half of each buffer is active) and has no
+// activation buffer, so buffers.double_buffered and buffers.act_kib do not
+// enter it.
+func SCALESimConfig(s arch.Spec) scalesim.Config {
+	df := scalesim.OutputStationary
+	switch s.Array.Dataflow {
+	case arch.WeightStationary:
+		df = scalesim.WeightStationary
+	case arch.InputStationary:
+		df = scalesim.InputStationary
+	}
+	return scalesim.DefaultConfig(s.Array.Rows, s.Array.Cols, df,
+		s.Buffers.IfmapKiB, s.Buffers.FilterKiB, s.Buffers.OfmapKiB, s.WordsPerCycle())
+}
+
+// SimulateGEMM runs g through SCALE-Sim's memory model with the
+// configuration of s (SCALESimConfig).
+func SimulateGEMM(s arch.Spec, name string, g GEMM) (SCALESimCounts, error) {
+	if err := g.Validate(); err != nil {
+		return SCALESimCounts{}, err
+	}
+	c := SCALESimConfig(s)
+	r, err := scalesim.SimulateLayer(c, scalesim.GEMMLayer(name, g.M, g.K, g.N))
+	if err != nil {
+		return SCALESimCounts{}, fmt.Errorf("scalesim: %w", err)
+	}
+	return SCALESimCountsOf(c, r), nil
+}
+
+// scalesimGEMMCost is the cost of a GEMM op in the scalesim memory mode:
+// cycles, stalls, SRAM demand and DRAM traffic per operand as SCALE-Sim v2
+// reports them in USER-bandwidth mode. Each GEMM starts with empty buffers
+// and reads and writes every operand through DRAM (no activation buffer,
+// docs/PERFMODEL.md §3.2). cache holds the runs of earlier ops of the same
+// shape.
+func scalesimGEMMCost(s arch.Spec, op *intprog.Op, cache map[GEMM]SCALESimCounts) (OpCost, error) {
+	g := GEMM{M: op.M, K: op.K, N: op.N}
+	comp, err := ComputeCycles(s.Array.Rows, s.Array.Cols, s.Array.Dataflow, g)
+	if err != nil {
+		return OpCost{}, fmt.Errorf("op %s (layer %d): %w", op.Name, op.Layer, err)
+	}
+	r, ok := cache[g]
+	if !ok {
+		if r, err = SimulateGEMM(s, op.Name, g); err != nil {
+			return OpCost{}, fmt.Errorf("op %s (layer %d): %w", op.Name, op.Layer, err)
+		}
+		cache[g] = r
+	}
+	c := OpCost{Layer: op.Layer, Name: op.Name, Kind: op.Kind.String(), Unit: op.Unit, M: op.M, K: op.K, N: op.N,
+		MACs: op.MACs(), ComputeCycles: r.ComputeCycles, StallCycles: r.StallCycles, Cycles: r.TotalCycles,
+		Folds: comp.Folds, Util: comp.Util}
+	rc := r
+	c.SCALESim = &rc
+	M, K, N := int64(op.M), int64(op.K), int64(op.N)
+	a := &c.Actions
+	a.MAC8 = g.MACs()
+	a.Mult32 = M * N // requantisation, as in the default model
+	a.Add32 = M * N
+	// SRAM: the array's demand reads and writes, the fills from DRAM
+	// written into the ifmap and filter buffers, the drain of the ofmap
+	// buffer read out to DRAM. One word is one byte.
+	a.IfmapRead, a.FilterRead, a.OfmapWrite = r.SRAMReads.Ifmap, r.SRAMReads.Filter, r.SRAMWrites.Ofmap
+	a.IfmapWrite, a.FilterWrite, a.OfmapRead = r.DRAMReads.Ifmap, r.DRAMReads.Filter, r.DRAMWrites.Ofmap
+	a.DRAMRead = r.DRAMReads.Ifmap + r.DRAMReads.Filter
+	a.DRAMWrite = r.DRAMWrites.Ofmap
+	// Traffic: the first read of each operand, then what SCALE-Sim reads
+	// again (re-streaming, fold padding, whole lines) and the partial sums
+	// it writes beyond the M×N outputs (WS, IS).
+	tr := Traffic{Weights: min(r.DRAMReads.Filter, K*N), In: min(r.DRAMReads.Ifmap, M*K), Out: min(r.DRAMWrites.Ofmap, M*N)}
+	tr.Reread = r.DRAMReads.Filter - tr.Weights + r.DRAMReads.Ifmap - tr.In
+	tr.Spill = r.DRAMWrites.Ofmap - tr.Out
+	c.Traffic = tr
+	c.MemCycles = memCycles(tr.Total(), float64(r.Bandwidth))
+	return c, nil
+}
