@@ -8,12 +8,16 @@ import (
 	"github.com/vimsim/vimsim/quant/intprog"
 )
 
-// OperandWords counts words (bytes: SCALE-Sim's word is one int8 operand)
-// per operand; an operand the count does not apply to is omitted.
-type OperandWords struct {
-	Ifmap  int64 `json:"ifmap,omitempty"`
-	Filter int64 `json:"filter,omitempty"`
-	Ofmap  int64 `json:"ofmap,omitempty"`
+// ReadWords counts the words (bytes: SCALE-Sim's word is one int8
+// operand) read of the two input operands.
+type ReadWords struct {
+	Ifmap  int64 `json:"ifmap"`
+	Filter int64 `json:"filter"`
+}
+
+// WriteWords counts the words written of the output operand.
+type WriteWords struct {
+	Ofmap int64 `json:"ofmap"`
 }
 
 // SCALESimCounts is what SCALE-Sim v2 reports for one GEMM in its
@@ -34,10 +38,10 @@ type SCALESimCounts struct {
 	StallCycles   int64 `json:"stall_cycles"`
 	ComputeCycles int64 `json:"compute_cycles"`
 
-	SRAMReads  OperandWords `json:"sram_reads"`  // ifmap, filter
-	SRAMWrites OperandWords `json:"sram_writes"` // ofmap
-	DRAMReads  OperandWords `json:"dram_reads"`  // ifmap, filter
-	DRAMWrites OperandWords `json:"dram_writes"` // ofmap
+	SRAMReads  ReadWords  `json:"sram_reads"`
+	SRAMWrites WriteWords `json:"sram_writes"`
+	DRAMReads  ReadWords  `json:"dram_reads"`
+	DRAMWrites WriteWords `json:"dram_writes"`
 
 	// OverallUtilPct, MappingEffPct and ComputeUtilPct are SCALE-Sim's
 	// percentages.
@@ -52,10 +56,10 @@ func SCALESimCountsOf(c scalesim.Config, r scalesim.LayerReport) SCALESimCounts 
 		Rows: c.Rows, Cols: c.Cols, Dataflow: c.Dataflow.String(),
 		IfmapKiB: c.IfmapKiB, FilterKiB: c.FilterKiB, OfmapKiB: c.OfmapKiB, Bandwidth: c.Bandwidth,
 		TotalCycles: r.TotalCycles, StallCycles: r.StallCycles, ComputeCycles: r.ComputeCycles(),
-		SRAMReads:      OperandWords{Ifmap: r.SRAMIfmapReads.Words, Filter: r.SRAMFilterReads.Words},
-		SRAMWrites:     OperandWords{Ofmap: r.SRAMOfmapWrites.Words},
-		DRAMReads:      OperandWords{Ifmap: r.DRAMIfmapReads.Words, Filter: r.DRAMFilterReads.Words},
-		DRAMWrites:     OperandWords{Ofmap: r.DRAMOfmapWrites.Words},
+		SRAMReads:      ReadWords{Ifmap: r.SRAMIfmapReads.Words, Filter: r.SRAMFilterReads.Words},
+		SRAMWrites:     WriteWords{Ofmap: r.SRAMOfmapWrites.Words},
+		DRAMReads:      ReadWords{Ifmap: r.DRAMIfmapReads.Words, Filter: r.DRAMFilterReads.Words},
+		DRAMWrites:     WriteWords{Ofmap: r.DRAMOfmapWrites.Words},
 		OverallUtilPct: r.OverallUtilPct, MappingEffPct: r.MappingEffPct, ComputeUtilPct: r.ComputeUtilPct,
 	}
 }
@@ -68,15 +72,20 @@ func SCALESimCountsOf(c scalesim.Config, r scalesim.LayerReport) SCALESimCounts 
 // activation buffer, so buffers.double_buffered and buffers.act_kib do not
 // enter it.
 func SCALESimConfig(s arch.Spec) scalesim.Config {
-	df := scalesim.OutputStationary
-	switch s.Array.Dataflow {
-	case arch.WeightStationary:
-		df = scalesim.WeightStationary
-	case arch.InputStationary:
-		df = scalesim.InputStationary
-	}
-	return scalesim.DefaultConfig(s.Array.Rows, s.Array.Cols, df,
+	return scalesim.DefaultConfig(s.Array.Rows, s.Array.Cols, SCALESimDataflow(s.Array.Dataflow),
 		s.Buffers.IfmapKiB, s.Buffers.FilterKiB, s.Buffers.OfmapKiB, s.WordsPerCycle())
+}
+
+// SCALESimDataflow is SCALE-Sim's name for dataflow d (os for anything
+// but ws and is, which arch.Spec.Validate rules out).
+func SCALESimDataflow(d arch.Dataflow) scalesim.Dataflow {
+	switch d {
+	case arch.WeightStationary:
+		return scalesim.WeightStationary
+	case arch.InputStationary:
+		return scalesim.InputStationary
+	}
+	return scalesim.OutputStationary
 }
 
 // SimulateGEMM runs g through SCALE-Sim's memory model with the

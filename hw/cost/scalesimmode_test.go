@@ -23,15 +23,15 @@ type scalesimRecord struct {
 		Filter int `json:"filter"`
 		Ofmap  int `json:"ofmap"`
 	} `json:"sram_kb"`
-	Bandwidth   int          `json:"bandwidth_words_per_cycle"`
-	Total       int64        `json:"total_cycles"`
-	Stall       int64        `json:"stall_cycles"`
-	StallFree   int64        `json:"stall_free_cycles"`
-	SRAMReads   OperandWords `json:"sram_reads"`
-	SRAMWrites  OperandWords `json:"sram_writes"`
-	DRAMReads   OperandWords `json:"dram_reads"`
-	DRAMWrites  OperandWords `json:"dram_writes"`
-	OverallUtil float64      `json:"overall_util_pct"`
+	Bandwidth   int        `json:"bandwidth_words_per_cycle"`
+	Total       int64      `json:"total_cycles"`
+	Stall       int64      `json:"stall_cycles"`
+	StallFree   int64      `json:"stall_free_cycles"`
+	SRAMReads   ReadWords  `json:"sram_reads"`
+	SRAMWrites  WriteWords `json:"sram_writes"`
+	DRAMReads   ReadWords  `json:"dram_reads"`
+	DRAMWrites  WriteWords `json:"dram_writes"`
+	OverallUtil float64    `json:"overall_util_pct"`
 }
 
 func loadSCALESimRecords(t *testing.T, name string) []scalesimRecord {
