@@ -180,3 +180,61 @@ func TestSCALESimModeModel(t *testing.T) {
 		}
 	}
 }
+
+// grid396Specs are the 396 runs of peers.md §1 (hw/cost/scalesim's
+// BenchmarkGrid396) as one-GEMM workloads on specs in the scalesim memory
+// mode: vim-fmnist's 5 and Vim-Ti's 6 GEMMs on 16×16 and 32×32, OS/WS/IS,
+// buffers 64/64/64 and 256/256/128 KiB, 4, 16 and 64 words per cycle.
+func grid396Specs(t testing.TB) (specs []arch.Spec, ops [][]intprog.Op) {
+	gemms := []struct {
+		name    string
+		m, k, n int
+	}{
+		{"fm_patch_embed", 49, 16, 64}, {"fm_in_proj", 50, 64, 256}, {"fm_x_proj", 50, 128, 20},
+		{"fm_dt_proj", 50, 4, 128}, {"fm_out_proj", 50, 128, 64},
+		{"ti_patch_embed", 196, 768, 192}, {"ti_in_proj", 197, 192, 768}, {"ti_x_proj", 197, 384, 44},
+		{"ti_dt_proj", 197, 12, 384}, {"ti_out_proj", 197, 384, 192}, {"ti_head", 1, 192, 1000},
+	}
+	for _, g := range gemms {
+		for _, a := range []int{16, 32} {
+			for _, df := range []arch.Dataflow{arch.OutputStationary, arch.WeightStationary, arch.InputStationary} {
+				for _, kib := range [][3]int{{64, 64, 64}, {256, 256, 128}} {
+					for _, bw := range []int{4, 16, 64} {
+						s := arch.Systolic16().WithDataflow(df).WithMemory(arch.MemorySCALESim)
+						s.Array.Rows, s.Array.Cols = a, a
+						s.Buffers.IfmapKiB, s.Buffers.FilterKiB, s.Buffers.OfmapKiB = kib[0], kib[1], kib[2]
+						s.ClockMHz, s.DRAM.BandwidthGBs = 1000, float64(bw)
+						if err := s.Validate(); err != nil {
+							t.Fatal(err)
+						}
+						specs = append(specs, s)
+						ops = append(ops, []intprog.Op{{Name: g.name, Kind: intprog.KindGEMM, Unit: arch.UnitArray, M: g.m, K: g.k, N: g.n, Groups: 1}})
+					}
+				}
+			}
+		}
+	}
+	return specs, ops
+}
+
+// BenchmarkGrid396SCALESimMode costs the whole 396-run grid through the
+// cost model in the scalesim memory mode (one EstimateOps per run, energy
+// and all). SCALE-Sim v2 itself takes about 6,200 s for the grid on this
+// kind of machine (peers.md §1); the s/grid metric is the time of one pass.
+func BenchmarkGrid396SCALESimMode(b *testing.B) {
+	specs, ops := grid396Specs(b)
+	if len(specs) != 396 {
+		b.Fatalf("%d runs", len(specs))
+	}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		for j := range specs {
+			if _, err := EstimateOps(specs[j], "grid", ops[j]); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	perGrid := b.Elapsed().Seconds() / float64(b.N)
+	b.ReportMetric(perGrid, "s/grid")
+	b.ReportMetric(6200/perGrid, "x_vs_scalesim")
+}
