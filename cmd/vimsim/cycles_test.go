@@ -314,7 +314,9 @@ func TestRunMemorySCALESim(t *testing.T) {
 		Ops []struct {
 			Name     string         `json:"name"`
 			Kind     string         `json:"kind"`
-			M, K, N  int            `json:"m"`
+			M        int            `json:"m"`
+			K        int            `json:"k"`
+			N        int            `json:"n"`
 			Cycles   int64          `json:"cycles"`
 			SCALESim map[string]any `json:"scalesim"`
 		} `json:"ops"`

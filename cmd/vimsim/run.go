@@ -118,7 +118,7 @@ func writeOutput(w io.Writer, path string, render func(io.Writer) error) error {
 // estimate of one model on one architecture.
 func newRunCmd() *cobra.Command {
 	var mf modelFlags
-	var archArg, format, out, actions string
+	var archArg, format, out, actions, accArch string
 	var perOp bool
 	var ov archOverrides
 	var fid fidelityFlags
@@ -141,6 +141,9 @@ func newRunCmd() *cobra.Command {
 					return fmt.Errorf("--actions %q: want a .yaml, .yml or .csv file", actions)
 				}
 			}
+			if ext := strings.ToLower(filepath.Ext(accArch)); accArch != "" && ext != ".yaml" && ext != ".yml" {
+				return fmt.Errorf("--accelergy-arch %q: want a .yaml or .yml file", accArch)
+			}
 			cfg, err := mf.config()
 			if err != nil {
 				return fmt.Errorf("--model: %w", err)
@@ -156,9 +159,14 @@ func newRunCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var actionBytes bytes.Buffer
+			var actionBytes, archBytes bytes.Buffer
 			if actionsFormat != "" {
 				if err := e.WriteActionCounts(&actionBytes, actionsFormat); err != nil {
+					return err
+				}
+			}
+			if accArch != "" {
+				if err := e.WriteAccelergyArch(&archBytes); err != nil {
 					return err
 				}
 			}
@@ -190,6 +198,11 @@ func newRunCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if accArch != "" {
+				if err := atomicfile.WriteFile(accArch, archBytes.Bytes()); err != nil {
+					return err
+				}
+			}
 			if actionsFormat != "" {
 				return atomicfile.WriteFile(actions, actionBytes.Bytes())
 			}
@@ -202,7 +215,8 @@ func newRunCmd() *cobra.Command {
 	ov.register(cmd)
 	f.StringVar(&format, "format", "table", "output format: table, csv or json")
 	f.StringVar(&out, "out", "", "write the report to this file instead of stdout")
-	f.StringVar(&actions, "actions", "", "also write Accelergy-style action counts to this .yaml or .csv file")
+	f.StringVar(&actions, "actions", "", "also write Accelergy action counts to this .yaml (Accelergy 0.4) or .csv file")
+	f.StringVar(&accArch, "accelergy-arch", "", "also write the Accelergy 0.4 architecture the action counts name to this .yaml file")
 	f.BoolVar(&perOp, "per-op", false, "one row per operation instead of per layer (table and csv)")
 	fid.register(f)
 	return cmd

@@ -198,6 +198,22 @@ func (s Spec) PEs() int { return s.Array.Rows * s.Array.Cols }
 // BytesPerCycle is the DRAM bandwidth in bytes per clock cycle.
 func (s Spec) BytesPerCycle() float64 { return s.DRAM.BandwidthGBs * 1e3 / s.ClockMHz }
 
+// BufferWidths are the access widths in bits of the ifmap, filter, ofmap
+// and activation buffers: the array edge each feeds or drains per cycle —
+// R int8 ifmap and C int8 filter words (C and R in IS), C int8 outputs in OS
+// and C 32-bit partial sums in WS and IS — and 64 bits for the activation
+// buffer.
+func (s Spec) BufferWidths() (ifmap, filter, ofmap, act int) {
+	ifmap, filter, ofmap, act = s.Array.Rows*8, s.Array.Cols*8, s.Array.Cols*32, 64
+	if s.Array.Dataflow == InputStationary {
+		ifmap, filter = s.Array.Cols*8, s.Array.Rows*8
+	}
+	if s.Array.Dataflow == OutputStationary {
+		ofmap = s.Array.Cols * 8
+	}
+	return ifmap, filter, ofmap, act
+}
+
 // SCALESimMemory reports whether s uses SCALE-Sim v2's memory model.
 func (s Spec) SCALESimMemory() bool { return s.Memory.Model == MemorySCALESim }
 

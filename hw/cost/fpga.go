@@ -95,14 +95,7 @@ func EstimateResources(s arch.Spec, ops []intprog.Op) (Resources, error) {
 		dspPerScanLane*int64(s.Scan.Lanes) + int64(s.Vector.Lanes) + dspPerNormLane*int64(s.Norm.Lanes)
 	// Memories: buffers sized by the spec, banked for their port widths.
 	uramLeft := int64(b.URAM)
-	df := s.Array.Dataflow
-	inWidth, wWidth, outWidth := s.Array.Rows*8, s.Array.Cols*8, s.Array.Cols*32
-	if df == arch.InputStationary {
-		inWidth, wWidth = s.Array.Cols*8, s.Array.Rows*8
-	}
-	if df == arch.OutputStationary {
-		outWidth = s.Array.Cols * 8
-	}
+	inWidth, wWidth, outWidth, actWidth := s.BufferWidths()
 	for _, m := range []struct {
 		kib, width int
 		double     bool
@@ -110,7 +103,7 @@ func EstimateResources(s arch.Spec, ops []intprog.Op) (Resources, error) {
 		{s.Buffers.IfmapKiB, inWidth, s.Buffers.DoubleBuffered},
 		{s.Buffers.FilterKiB, wWidth, s.Buffers.DoubleBuffered},
 		{s.Buffers.OfmapKiB, outWidth, s.Buffers.DoubleBuffered},
-		{s.Buffers.ActKiB, 64, false},
+		{s.Buffers.ActKiB, actWidth, false},
 	} {
 		br, ur := memBlocks(b, int64(m.kib)*1024, m.width, m.double, &uramLeft)
 		r.BRAM36 += br

@@ -129,6 +129,7 @@ func scalesimGEMMCost(s arch.Spec, op *intprog.Op, cache map[GEMM]SCALESimCounts
 	M, K, N := int64(op.M), int64(op.K), int64(op.N)
 	a := &c.Actions
 	a.MAC8 = g.MACs()
+	a.PsumReg = g.MACs()
 	a.Mult32 = M * N // requantisation, as in the default model
 	a.Add32 = M * N
 	// SRAM: the array's demand reads and writes, the fills from DRAM

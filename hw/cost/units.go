@@ -158,6 +158,7 @@ func streamOpCost(s arch.Spec, op *intprog.Op, io endpoints) OpCost {
 		work = M * N * K
 		c.ComputeCycles = ceilDiv(work, lanes) + int64(s.DWConv.Latency)
 		a.MAC8 += work
+		a.PsumReg += work // the accumulator of each MAC
 		a.Add32 += elems  // bias
 		a.Mult32 += elems // requantisation multiply
 		a.Add32 += elems  // requantisation rounding shift
@@ -242,7 +243,8 @@ func gemmOpCost(s arch.Spec, op *intprog.Op, io endpoints, tileCache map[tileKey
 	nK := ceilDiv(int64(op.K), int64(tl.Kt))
 	a := &c.Actions
 	a.MAC8 = g.MACs()
-	a.Mult32 = M * N // requantisation
+	a.PsumReg = g.MACs() // each MAC reads and writes its PE's accumulator
+	a.Mult32 = M * N     // requantisation
 	a.Add32 = M * N
 	a.IfmapWrite, a.IfmapRead = tl.IfmapBytes, comp.IfmapReads
 	a.FilterWrite, a.FilterRead = tl.FilterBytes, comp.FilterReads
