@@ -261,3 +261,42 @@ func cell(xs []float64, x float64) (int, float64) {
 	i = max(0, min(i, len(xs)-2))
 	return i, math.Log(x/xs[i]) / math.Log(xs[i+1]/xs[i])
 }
+
+// MAC prices one multiply-accumulate of an a-bit by a w-bit operand into
+// the 32-bit accumulator: the table's int8 MAC with its multiplier scaled
+// by the bit-product a·w/64, the accumulate add unchanged. The quadratic
+// law is Horowitz's (ISSCC 2014: 0.2 pJ at 8 bits, 3.1 pJ at 32 bits, 15.5×
+// for 16× the bit products) and the one Aladdin's multiplier tables are
+// scaled by in Accelergy's plug-in (width², from the 32-bit row); the
+// accumulator's width is the program's (int32), not the operands'. MAC(8,
+// 8) is MAC8.
+func (t EnergyTable) MAC(a, w int) float64 {
+	if a == 8 && w == 8 {
+		return t.MAC8
+	}
+	return t.MACAdd() + t.MACMult(a, w)
+}
+
+// MACMult is the multiplier part of MAC(a, w): Mult8·a·w/64.
+func (t EnergyTable) MACMult(a, w int) float64 { return t.Mult8 * float64(a*w) / 64 }
+
+// MACAdd is the accumulate part of a MAC, whatever its operand widths:
+// MAC8 − Mult8.
+func (t EnergyTable) MACAdd() float64 { return t.MAC8 - t.Mult8 }
+
+// MACLeakUW is the static power of an a×w-bit MAC, scaled as MAC scales
+// the energy (Leakage.MAC8 at 8×8).
+func (t EnergyTable) MACLeakUW(a, w int) float64 {
+	l := t.Leak
+	if a == 8 && w == 8 {
+		return l.MAC8
+	}
+	return l.MAC8 - l.Mult8 + l.Mult8*float64(a*w)/64
+}
+
+// MACAreaUM2 is the area of an a×w-bit MAC with a 32-bit accumulate
+// adder at 45 nm, from Horowitz's area column (ISSCC 2014, recalled in
+// hardware.md §2.1): an 8-bit multiplier 282 µm² scaled by the bit
+// products a·w/64, plus the 32-bit adder's 137 µm². An int8 MAC is 419
+// µm², an int4×int8 one 278 µm².
+func MACAreaUM2(a, w int) float64 { return 282*float64(a*w)/64 + 137 }

@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 
@@ -50,6 +51,40 @@ func primitiveClass(q primitive) (name, class string, width int, action string) 
 	return "lut", "SRAM", arch.LUTBits, "read"
 }
 
+// narrowMAC lists the Accelergy components of n MACs of a narrow class q
+// (leak: instance periods): Aladdin's intmac has one width, so a MAC of an
+// a-bit by a w-bit operand is a multiplier of width √(a·w) — the plug-in
+// scales multipliers by width², so its energy is the a·w bit products' —
+// and the int8 MAC's accumulate adder (arch.EnergyTable.MAC).
+func narrowMAC(unit string, q primitive, n, leak float64, pr pricer) []accelergyComponent {
+	a, w := classBits(q)
+	t := pr.t
+	tag := "_mac" + strconv.Itoa(a) + "x" + strconv.Itoa(w)
+	width := strconv.FormatFloat(math.Sqrt(float64(a*w)), 'f', -1, 64)
+	multLeak := t.Leak.Mult8 * float64(a*w) / 64
+	leakPJ := func(uw float64) float64 { return uw * arch.AladdinNS * 1e-3 }
+	var out []accelergyComponent
+	for _, c := range []struct {
+		suffix, class, width, action string
+		pj, leakUW                   float64
+	}{
+		{"_mult", "intmultiplier", width, "multiply", t.MACMult(a, w), multLeak},
+		{"_add", "intadder", "8", "add", t.MACAdd(), t.MACLeakUW(a, w) - multLeak},
+	} {
+		comp := accelergyComponent{name: "vimsim." + unit + tag + c.suffix, class: c.class, attrs: [][2]string{{"width", c.width}}}
+		if n != 0 {
+			comp.actions = append(comp.actions, ActionCount{Component: comp.name, Action: c.action, Count: n, PJEach: c.pj})
+		}
+		if leak != 0 {
+			comp.actions = append(comp.actions, ActionCount{Component: comp.name, Action: "leak", Count: leak, PJEach: leakPJ(c.leakUW)})
+		}
+		if len(comp.actions) > 0 {
+			out = append(out, comp)
+		}
+	}
+	return out
+}
+
 // components lists the estimate as Accelergy primitive components with
 // their action counts, in a fixed order: per unit its MACs, partial-sum
 // registers, multipliers, adders and look-up tables; the buffers; the
@@ -58,7 +93,7 @@ func primitiveClass(q primitive) (name, class string, width int, action string) 
 // energies sum to the estimate's static energy.
 func (e Estimate) components() []accelergyComponent {
 	s := e.Arch
-	pr := newPricer(s, e.Tech)
+	pr := newPricer(s, e.Tech, e.Precision)
 	periods := float64(e.Totals.Cycles) * 1e3 / (arch.AladdinNS * s.ClockMHz) // latency in Aladdin periods
 	leakPJ := func(uw float64) float64 { return uw * arch.AladdinNS * 1e-3 }
 	perUnit := map[arch.Unit]Actions{}
@@ -81,7 +116,11 @@ func (e Estimate) components() []accelergyComponent {
 	}
 	for _, u := range arch.Units()[:len(arch.Units())-1] {
 		counts := perUnit[u].counts()
-		for q := primMAC8; q <= primLUT; q++ {
+		for _, q := range primOrder {
+			if q == primMAC4x8 || q == primMAC4 {
+				out = append(out, narrowMAC(string(u), q, float64(counts[q]), float64(inst[u][q])*periods, pr)...)
+				continue
+			}
 			name, class, width, action := primitiveClass(q)
 			c := accelergyComponent{name: "vimsim." + string(u) + "_" + name, class: class,
 				attrs: [][2]string{{"width", strconv.Itoa(width)}}}

@@ -9,7 +9,12 @@ import (
 // counts an Accelergy user re-prices (WriteActionCounts), and the counts a
 // functional simulator of the same program must reproduce.
 type Actions struct {
+	// MAC8 counts int8×int8 MACs; MAC4x8 those with one operand of at most
+	// 4 bits (W4A8: an int4 weight by an int8 activation); MAC4 those with
+	// both (docs/PERFMODEL.md §5.2).
 	MAC8   int64 `json:"mac8"`
+	MAC4x8 int64 `json:"mac4x8,omitempty"`
+	MAC4   int64 `json:"mac4,omitempty"`
 	Mult8  int64 `json:"mult8"`
 	Mult16 int64 `json:"mult16"`
 	Mult32 int64 `json:"mult32"`
@@ -36,7 +41,7 @@ type Actions struct {
 // Add returns a + b field by field.
 func (a Actions) Add(b Actions) Actions {
 	return Actions{
-		MAC8: a.MAC8 + b.MAC8, Mult8: a.Mult8 + b.Mult8, Mult16: a.Mult16 + b.Mult16, Mult32: a.Mult32 + b.Mult32,
+		MAC8: a.MAC8 + b.MAC8, MAC4x8: a.MAC4x8 + b.MAC4x8, MAC4: a.MAC4 + b.MAC4, Mult8: a.Mult8 + b.Mult8, Mult16: a.Mult16 + b.Mult16, Mult32: a.Mult32 + b.Mult32,
 		Add8: a.Add8 + b.Add8, Add16: a.Add16 + b.Add16, Add32: a.Add32 + b.Add32, LUT: a.LUT + b.LUT, PsumReg: a.PsumReg + b.PsumReg,
 		IfmapRead: a.IfmapRead + b.IfmapRead, IfmapWrite: a.IfmapWrite + b.IfmapWrite,
 		FilterRead: a.FilterRead + b.FilterRead, FilterWrite: a.FilterWrite + b.FilterWrite,
@@ -125,7 +130,7 @@ type pricer struct {
 	inventory                 []instances
 }
 
-func newPricer(s arch.Spec, t arch.EnergyTable) pricer {
+func newPricer(s arch.Spec, t arch.EnergyTable, prec Precision) pricer {
 	wi, wf, wo, wa := s.BufferWidths()
 	p := pricer{t: t,
 		ifmap:  newBuffer(t, float64(s.Buffers.IfmapKiB), wi),
@@ -140,7 +145,7 @@ func newPricer(s arch.Spec, t arch.EnergyTable) pricer {
 	if s.DRAM.PJPerByte > 0 {
 		p.dram = s.DRAM.PJPerByte
 	}
-	p.inventory = inventoryOf(s)
+	p.inventory = inventoryOf(s, prec)
 	var uw float64
 	for _, n := range p.inventory {
 		uw += float64(n.count) * p.leakUW(n.prim)
@@ -163,7 +168,14 @@ const (
 	primAdd16
 	primAdd32
 	primLUT
+	primMAC4x8 // one operand of at most 4 bits
+	primMAC4   // both operands of at most 4 bits
+	numPrims
 )
+
+// primOrder lists the primitives in the order reports list them.
+var primOrder = [...]primitive{primMAC8, primMAC4x8, primMAC4, primPsumReg, primMult8, primMult16, primMult32,
+	primAdd8, primAdd16, primAdd32, primLUT}
 
 func multPrim(bits int) primitive {
 	switch bits {
@@ -193,17 +205,19 @@ type instances struct {
 }
 
 // inventoryOf lists the hardware whose leakage the model charges: per PE
-// and per depthwise-conv lane a MAC and its partial-sum register; per scan
-// lane four multipliers and two adders of the state width and a look-up
-// table; per vector lane a 16-bit multiplier, two 16-bit adders and a
-// table; per norm lane two 16-bit multipliers and a 32-bit adder, and one
-// table for the norm unit. (The buffers come on top.)
-func inventoryOf(s arch.Spec) []instances {
+// and per depthwise-conv lane a MAC of the class the ops need (p) and its
+// partial-sum register; per scan lane four multipliers and two adders of
+// the lane width (scanBits) and a look-up table; per vector lane a 16-bit
+// multiplier, two 16-bit adders and a table; per norm lane two 16-bit
+// multipliers and a 32-bit adder, and one table for the norm unit. (The
+// buffers come on top.)
+func inventoryOf(s arch.Spec, p Precision) []instances {
 	pe, sl, vl, nl, dl := int64(s.PEs()), int64(s.Scan.Lanes), int64(s.Vector.Lanes), int64(s.Norm.Lanes), int64(s.DWConv.Lanes)
+	sb := scanBits(s, p.StateBits)
 	return []instances{
-		{arch.UnitArray, primMAC8, pe}, {arch.UnitArray, primPsumReg, pe},
-		{arch.UnitScan, multPrim(s.Scan.Bits), 4 * sl}, {arch.UnitScan, addPrim(s.Scan.Bits), 2 * sl}, {arch.UnitScan, primLUT, sl},
-		{arch.UnitDWConv, primMAC8, dl}, {arch.UnitDWConv, primPsumReg, dl},
+		{arch.UnitArray, p.array, pe}, {arch.UnitArray, primPsumReg, pe},
+		{arch.UnitScan, multPrim(sb), 4 * sl}, {arch.UnitScan, addPrim(sb), 2 * sl}, {arch.UnitScan, primLUT, sl},
+		{arch.UnitDWConv, p.conv, dl}, {arch.UnitDWConv, primPsumReg, dl},
 		{arch.UnitVector, primMult16, vl}, {arch.UnitVector, primAdd16, 2 * vl}, {arch.UnitVector, primLUT, vl},
 		{arch.UnitNorm, primMult16, 2 * nl}, {arch.UnitNorm, primAdd32, nl}, {arch.UnitNorm, primLUT, 1},
 	}
@@ -212,18 +226,20 @@ func inventoryOf(s arch.Spec) []instances {
 // leakUW is the static power of one instance of p.
 func (p pricer) leakUW(q primitive) float64 {
 	l := p.t.Leak
-	return [...]float64{l.MAC8, l.PsumReg, l.Mult8, l.Mult16, l.Mult32, l.Add8, l.Add16, l.Add32, l.LUT}[q]
+	return [numPrims]float64{l.MAC8, l.PsumReg, l.Mult8, l.Mult16, l.Mult32, l.Add8, l.Add16, l.Add32, l.LUT,
+		p.t.MACLeakUW(4, 8), p.t.MACLeakUW(4, 4)}[q]
 }
 
 // pj is the energy of one action of p.
 func (p pricer) pj(q primitive) float64 {
 	t := p.t
-	return [...]float64{t.MAC8, t.PsumReg, t.Mult8, t.Mult16, t.Mult32, t.Add8, t.Add16, t.Add32, p.lut}[q]
+	return [numPrims]float64{t.MAC8, t.PsumReg, t.Mult8, t.Mult16, t.Mult32, t.Add8, t.Add16, t.Add32, p.lut,
+		t.MAC(4, 8), t.MAC(4, 4)}[q]
 }
 
 // counts returns the number of actions of each primitive in a.
-func (a Actions) counts() [primLUT + 1]int64 {
-	return [...]int64{a.MAC8, a.PsumReg, a.Mult8, a.Mult16, a.Mult32, a.Add8, a.Add16, a.Add32, a.LUT}
+func (a Actions) counts() [numPrims]int64 {
+	return [numPrims]int64{a.MAC8, a.PsumReg, a.Mult8, a.Mult16, a.Mult32, a.Add8, a.Add16, a.Add32, a.LUT, a.MAC4x8, a.MAC4}
 }
 
 // arith is the energy of the arithmetic actions of a.

@@ -107,13 +107,16 @@ type Totals struct {
 
 // Estimate is the cost of one inference of a workload on an architecture.
 type Estimate struct {
-	Model     string           `json:"model"`
-	Arch      arch.Spec        `json:"arch"`
-	Tech      arch.EnergyTable `json:"tech"`
-	Ops       []OpCost         `json:"ops"`
-	Layers    []LayerCost      `json:"layers"`
-	Totals    Totals           `json:"totals"`
-	Resources *Resources       `json:"fpga,omitempty"`
+	Model string           `json:"model"`
+	Arch  arch.Spec        `json:"arch"`
+	Tech  arch.EnergyTable `json:"tech"`
+	// Precision is what the ops ask of the hardware (MAC classes, state
+	// width), read from their formats.
+	Precision Precision   `json:"precision"`
+	Ops       []OpCost    `json:"ops"`
+	Layers    []LayerCost `json:"layers"`
+	Totals    Totals      `json:"totals"`
+	Resources *Resources  `json:"fpga,omitempty"`
 }
 
 // EstimateModel estimates one image of the model c on s: the op list of c
@@ -153,8 +156,10 @@ func EstimateOps(s arch.Spec, model string, ops []intprog.Op) (Estimate, error) 
 	if len(ops) == 0 {
 		return Estimate{}, fmt.Errorf("model %s: empty workload", model)
 	}
-	e := Estimate{Model: model, Arch: s, Tech: tech, Ops: make([]OpCost, 0, len(ops))}
-	pr := newPricer(s, tech)
+	e := Estimate{Model: model, Arch: s, Tech: tech, Precision: precisionOf(ops), Ops: make([]OpCost, 0, len(ops))}
+	a, w := classBits(e.Precision.array)
+	e.Precision.ArrayAreaMM2 = float64(s.PEs()) * arch.MACAreaUM2(a, w) / 1e6
+	pr := newPricer(s, tech, e.Precision)
 	bpc := s.BytesPerCycle()
 	tiles := map[tileKey]Tiling{}
 	runs := map[GEMM]SCALESimCounts{}

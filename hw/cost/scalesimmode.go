@@ -127,24 +127,30 @@ func scalesimGEMMCost(s arch.Spec, op *intprog.Op, cache map[GEMM]SCALESimCounts
 	rc := r
 	c.SCALESim = &rc
 	M, K, N := int64(op.M), int64(op.K), int64(op.N)
+	wd := widthsOf(op)
 	a := &c.Actions
-	a.MAC8 = g.MACs()
+	a.addMACs(macClass(wd.In, wd.Weight), g.MACs())
 	a.PsumReg = g.MACs()
 	a.Mult32 = M * N // requantisation, as in the default model
 	a.Add32 = M * N
 	// SRAM: the array's demand reads and writes, the fills from DRAM
 	// written into the ifmap and filter buffers, the drain of the ofmap
-	// buffer read out to DRAM. One word is one byte.
-	a.IfmapRead, a.FilterRead, a.OfmapWrite = r.SRAMReads.Ifmap, r.SRAMReads.Filter, r.SRAMWrites.Ofmap
-	a.IfmapWrite, a.FilterWrite, a.OfmapRead = r.DRAMReads.Ifmap, r.DRAMReads.Filter, r.DRAMWrites.Ofmap
-	a.DRAMRead = r.DRAMReads.Ifmap + r.DRAMReads.Filter
-	a.DRAMWrite = r.DRAMWrites.Ofmap
+	// buffer read out to DRAM. SCALE-Sim's word is one value; its words are
+	// priced packed at the operand's width (SCALE-Sim itself has no
+	// precision: cycles and word counts are its own whatever the widths).
+	ifR, fR := packed(r.DRAMReads.Ifmap, wd.In), packed(r.DRAMReads.Filter, wd.Weight)
+	oW := packed(r.DRAMWrites.Ofmap, wd.Out)
+	a.IfmapRead, a.FilterRead = packed(r.SRAMReads.Ifmap, wd.In), packed(r.SRAMReads.Filter, wd.Weight)
+	a.OfmapWrite = packed(r.SRAMWrites.Ofmap, wd.Out)
+	a.IfmapWrite, a.FilterWrite, a.OfmapRead = ifR, fR, oW
+	a.DRAMRead = ifR + fR
+	a.DRAMWrite = oW
 	// Traffic: the first read of each operand, then what SCALE-Sim reads
 	// again (re-streaming, fold padding, whole lines) and the partial sums
 	// it writes beyond the M×N outputs (WS, IS).
-	tr := Traffic{Weights: min(r.DRAMReads.Filter, K*N), In: min(r.DRAMReads.Ifmap, M*K), Out: min(r.DRAMWrites.Ofmap, M*N)}
-	tr.Reread = r.DRAMReads.Filter - tr.Weights + r.DRAMReads.Ifmap - tr.In
-	tr.Spill = r.DRAMWrites.Ofmap - tr.Out
+	tr := Traffic{Weights: min(fR, packed(K*N, wd.Weight)), In: min(ifR, packed(M*K, wd.In)), Out: min(oW, packed(M*N, wd.Out))}
+	tr.Reread = fR - tr.Weights + ifR - tr.In
+	tr.Spill = oW - tr.Out
 	c.Traffic = tr
 	c.MemCycles = memCycles(tr.Total(), float64(r.Bandwidth))
 	return c, nil
