@@ -2,6 +2,7 @@ package cost
 
 import (
 	"bytes"
+	"flag"
 	"math"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	yaml "go.yaml.in/yaml/v3"
 
 	"github.com/vimsim/vimsim/hw/arch"
+	"github.com/vimsim/vimsim/quant/intprog"
 )
 
 // accelergyRun is what Accelergy 0.4 wrote for vimsim's action counts
@@ -26,9 +28,8 @@ type accelergyRun struct {
 	countsMap map[string]map[string]float64
 }
 
-func loadAccelergyRun(t *testing.T) accelergyRun {
+func loadAccelergyRun(t *testing.T, dir string) accelergyRun {
 	t.Helper()
-	dir := filepath.Join("testdata", "accelergy")
 	read := func(name string) []byte {
 		b, err := os.ReadFile(filepath.Join(dir, name))
 		if err != nil {
@@ -80,11 +81,29 @@ func loadAccelergyRun(t *testing.T) accelergyRun {
 	return r
 }
 
-// accelergyVimTi is the estimate whose action counts Accelergy priced:
-// Vim-Ti on systolic16 with the accelergy-45 table.
-func accelergyVimTi(t *testing.T) Estimate {
+// accelergyInputs makes TestAccelergyReference write the Accelergy inputs
+// of its cases (DIR/CASE/{arch,counts}.yaml) for
+// tools/accelergy/run_accelergy.sh.
+var accelergyInputs = flag.String("accelergy-inputs", "", "write the Accelergy inputs of the reference cases under this directory")
+
+// accelergyCases are the estimates whose action counts Accelergy priced
+// (testdata/CASE): Vim-Ti on systolic16 with the accelergy-45 table, int8
+// (the lowered list) and with int4 weights in every GEMM (W4A8).
+var accelergyCases = []struct {
+	dir string
+	ops func(t testing.TB) []intprog.Op
+}{
+	{"accelergy", func(t testing.TB) []intprog.Op { return lower(t, vimTi(t)) }},
+	{"accelergy-w4a8", func(t testing.TB) []intprog.Op {
+		return withFormats(lower(t, vimTi(t)), func(f *intprog.Formats) { f.Weight = intprog.Int(4) }, intprog.KindGEMM)
+	}},
+}
+
+// accelergyVimTi is the estimate of Vim-Ti's ops on systolic16 with the
+// accelergy-45 table.
+func accelergyVimTi(t *testing.T, ops []intprog.Op) Estimate {
 	t.Helper()
-	e, err := EstimateModel(arch.Systolic16().WithTech("accelergy-45"), vimTi(t))
+	e, err := EstimateOps(arch.Systolic16().WithTech("accelergy-45"), "vim-ti", ops)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,8 +117,12 @@ func accelergyVimTi(t *testing.T) Estimate {
 // 1e-9, SRAM included: the buffers sit on CACTI grid points); and every
 // component's energy, and the total, equal Accelergy's.
 func TestAccelergyReference(t *testing.T) {
-	r := loadAccelergyRun(t)
-	e := accelergyVimTi(t)
+	for _, c := range accelergyCases {
+		t.Run(c.dir, func(t *testing.T) { checkAccelergyCase(t, c.dir, accelergyVimTi(t, c.ops(t))) })
+	}
+}
+
+func checkAccelergyCase(t *testing.T, dir string, e Estimate) {
 	var counts, archY bytes.Buffer
 	if err := e.WriteActionCounts(&counts, "yaml"); err != nil {
 		t.Fatal(err)
@@ -107,6 +130,19 @@ func TestAccelergyReference(t *testing.T) {
 	if err := e.WriteAccelergyArch(&archY); err != nil {
 		t.Fatal(err)
 	}
+	if *accelergyInputs != "" {
+		d := filepath.Join(*accelergyInputs, dir)
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for name, b := range map[string][]byte{"counts.yaml": counts.Bytes(), "arch.yaml": archY.Bytes()} {
+			if err := os.WriteFile(filepath.Join(d, name), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return
+	}
+	r := loadAccelergyRun(t, filepath.Join("testdata", dir))
 	if !bytes.Equal(counts.Bytes(), r.counts) || !bytes.Equal(archY.Bytes(), r.archYAML) {
 		t.Fatal("the action counts or architecture vimsim writes differ from those Accelergy priced: " +
 			"re-run tools/accelergy/run_accelergy.sh")
@@ -150,7 +186,7 @@ func relErr(got, want float64) float64 { return math.Abs(got/want - 1) }
 // horowitz45's energies gives the default breakdown part by part. The
 // ratios (logged) are the README's table.
 func TestAccelergyBreakdownDeltas(t *testing.T) {
-	r := loadAccelergyRun(t)
+	r := loadAccelergyRun(t, filepath.Join("testdata", "accelergy"))
 	acc := accelergyBreakdown(t, r, r.ert)
 	h, err := EstimateModel(arch.Systolic16(), vimTi(t))
 	if err != nil {

@@ -121,12 +121,12 @@ func wider(q, r primitive) bool {
 	return qa*qw > ra*rw
 }
 
-// precisionOf returns the hardware precision the ops need. With no GEMM
-// (or convolution) the class is int4, the narrowest; the state is at
-// least 8 bits.
+// precisionOf returns the hardware precision the ops need: the widest
+// class over the GEMMs (convolutions), int8 when there are none; the
+// state is at least 8 bits.
 func precisionOf(ops []intprog.Op) Precision {
 	p := Precision{array: primMAC4, conv: primMAC4, StateBits: 8}
-	any := [2]bool{}
+	seen := [2]bool{}
 	for i := range ops {
 		op := &ops[i]
 		w := widthsOf(op)
@@ -137,18 +137,18 @@ func precisionOf(ops []intprog.Op) Precision {
 			if op.Kind == intprog.KindDWConv {
 				dst, k = &p.conv, 1
 			}
-			if !any[k] || wider(q, *dst) {
+			if !seen[k] || wider(q, *dst) {
 				*dst = q
 			}
-			any[k] = true
+			seen[k] = true
 		case intprog.KindScan:
 			p.StateBits = max(p.StateBits, op.Format.State.Bits)
 		}
 	}
-	if !any[0] {
+	if !seen[0] {
 		p.array = primMAC8
 	}
-	if !any[1] {
+	if !seen[1] {
 		p.conv = primMAC8
 	}
 	p.ArrayMAC, p.ConvMAC = macName(p.array), macName(p.conv)

@@ -1,7 +1,11 @@
 #!/bin/sh
-# Price vimsim's action counts of Vim-Ti on systolic16 (accelergy-45) with
-# Accelergy 0.4 and its Aladdin and CACTI plug-ins, and keep Accelergy's
-# output as hw/cost/testdata/accelergy/ (read by TestAccelergyReference).
+# Price vimsim's action counts of Vim-Ti on systolic16 (accelergy-45), int8
+# and with int4 GEMM weights (W4A8), with Accelergy 0.4 and its Aladdin and
+# CACTI plug-ins, and keep Accelergy's output as hw/cost/testdata/CASE/
+# (read by TestAccelergyReference, which also writes the inputs:
+# go test ./hw/cost -run TestAccelergyReference -accelergy-inputs DIR).
+# The int8 inputs are also what `vimsim run --model vim-ti --arch systolic16
+# --tech accelergy-45 --actions counts.yaml --accelergy-arch arch.yaml` writes.
 #
 # Usage: tools/accelergy/run_accelergy.sh TOOLS
 # TOOLS holds checkouts of Accelergy-Project/accelergy (6911d156),
@@ -12,13 +16,13 @@
 set -eu
 tools=$(cd "$1" && pwd)
 repo=$(cd "$(dirname "$0")/../.." && pwd)
-out="$repo/hw/cost/testdata/accelergy"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$repo"
-go run ./cmd/vimsim run --model vim-ti --arch systolic16 --tech accelergy-45 --fidelity 0 \
-	--actions "$work/counts.yaml" --accelergy-arch "$work/arch.yaml" --format json >/dev/null
-cat >"$work/accelergy_config.yaml" <<CFG
+go test ./hw/cost -run 'TestAccelergyReference$' -count=1 -accelergy-inputs "$work" >/dev/null
+for dir in "$work"/*/; do
+	case=$(basename "$dir")
+	cat >"$dir/accelergy_config.yaml" <<CFG
 version: 0.4
 estimator_plug_ins: [$tools/accelergy-aladdin-plug-in]
 primitive_components: []
@@ -27,10 +31,11 @@ math_functions: []
 python_plug_ins: [$tools/accelergy-cacti-plug-in/cacti_wrapper.py]
 table_plug_ins: {roots: []}
 CFG
-cd "$work"
-PYTHONPATH="$tools/accelergy" /usr/bin/python3 -c \
-	"import sys; from accelergy.accelergy_console import run; sys.argv=['accelergy','-o','out','-p','10','arch.yaml','counts.yaml']; run()" \
-	>accelergy.log 2>&1 || { cat accelergy.log; exit 1; }
-mkdir -p "$out"
-cp arch.yaml counts.yaml out/ERT_summary.yaml out/energy_estimation.yaml "$out/"
-echo "wrote $out"
+	(cd "$dir" && PYTHONPATH="$tools/accelergy" /usr/bin/python3 -c \
+		"import sys; from accelergy.accelergy_console import run; sys.argv=['accelergy','-o','out','-p','10','arch.yaml','counts.yaml']; run()" \
+		>accelergy.log 2>&1) || { cat "$dir/accelergy.log"; exit 1; }
+	out="$repo/hw/cost/testdata/$case"
+	mkdir -p "$out"
+	cp "$dir/arch.yaml" "$dir/counts.yaml" "$dir/out/ERT_summary.yaml" "$dir/out/energy_estimation.yaml" "$out/"
+	echo "wrote $out"
+done
