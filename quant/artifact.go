@@ -368,7 +368,7 @@ func FromFile(f *ckpt.File) (*QModel, error) {
 	}
 	q := &QModel{Config: h.Config, Method: h.Method, WBits: h.WBits, ABits: h.ABits, HBits: h.HBits, Precision: rec,
 		Calib: h.Calibration, Layers: make([]QLayer, h.Config.Depth)}
-	r := &reader{r: ar, points: map[string]pointMeta{}, q: q}
+	r := &reader{r: ar, points: map[string]pointMeta{}}
 	for _, p := range h.Points {
 		if _, dup := r.points[p.Name]; dup {
 			return nil, fmt.Errorf("metadata qmodel: point %s listed twice", p.Name)
@@ -399,10 +399,9 @@ func FromFile(f *ckpt.File) (*QModel, error) {
 
 // reader fills a QModel from an artifact's tensors.
 type reader struct {
-	r          *ckpt.ArtifactReader
-	q          *QModel
-	usedPoint  map[string]bool
-	points     map[string]pointMeta
+	r         *ckpt.ArtifactReader
+	usedPoint map[string]bool
+	points    map[string]pointMeta
 }
 
 func (r *reader) point(name, kind string) (pointMeta, error) {
