@@ -313,34 +313,15 @@ func TestCalibrateMerge(t *testing.T) {
 // requantized outputs read by the next op, an int16 scan state.
 func TestCompileRecipe(t *testing.T) {
 	tv := fixture.Toy(t)
-	rec, err := quant.ParsePrecision([]byte(`
-name: mixed
-w: 8
-a: 8
-h: 8
-ops:
-  x_proj: {w: 4}
-  head: {w: 4}
-  conv1d: {w: 4, a: 5}
-layers:
-  - layers: 1
-    h: 16
-    ops: {in_proj: {w: 4}, out_proj: {a: 6}}
-`), "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := fixture.Mixed(t)
+	rec := b.QModel.Precision
 	opt := quant.DefaultOptions()
-	opt.Rounds, opt.SearchRows, opt.SSMImages, opt.Precision = 1, 128, 2, &rec
-	b, err := quant.Build(tv.Model, tv.Calib, quant.BuildOptions{Quant: opt})
-	if err != nil {
-		t.Fatal(err)
-	}
+	opt.Rounds, opt.SearchRows, opt.SSMImages = 1, 128, 2
 	type want struct{ in, weight, state, out int }
 	wants := map[string]want{
 		"0/in_proj": {8, 8, 0, 8}, "1/in_proj": {8, 4, 0, 8},
 		"0/conv1d": {8, 4, 0, 5}, "1/conv1d_b": {8, 4, 0, 5}, "0/silu": {5, 0, 0, 8},
-		"0/x_proj": {8, 4, 0, 8}, "2/x_proj_b": {8, 4, 0, 8}, "0/dt_proj": {8, 8, 0, 8},
+		"0/x_proj": {8, 8, 0, 8}, "2/x_proj_b": {8, 8, 0, 8}, "0/dt_proj": {8, 4, 0, 8}, "3/dt_proj_b": {8, 4, 0, 8},
 		"0/scan": {8, 0, 8, 16}, "1/scan": {8, 0, 16, 16}, "1/scan_b": {8, 0, 16, 16}, "2/scan_b": {8, 0, 8, 16},
 		"1/out_proj": {8, 8, 0, 6}, "1/residual": {6, 0, 0, 32}, "0/out_proj": {8, 8, 0, 8},
 		"-2/head": {8, 4, 0, 32}, "-1/patch_embed": {8, 8, 0, 8},
