@@ -252,21 +252,21 @@ func parseLayerSet(s string, depth int) ([]int, error) {
 // outputs, the scan output y′ and the merged out_proj input) or of the
 // recipe (Final: norm_f's γ and output).
 type Plan struct {
-	Embed  OpBits      // patch_embed
-	Head   OpBits      // head
-	Final  OpBits      // norm_f: γ (W) and output (A), the recipe's defaults
-	Blocks []BlockPlan // one per Mamba block
+	Embed  OpBits      `json:"patch_embed"` // patch_embed
+	Head   OpBits      `json:"head"`        // head
+	Final  OpBits      `json:"norm_f"`      // norm_f: γ (W) and output (A), the recipe's defaults
+	Blocks []BlockPlan `json:"blocks"`      // one per Mamba block
 }
 
 // BlockPlan is the precision of one Mamba block.
 type BlockPlan struct {
-	Ops map[OpName]OpBits // every op of BlockOps, both fields set
+	Ops map[OpName]OpBits `json:"ops"` // every op of BlockOps, both fields set
 	// Other are the bits of the block's other points: the norm's γ (W),
 	// and (A) the outputs of the norm, SiLU(z), the SiLU and softplus
 	// tables, the scan (y′) and the merge: the recipe's defaults, or a
 	// layer rule's W and A.
-	Other OpBits
-	H     int // hidden-state bits
+	Other OpBits `json:"other"`
+	H     int    `json:"h"` // hidden-state bits
 }
 
 // Resolve applies p to a model of depth blocks.

@@ -153,7 +153,7 @@ func runSim(cmd *cobra.Command, mf *modelFlags, cf *calibFlags, opt simOptions) 
 	if split != data.Test {
 		dataName += " (" + string(split) + ")"
 	}
-	out := sim.DatasetReport{Model: mf.model, Data: dataName, Program: p.Source, Report: rep}
+	out := sim.DatasetReport{Model: mf.model, Data: dataName, Program: p.Source, Recipe: modelRecipeName(qm), Report: rep}
 	write := func(w io.Writer) error { return writeSimReport(w, out, opt.format, opt.ops) }
 	if opt.out == "" {
 		return write(cmd.OutOrStdout())
@@ -188,7 +188,11 @@ func writeSimReport(w io.Writer, r sim.DatasetReport, format string, ops bool) e
 	if format == "json" {
 		return writeJSON(w, r)
 	}
-	fmt.Fprintf(w, "model %s (%s), data %s, %d images\nprogram: %s\n\n", r.Model, r.Method, r.Data, r.Images, r.Program)
+	recipe := ""
+	if r.Recipe != "" {
+		recipe = ", recipe " + r.Recipe
+	}
+	fmt.Fprintf(w, "model %s (%s%s), data %s, %d images\nprogram: %s\n\n", r.Model, r.Method, recipe, r.Data, r.Images, r.Program)
 	t := newSimTable(w, "path", "top-1", "agree fp64", "agree fake-quant", "logits SQNR fp64 dB", "logits SQNR fake-quant dB")
 	for _, p := range r.Paths {
 		top := "-"
