@@ -145,14 +145,7 @@ func datapathPrecision(qm *QModel) error {
 		if q == nil {
 			return nil
 		}
-		if q.Bits < MinBits || q.Bits > 8 {
-			return fmt.Errorf("%s: %d-bit activations: the datapath's requantizers output 4-8 bits", where, q.Bits)
-		}
-		if unit != "" && q.Bits != 8 {
-			return fmt.Errorf("%s: %d-bit activations: the datapath's %s is int8 (activations of 4-7 bits run on the outputs of %s)",
-				where, q.Bits, unit, requantizedOps)
-		}
-		return nil
+		return checkActBits(where, q.Bits, unit)
 	}
 	weight := func(where string, w *QWeight) error {
 		if w.Bits < MinBits || w.Bits > 8 {
@@ -176,9 +169,7 @@ func datapathPrecision(qm *QModel) error {
 				weight(at("dt_proj"+sfx), &qd.DtProj.W), act(at("dt_proj"+sfx), qd.DtProj.Out, ""),
 				act(at("softplus"+sfx), qd.Delta, "softplus table output"),
 				act(at("scan"+sfx), qd.SSM.Y, "scan output y′"))
-			if b := qd.SSM.Bits; b != datapath.ScanStateBits && b != datapath.ScanWideStateBits {
-				errs = append(errs, fmt.Errorf("%s: %d-bit hidden state: the scan unit's state is int8 or int16", at("scan"+sfx), b))
-			}
+			errs = append(errs, checkStateBits(at("scan"+sfx), qd.SSM.Bits))
 		}
 		errs = append(errs, act(at("gate"), l.Merge, "merge output"), weight(at("out_proj"), &l.OutProj.W), act(at("out_proj"), l.OutProj.Out, ""))
 	}
@@ -189,6 +180,51 @@ func datapathPrecision(qm *QModel) error {
 		}
 	}
 	return nil
+}
+
+// checkActBits checks the bits of an activation at where: 4–8 bits out of
+// a requantizer (unit ""), 8 bits out of the named unit.
+func checkActBits(where string, bits int, unit string) error {
+	if bits < MinBits || bits > 8 {
+		return fmt.Errorf("%s: %d-bit activations: the datapath's requantizers output 4-8 bits", where, bits)
+	}
+	if unit != "" && bits != 8 {
+		return fmt.Errorf("%s: %d-bit activations: the datapath's %s is int8 (activations of 4-7 bits run on the outputs of %s)",
+			where, bits, unit, requantizedOps)
+	}
+	return nil
+}
+
+// checkStateBits checks the bits of a scan's hidden state at where.
+func checkStateBits(where string, bits int) error {
+	if bits != datapath.ScanStateBits && bits != datapath.ScanWideStateBits {
+		return fmt.Errorf("%s: %d-bit hidden state: the scan unit's state is int%d or int%d", where, bits,
+			datapath.ScanStateBits, datapath.ScanWideStateBits)
+	}
+	return nil
+}
+
+// CheckDatapath reports, naming the op as CompileWith does, the first bits
+// of pl the integer datapath cannot run: the checks of the compiler that
+// depend on the recipe alone (a block's norm, table, scan-output and merge
+// activations and norm_f's output at 8 bits, a hidden state of 8 or 16
+// bits; requantized outputs and weights of 4–8 bits run). Build calls it
+// before calibrating, so that such a recipe is refused at once.
+func (pl Plan) CheckDatapath() error {
+	for i, b := range pl.Blocks {
+		if err := checkActBits(fmt.Sprintf("layer %d norm", i), b.Other.A, "norm unit output"); err != nil {
+			return err
+		}
+		for _, o := range BlockOps() {
+			if err := checkActBits(fmt.Sprintf("layer %d %s", i, o), b.Ops[o].A, ""); err != nil {
+				return err
+			}
+		}
+		if err := checkStateBits(fmt.Sprintf("layer %d scan", i), b.H); err != nil {
+			return err
+		}
+	}
+	return checkActBits("norm_f", pl.Final.A, "norm unit output")
 }
 
 // codeMax is the largest magnitude of a bits-bit code, 2^(bits−1).

@@ -123,17 +123,23 @@ func tileSet(layer int, op string, idx, fm, fn int, a datapath.Matrix[int8], w *
 // in 8-bit (sign-extended) words.
 func weightDType(w *datapath.Weights) string {
 	if w.Int4 {
-		return "int4 (sign-extended to 8-bit words)"
+		return weightDType4
 	}
 	return "int8"
 }
+
+// weightDType4 is the dtype of int4 weights and taps in the vector files.
+const weightDType4 = "int4 (sign-extended to 8-bit words)"
+
+// weightWidthDoc documents the VIMSIM_WBITS define (docs/DATAPATH.md §15).
+const weightWidthDoc = "PE weight width: int4 weights (values in [-8, 7]), default 8"
 
 // weightWidth gives a set of int4 weights the define VIMSIM_WBITS 4 (the
 // PE weight width; an int8 set has none and keeps its bytes: the
 // testbench's default is 8).
 func weightWidth(s *vectorSet, w *datapath.Weights) {
 	if w.Int4 {
-		s.define("VIMSIM_WBITS", 4, "PE weight width: int4 weights (values in [-8, 7]), default 8")
+		s.define("VIMSIM_WBITS", 4, weightWidthDoc)
 	}
 }
 

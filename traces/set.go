@@ -88,6 +88,18 @@ func (s *vectorSet) define(name string, v int64, doc string) {
 	s.defines = append(s.defines, param{name: name, value: v, doc: doc})
 }
 
+// defineMap returns the defines of s by name (nil without any).
+func (s *vectorSet) defineMap() map[string]int64 {
+	if len(s.defines) == 0 {
+		return nil
+	}
+	m := make(map[string]int64, len(s.defines))
+	for _, d := range s.defines {
+		m[d.name] = d.value
+	}
+	return m
+}
+
 func (s *vectorSet) paramBits(name string, v int64, bits int, doc string) {
 	s.params = append(s.params, param{name: name, value: v, bits: bits, doc: doc})
 }

@@ -2,6 +2,7 @@ package traces
 
 import (
 	"math/rand/v2"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -53,14 +54,21 @@ func TestWidthDefines(t *testing.T) {
 		}
 		return p, in
 	}
-	rec, err := NewRecorder(Options{Generator: "vimsim test", Arch: arch.Systolic8()})
+	rec, err := NewRecorder(Options{Generator: "vimsim test", Arch: arch.Systolic8(), Recipe: "w4-mixed"})
 	if err != nil {
 		t.Fatal(err)
+	}
+	x := randMatrix(r, 6, 5)
+	taps8 := randMatrix(r, 5, 4)
+	taps4 := datapath.NewMatrix[int8](5, 4)
+	for i := range taps4.Data {
+		taps4.Data[i] = int8(r.IntN(16) - 8)
 	}
 	p8, in8 := scan(8)
 	p16, in16 := scan(16)
 	for _, err := range []error{rec.GEMM(0, "in_proj", a, W8), rec.GEMM(1, "in_proj", a, W4),
-		rec.Scan(0, "scan", in8, p8, u), rec.Scan(1, "scan", in16, p16, u)} {
+		rec.Scan(0, "scan", in8, p8, u), rec.Scan(1, "scan", in16, p16, u),
+		rec.DepthwiseConv(0, "conv1d", x, taps8, 8), rec.DepthwiseConv(1, "conv1d", x, taps4, 4)} {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -75,6 +83,7 @@ func TestWidthDefines(t *testing.T) {
 		{"l00_in_proj_gemm_layer", ""}, {"l00_in_proj_gemm_tile0", ""}, {"l00_scan", ""},
 		{"l01_in_proj_gemm_layer", "`define VIMSIM_WBITS 4"}, {"l01_in_proj_gemm_tile0", "`define VIMSIM_WBITS 4"},
 		{"l01_scan", "`define VIMSIM_SBITS 16"},
+		{"l00_conv1d_dwconv", ""}, {"l01_conv1d_dwconv", "`define VIMSIM_WBITS 4"},
 	} {
 		ph := string(bundleFile(t, b, c.set+"/params.vh"))
 		if c.want == "" {
@@ -84,5 +93,28 @@ func TestWidthDefines(t *testing.T) {
 		} else if !strings.Contains(ph, c.want) {
 			t.Errorf("%s: no %q in\n%s", c.set, c.want, ph)
 		}
+	}
+	// The manifest names the recipe and lists each set's defines.
+	if b.Manifest.Recipe != "w4-mixed" {
+		t.Errorf("manifest recipe %q", b.Manifest.Recipe)
+	}
+	want := map[string]map[string]int64{"l01_in_proj_gemm_layer": {"VIMSIM_WBITS": 4}, "l01_in_proj_gemm_tile0": {"VIMSIM_WBITS": 4},
+		"l01_scan": {"VIMSIM_SBITS": 16}, "l01_conv1d_dwconv": {"VIMSIM_WBITS": 4}}
+	for _, set := range b.Manifest.Sets {
+		if w := want[set.Name]; !reflect.DeepEqual(set.Defines, w) {
+			t.Errorf("manifest set %s: defines %v, want %v", set.Name, set.Defines, w)
+		}
+	}
+	for _, f := range b.Manifest.Files {
+		if f.Set == "l01_conv1d_dwconv" && f.Tensor == "w" && !strings.HasPrefix(f.DType, "int4") {
+			t.Errorf("%s: dtype %q, want int4", f.Path, f.DType)
+		}
+	}
+	// Taps outside int4, or another width, are refused.
+	if err := rec.DepthwiseConv(2, "conv1d", x, taps8, 4); err == nil || !strings.Contains(err.Error(), "outside [-8, 7]") {
+		t.Errorf("int8 taps as int4: %v", err)
+	}
+	if err := rec.DepthwiseConv(2, "conv1d", x, taps4, 6); err == nil || !strings.Contains(err.Error(), "6-bit taps") {
+		t.Errorf("6-bit taps: %v", err)
 	}
 }

@@ -23,7 +23,7 @@ type evalOptions struct {
 	precision, format string
 	out, predictions  string
 	mean, std         string
-	timing            bool
+	timing, reference bool
 	quant             quantEvalFlags
 }
 
@@ -49,7 +49,9 @@ center crop); grayscale images are replicated into RGB models. --mean and
 
 Each method is one row: the float reference (fp32 or fp64) first; methods of
 later stages are compared with it (agreement of top-1 predictions, SQNR of
-the logits). images/s counts inference only. The dataset is streamed in
+the logits); --reference=false drops the float row, to measure quantized
+rows alone (they are then compared with the first of them). images/s counts
+inference only. The dataset is streamed in
 batches; images are preprocessed and inferred on all cores, and the results
 do not depend on the number of cores (--timing=false makes the output
 byte-identical from run to run).`,
@@ -67,10 +69,11 @@ byte-identical from run to run).`,
 	fl.StringVar(&opt.precision, "precision", "f32", "float reference arithmetic: f32 or f64")
 	fl.StringVar(&opt.format, "format", "table", "output format: table or json")
 	fl.StringVar(&opt.out, "out", "", "write the report to this file instead of stdout")
-	fl.StringVar(&opt.predictions, "predictions", "", "write the reference method's predicted class of each image, one per line, to this file")
+	fl.StringVar(&opt.predictions, "predictions", "", "write the first row's (the float reference's unless --reference=false) predicted class of each image, one per line, to this file")
 	fl.StringVar(&opt.mean, "mean", "", "preprocessing mean: one value or one per channel (default: the checkpoint's)")
 	fl.StringVar(&opt.std, "std", "", "preprocessing std: one value or one per channel (default: the checkpoint's)")
 	fl.BoolVar(&opt.timing, "timing", true, "report images per second (the only run-dependent number)")
+	fl.BoolVar(&opt.reference, "reference", true, "run the float reference row (false: only the rows of --methods, compared with the first of them)")
 	opt.quant.register(fl)
 	return cmd
 }
@@ -134,6 +137,12 @@ func runEval(cmd *cobra.Command, mf *modelFlags, opt evalOptions) error {
 	rows, err := opt.quant.quantRows(names[1:], m, cfg, opt.data)
 	if err != nil {
 		return err
+	}
+	if !opt.reference {
+		if len(rows) == 0 {
+			return fmt.Errorf("--reference=false: give the rows to run with --methods")
+		}
+		methods = methods[:0]
 	}
 	methods = append(methods, rows...)
 	bar := newProgressBar(cmd.ErrOrStderr(), loader.Len())

@@ -12,12 +12,12 @@ import (
 
 // quantEvalFlags select the quantized rows of vimsim eval.
 type quantEvalFlags struct {
-	methods      string
-	qmodel       string
-	calib        int
-	calibData    string
-	calibSeed    uint64
-	prec         precisionFlags
+	methods   string
+	qmodel    string
+	calib     int
+	calibData string
+	calibSeed uint64
+	prec      precisionFlags
 }
 
 func (q *quantEvalFlags) register(fl *pflag.FlagSet) {

@@ -84,8 +84,13 @@ them.`,
 
 func writeQModelInfo(w io.Writer, info qmodelInfo) error {
 	c := info.Config
-	fmt.Fprintf(w, "%s: %s v%d, method %s, W%dA%d, hidden state %d bits\n",
-		info.File, info.Format, info.Version, info.Method, info.WBits, info.ABits, info.HBits)
+	if _, _, _, ok := info.Plan.Uniform(); ok {
+		fmt.Fprintf(w, "%s: %s v%d, method %s, W%dA%d, hidden state %d bits\n",
+			info.File, info.Format, info.Version, info.Method, info.WBits, info.ABits, info.HBits)
+	} else {
+		fmt.Fprintf(w, "%s: %s v%d, method %s, recipe %s (defaults W%dA%d, hidden state %d bits; per op below)\n",
+			info.File, info.Format, info.Version, info.Method, info.Recipe, info.WBits, info.ABits, info.HBits)
+	}
 	fmt.Fprintf(w, "model %s: %dx%dx%d input, D = %d, depth = %d, E = %d, N = %d, L = %d, classes = %d\n",
 		c.Name, c.Channels, c.ImgH, c.ImgW, c.Dim, c.Depth, c.DInner, c.DState, c.Tokens(), c.Classes)
 	cal := info.Calibration

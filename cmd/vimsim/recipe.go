@@ -51,6 +51,23 @@ func (p *precisionFlags) apply(o *quant.Options) error {
 	return nil
 }
 
+// checkQModel refuses precision flags given with --qmodel FILE: the
+// quantized model carries its recipe, which the flags cannot change.
+func (p *precisionFlags) checkQModel(qmodel string) error {
+	if qmodel == "" {
+		return nil
+	}
+	if p.recipe != "" {
+		return fmt.Errorf("--recipe %s: --qmodel %s carries its own recipe (calibrate with --recipe instead)", p.recipe, qmodel)
+	}
+	for _, name := range []string{"wbits", "abits", "hbits"} {
+		if p.fl != nil && p.fl.Changed(name) {
+			return fmt.Errorf("--%s: --qmodel %s carries its own recipe (calibrate with --%s instead)", name, qmodel, name)
+		}
+	}
+	return nil
+}
+
 // modelRecipeName names the recipe of q for reports: "" for the default
 // W8A8 with an 8-bit hidden state, so that default reports stay as they
 // were.

@@ -96,6 +96,9 @@ func runSim(cmd *cobra.Command, mf *modelFlags, cf *calibFlags, opt simOptions) 
 	if err != nil {
 		return err
 	}
+	if err := cf.prec.checkQModel(opt.qmodel); err != nil {
+		return err
+	}
 	m, err := mf.load()
 	if err != nil {
 		return err
