@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -105,6 +106,42 @@ func TestRecipeCLI(t *testing.T) {
 	}
 	if !strings.Contains(sim, "recipe mixed") {
 		t.Errorf("sim report does not name the recipe:\n%s", sim)
+	}
+}
+
+// TestEvalRecipeRows checks eval's rows of a mixed recipe calibrated on
+// the fly, with and without the float reference: the int8 and fake-quant
+// rows are the same.
+func TestEvalRecipeRows(t *testing.T) {
+	if testing.Short() {
+		t.Skip("calibrates a model")
+	}
+	recipe := filepath.Join(t.TempDir(), "w4.json")
+	if err := os.WriteFile(recipe, []byte(`{"w": 8, "a": 8, "h": 16, "ops": {"out_proj": {"w": 4}}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"--model", "vim-toy", "--data", "sample", "--limit", "6", "--calib", "4", "--calib-data", "sample",
+		"--recipe", recipe, "--methods", "int8,paper", "--format", "json", "--timing=false"}
+	rows := func(extra ...string) []map[string]any {
+		out, err := runEvalCmd(t, append(args, extra...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rep struct{ Results []map[string]any }
+		if err := json.Unmarshal([]byte(out), &rep); err != nil {
+			t.Fatal(err)
+		}
+		return rep.Results
+	}
+	with, without := rows(), rows("--reference=false")
+	if len(with) != 3 || len(without) != 2 {
+		t.Fatalf("%d rows with the reference, %d without", len(with), len(without))
+	}
+	for i, r := range without {
+		w := with[i+1]
+		if r["method"] != w["method"] || r["top1"] != w["top1"] || r["top5"] != w["top5"] {
+			t.Errorf("row %d: %v without the reference, %v with it", i, r, w)
+		}
 	}
 }
 
