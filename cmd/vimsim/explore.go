@@ -88,6 +88,7 @@ found to DIR/recipe.yaml, DIR/search.json and DIR/sensitivity.{png,svg}.`,
 	f.mf.register(cmd)
 	fl := cmd.Flags()
 	f.sf.register(fl, &f.ov)
+	f.ov.registerMemory(cmd)
 	fl.StringVar(&f.recipes, "recipes", "W8A8H8,W4A8H8", "precision recipes: uniform names (W8A8H8, W4A8H8, W8A8H16) or recipe files, comma-separated")
 	fl.StringVar(&f.data, "data", "sample", "evaluation dataset: "+strings.Join(data.KnownSpecs(), ", "))
 	fl.StringVar(&f.split, "split", "test", "dataset split of the evaluation images: train or test")

@@ -200,6 +200,7 @@ partials into exactly the files of the whole sweep.`,
 	}
 	sf.register(cmd.Flags(), &ov)
 	f := cmd.Flags()
+	ov.registerMemory(cmd)
 	mf.register(cmd)
 	f.StringVar(&out, "out", "", "output directory")
 	f.IntVar(&jobs, "jobs", 0, "parallel workers (0 = all cores); results do not depend on it")
