@@ -57,10 +57,16 @@ func (c OpCoster) Cost(designs []arch.Spec, plan quant.Plan, workers int) ([]cos
 	return pts, nil
 }
 
-// OpList returns the op list of model c under recipe plan: intprog.Lower's
-// shapes with the weight format of every GEMM set as the compiler sets it
-// (int4 for weights of 4 bits or fewer, else int8 containers) and the scan
-// state format set to the layer's hidden-state bits.
+// OpList returns the op list of model c under recipe plan without
+// calibrating: intprog.Lower's shapes with every op's number formats as the
+// compiler sets them for plan (quant.Compile; the op list of the recipe's
+// compiled program carries the same formats, checked by the tests) — the
+// weights int4 at 4 bits and in int8 containers at 5–8 bits (conv1d's taps
+// too), the outputs of patch_embed, in_proj, conv1d, x_proj, dt_proj and
+// out_proj at their activation bits (read at those bits by the ops that
+// take them), the norm outputs at the block's and norm_f's bits, the scan
+// state at the layer's hidden-state bits. The precision-aware cost model
+// prices these formats.
 func OpList(c vim.Config, plan quant.Plan) ([]intprog.Op, error) {
 	l, err := intprog.Lower(c)
 	if err != nil {
@@ -72,20 +78,60 @@ func OpList(c vim.Config, plan quant.Plan) ([]intprog.Op, error) {
 	ops := l.Ops
 	for i := range ops {
 		op := &ops[i]
-		name := quant.OpName(strings.TrimSuffix(op.Name, "_b"))
-		switch op.Kind {
-		case intprog.KindGEMM:
-			op.Format.Weight = weightFormat(plan.Bits(op.Layer, name).W)
-		case intprog.KindScan:
-			if op.Layer >= 0 && op.Layer < len(plan.Blocks) {
-				op.Format.State = intprog.Int(plan.Blocks[op.Layer].H)
+		f := &op.Format
+		if op.Layer == vim.LayerEmbed {
+			switch op.Name {
+			case "patch_embed":
+				f.Weight, f.Out = weightFormat(plan.Embed.W), intprog.Int(plan.Embed.A)
+			case "pos_embed":
+				f.In = intprog.Int(plan.Embed.A)
 			}
+			continue
+		}
+		if op.Layer == vim.LayerHead {
+			switch op.Name {
+			case "norm_f":
+				f.Out = intprog.Int(plan.Final.A)
+			case "head":
+				f.In, f.Weight = intprog.Int(plan.Final.A), weightFormat(plan.Head.W)
+			}
+			continue
+		}
+		if op.Layer < 0 || op.Layer >= len(plan.Blocks) {
+			return nil, fmt.Errorf("model %s: op %s of layer %d", c.Name, op.Name, op.Layer)
+		}
+		b := plan.Blocks[op.Layer]
+		bits := func(o quant.OpName) quant.OpBits { return b.Ops[o] }
+		switch strings.TrimSuffix(op.Name, "_b") {
+		case "norm":
+			f.Out = intprog.Int(b.Other.A)
+		case "in_proj":
+			f.In, f.Weight, f.Out = intprog.Int(b.Other.A), weightFormat(bits(quant.OpInProj).W), intprog.Int(bits(quant.OpInProj).A)
+		case "silu_z":
+			f.In = intprog.Int(bits(quant.OpInProj).A)
+		case "conv1d":
+			f.In, f.Weight, f.Out = intprog.Int(bits(quant.OpInProj).A), weightFormat(bits(quant.OpConv1d).W), intprog.Int(bits(quant.OpConv1d).A)
+		case "silu":
+			f.In = intprog.Int(bits(quant.OpConv1d).A)
+		case "x_proj":
+			f.Weight, f.Out = weightFormat(bits(quant.OpXProj).W), intprog.Int(bits(quant.OpXProj).A)
+		case "dt_proj":
+			f.In, f.Weight, f.Out = intprog.Int(bits(quant.OpXProj).A), weightFormat(bits(quant.OpDtProj).W), intprog.Int(bits(quant.OpDtProj).A)
+		case "softplus":
+			f.In = intprog.Int(bits(quant.OpDtProj).A)
+		case "scan":
+			f.State = intprog.Int(b.H)
+		case "out_proj":
+			f.Weight, f.Out = weightFormat(bits(quant.OpOutProj).W), intprog.Int(bits(quant.OpOutProj).A)
+		case "residual":
+			f.In = intprog.Int(bits(quant.OpOutProj).A)
 		}
 	}
 	return ops, nil
 }
 
-// weightFormat is the storage format of w-bit weights in a program.
+// weightFormat is the storage format of w-bit weights in a program: int4
+// MAC operands at 4 bits, int8 containers for 5–8 bits.
 func weightFormat(w int) intprog.Format {
 	if w <= 4 {
 		return intprog.Int(4)

@@ -9,6 +9,7 @@ import (
 	"math"
 	"sync"
 
+	"github.com/vimsim/vimsim/hw/datapath"
 	"github.com/vimsim/vimsim/quant"
 	"github.com/vimsim/vimsim/quant/intprog"
 	"github.com/vimsim/vimsim/sim"
@@ -83,31 +84,69 @@ func (d *Datapath) Key() string {
 // Config implements Evaluator.
 func (d *Datapath) Config() vim.Config { return d.Model.Config }
 
-// Check implements Evaluator. The calibration and the compiler take
-// uniform recipes with weights of 4–8 bits, 8-bit activations and an 8-bit
-// hidden state (quant.Compile); per-op and per-layer precisions and 16-bit
-// hidden states are refused until they take them.
+// Check implements Evaluator: it refuses, naming the op, a recipe the
+// integer datapath cannot run (see CheckDatapath).
 func (d *Datapath) Check(r Recipe) error {
-	w, a, h, ok := r.Plan.Uniform()
-	switch {
-	case !ok:
-		return fmt.Errorf("recipe %s: per-op or per-layer precisions: calibration and the compiler of this build take uniform recipes only", r.Name)
-	case w < quant.MinBits || w > 8:
-		return fmt.Errorf("recipe %s: %d-bit weights: the datapath runs 4-8", r.Name, w)
-	case a != 8:
-		return fmt.Errorf("recipe %s: %d-bit activations: the datapath runs 8", r.Name, a)
-	case h != 8:
-		return fmt.Errorf("recipe %s: %d-bit hidden state: the datapath of this build runs 8", r.Name, h)
+	if err := CheckDatapath(r.Plan); err != nil {
+		return fmt.Errorf("recipe %s: %w", r.Name, err)
 	}
 	return nil
 }
 
-// Compile implements Evaluator.
+// CheckDatapath checks, before any calibration, that the integer datapath
+// runs every precision of plan, as quant.Compile checks the calibrated
+// model (DATAPATH.md): weights of 4–8 bits (int4 MAC operands at 4 bits,
+// int8 containers otherwise); 4–8-bit outputs where a requantizer forms
+// them (patch_embed, in_proj, conv1d, x_proj, dt_proj, out_proj; the
+// head's output quantizer is not applied, its logits are int32); 8-bit
+// outputs of the norm unit, the SiLU and softplus tables, the scan and the
+// merge (a block's other points, norm_f); an 8- or 16-bit hidden state.
+func CheckDatapath(plan quant.Plan) error {
+	w := func(where string, b int) error {
+		if b < quant.MinBits || b > quant.MaxBits {
+			return fmt.Errorf("%s: %d-bit weights: the datapath's MAC operands are int4 or int8 (4-8 bits)", where, b)
+		}
+		return nil
+	}
+	a := func(where string, b int) error {
+		if b < quant.MinBits || b > quant.MaxBits {
+			return fmt.Errorf("%s: %d-bit activations: the datapath's requantizers output 4-8 bits", where, b)
+		}
+		return nil
+	}
+	int8Out := func(where string, b int) error {
+		if b != 8 {
+			return fmt.Errorf("%s: %d-bit activations: the datapath's norm unit, SiLU/softplus tables, scan output and merge are int8 "+
+				"(activations of 4-7 bits run on the outputs of patch_embed, in_proj, conv1d, x_proj, dt_proj and out_proj)", where, b)
+		}
+		return nil
+	}
+	errs := []error{w("patch_embed", plan.Embed.W), a("patch_embed", plan.Embed.A)}
+	for i, b := range plan.Blocks {
+		at := func(what string) string { return fmt.Sprintf("layer %d %s", i, what) }
+		errs = append(errs, w(at("norm"), b.Other.W), int8Out(at("norm, tables, scan and merge outputs"), b.Other.A))
+		for _, o := range quant.BlockOps() {
+			errs = append(errs, w(at(string(o)), b.Ops[o].W), a(at(string(o)), b.Ops[o].A))
+		}
+		if b.H != datapath.ScanStateBits && b.H != datapath.ScanWideStateBits {
+			errs = append(errs, fmt.Errorf("%s: %d-bit hidden state: the scan unit's state is int%d or int%d",
+				at("scan"), b.H, datapath.ScanStateBits, datapath.ScanWideStateBits))
+		}
+	}
+	errs = append(errs, w("norm_f", plan.Final.W), int8Out("norm_f", plan.Final.A), w("head", plan.Head.W))
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Compile implements Evaluator: quant.Build with the recipe's precision.
 func (d *Datapath) Compile(r Recipe) (*intprog.Program, error) {
 	if err := d.Check(r); err != nil {
 		return nil, err
 	}
-	w, a, h, _ := r.Plan.Uniform()
 	d.once.Do(func() {
 		if d.calib, d.err = d.Calib(); d.err != nil {
 			d.err = fmt.Errorf("calibration images: %w", d.err)
@@ -117,7 +156,8 @@ func (d *Datapath) Compile(r Recipe) (*intprog.Program, error) {
 		return nil, d.err
 	}
 	opt := d.Quant
-	opt.WBits, opt.ABits, opt.HBits = w, a, h
+	prec := r.Precision
+	opt.Precision = &prec
 	b, err := quant.Build(d.Model, d.calib, quant.BuildOptions{Quant: opt, Data: d.CalibKey, MergeGroups: d.MergeGroups})
 	if err != nil {
 		return nil, fmt.Errorf("recipe %s: %w", r.Name, err)
