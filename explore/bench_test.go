@@ -16,8 +16,33 @@ import (
 	"github.com/vimsim/vimsim/vim"
 )
 
-// benchRecipes are the recipes of BenchmarkExplore.
-const benchRecipes = "W8A8H8,W7A8H8,W6A8H8,W5A8H8,W4A8H8"
+// benchRecipes are the 10 recipes of BenchmarkExplore: the uniform W8–W4
+// with an 8-bit hidden state, two with a 16-bit one, and three mixed.
+func benchRecipes(tb testing.TB, depth int) []Recipe {
+	ps, err := ParseRecipes("W8A8H8,W7A8H8,W6A8H8,W5A8H8,W4A8H8,W8A8H16,W4A8H16")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, text := range []string{
+		// int4 in_proj and out_proj, the largest GEMMs.
+		"name: w4-inout\nw: 8\na: 8\nh: 8\nops: {in_proj: {w: 4}, out_proj: {w: 4}}\n",
+		// int4 blocks, int8 embedding and head, 16-bit state in the first two blocks.
+		"name: w4-blocks-h16-01\nw: 4\na: 8\nh: 8\nops: {patch_embed: {w: 8}, head: {w: 8}}\nlayers: [{layers: 0-1, h: 16}]\n",
+		// 6-bit outputs of the projections.
+		"name: w8-a6-proj\nw: 8\na: 8\nh: 8\nops: {in_proj: {a: 6}, x_proj: {a: 6}, out_proj: {a: 6}}\n",
+	} {
+		p, err := quant.ParsePrecision([]byte(text), "yaml")
+		if err != nil {
+			tb.Fatal(err)
+		}
+		ps = append(ps, p)
+	}
+	rs, err := Resolve(ps, depth)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return rs
+}
 
 // benchDesigns is a 100-design space around systolic16 with a ZCU102:
 // 5 array sizes × 2 dataflows × 5 scan-lane counts × 2 buffer sizes.
@@ -46,6 +71,16 @@ func processCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
+// loadAverage is the machine's 1/5/15-minute load average (Linux), or
+// "unknown": the benchmark shares its cores.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) >= 3 {
+		return strings.Join(f[:3], " ")
+	}
+	return "unknown"
+}
+
 // BenchmarkExplore is the exploration of issue 12 from an empty cache: the
 // shipped model, benchRecipes × 100 designs with FPGA resources, accuracy on
 // the first 1,000 Fashion-MNIST test images, every recipe calibrated with the
@@ -72,18 +107,11 @@ func BenchmarkExplore(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ps, err := ParseRecipes(benchRecipes)
-	if err != nil {
-		b.Fatal(err)
-	}
-	recipes, err := Resolve(ps, cfg.Depth)
-	if err != nil {
-		b.Fatal(err)
-	}
+	recipes := benchRecipes(b, cfg.Depth)
 	sp := Space{Recipes: recipes, Designs: benchDesigns(b)}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		cpu0, t0 := processCPU(), time.Now()
+		load0, cpu0, t0 := loadAverage(), processCPU(), time.Now()
 		c, err := OpenCache(b.TempDir())
 		if err != nil {
 			b.Fatal(err)
@@ -119,7 +147,11 @@ func BenchmarkExplore(b *testing.B) {
 		wall, cpu := time.Since(t0), processCPU()-cpu0
 		b.ReportMetric(wall.Seconds(), "wall-s")
 		b.ReportMetric(cpu.Seconds(), "cpu-s")
-		b.Logf("%d recipes (%s) × %d designs, 1000 images: %v wall, %v CPU", len(recipes),
-			strings.ReplaceAll(benchRecipes, ",", " "), len(sp.Designs), wall.Round(time.Second), cpu.Round(time.Second))
+		names := make([]string, len(recipes))
+		for i, r := range recipes {
+			names[i] = r.Name
+		}
+		b.Logf("%d recipes (%s) × %d designs, 1000 images: %v wall, %v CPU; load average %s at the start, %s at the end",
+			len(recipes), strings.Join(names, " "), len(sp.Designs), wall.Round(time.Second), cpu.Round(time.Second), load0, loadAverage())
 	}
 }
