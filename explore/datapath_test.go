@@ -70,10 +70,10 @@ func TestOpListIsTheProgramsList(t *testing.T) {
 	}
 }
 
-// TestCheckDatapathAsTheCompiler checks that the recipes CheckDatapath
-// refuses before any work are those the calibration and the compiler
-// refuse, and that it names the op.
-func TestCheckDatapathAsTheCompiler(t *testing.T) {
+// TestCheckAsTheCompiler checks that the recipes Datapath.Check refuses
+// before any work are those the calibration and the compiler refuse, and
+// that it names the recipe and the op.
+func TestCheckAsTheCompiler(t *testing.T) {
 	m := toyModel(t)
 	cfg := m.Config
 	size := cfg.Channels * cfg.ImgH * cfg.ImgW
@@ -96,18 +96,18 @@ func TestCheckDatapathAsTheCompiler(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%q: %v", tc.recipe, err)
 		}
-		check := CheckDatapath(rs[0].Plan)
 		d := &Datapath{Model: m, Quant: fastQuant()}
+		check := d.Check(rs[0])
 		opt := d.Quant
 		opt.Precision = &p
 		_, build := quant.Build(m, calib, quant.BuildOptions{Quant: opt})
 		switch {
 		case tc.err == "" && (check != nil || build != nil):
-			t.Errorf("%q: CheckDatapath %v, quant.Build %v; want both to accept", tc.recipe, check, build)
-		case tc.err != "" && (check == nil || !strings.Contains(check.Error(), tc.err)):
-			t.Errorf("%q: CheckDatapath %v, want an error containing %q", tc.recipe, check, tc.err)
+			t.Errorf("%q: Check %v, quant.Build %v; want both to accept", tc.recipe, check, build)
+		case tc.err != "" && (check == nil || !strings.Contains(check.Error(), tc.err) || !strings.Contains(check.Error(), "recipe "+rs[0].Name)):
+			t.Errorf("%q: Check %v, want an error naming the recipe and containing %q", tc.recipe, check, tc.err)
 		case tc.err != "" && build == nil:
-			t.Errorf("%q: CheckDatapath refuses it (%v), quant.Build accepts it", tc.recipe, check)
+			t.Errorf("%q: Check refuses it (%v), quant.Build accepts it", tc.recipe, check)
 		}
 	}
 }

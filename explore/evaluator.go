@@ -9,7 +9,6 @@ import (
 	"math"
 	"sync"
 
-	"github.com/vimsim/vimsim/hw/datapath"
 	"github.com/vimsim/vimsim/quant"
 	"github.com/vimsim/vimsim/quant/intprog"
 	"github.com/vimsim/vimsim/sim"
@@ -85,59 +84,11 @@ func (d *Datapath) Key() string {
 func (d *Datapath) Config() vim.Config { return d.Model.Config }
 
 // Check implements Evaluator: it refuses, naming the op, a recipe the
-// integer datapath cannot run (see CheckDatapath).
+// integer datapath cannot run (quant.Plan.CheckDatapath, the compiler's
+// checks that depend on the recipe alone).
 func (d *Datapath) Check(r Recipe) error {
-	if err := CheckDatapath(r.Plan); err != nil {
+	if err := r.Plan.CheckDatapath(); err != nil {
 		return fmt.Errorf("recipe %s: %w", r.Name, err)
-	}
-	return nil
-}
-
-// CheckDatapath checks, before any calibration, that the integer datapath
-// runs every precision of plan, as quant.Compile checks the calibrated
-// model (DATAPATH.md): weights of 4–8 bits (int4 MAC operands at 4 bits,
-// int8 containers otherwise); 4–8-bit outputs where a requantizer forms
-// them (patch_embed, in_proj, conv1d, x_proj, dt_proj, out_proj; the
-// head's output quantizer is not applied, its logits are int32); 8-bit
-// outputs of the norm unit, the SiLU and softplus tables, the scan and the
-// merge (a block's other points, norm_f); an 8- or 16-bit hidden state.
-func CheckDatapath(plan quant.Plan) error {
-	w := func(where string, b int) error {
-		if b < quant.MinBits || b > quant.MaxBits {
-			return fmt.Errorf("%s: %d-bit weights: the datapath's MAC operands are int4 or int8 (4-8 bits)", where, b)
-		}
-		return nil
-	}
-	a := func(where string, b int) error {
-		if b < quant.MinBits || b > quant.MaxBits {
-			return fmt.Errorf("%s: %d-bit activations: the datapath's requantizers output 4-8 bits", where, b)
-		}
-		return nil
-	}
-	int8Out := func(where string, b int) error {
-		if b != 8 {
-			return fmt.Errorf("%s: %d-bit activations: the datapath's norm unit, SiLU/softplus tables, scan output and merge are int8 "+
-				"(activations of 4-7 bits run on the outputs of patch_embed, in_proj, conv1d, x_proj, dt_proj and out_proj)", where, b)
-		}
-		return nil
-	}
-	errs := []error{w("patch_embed", plan.Embed.W), a("patch_embed", plan.Embed.A)}
-	for i, b := range plan.Blocks {
-		at := func(what string) string { return fmt.Sprintf("layer %d %s", i, what) }
-		errs = append(errs, w(at("norm"), b.Other.W), int8Out(at("norm, tables, scan and merge outputs"), b.Other.A))
-		for _, o := range quant.BlockOps() {
-			errs = append(errs, w(at(string(o)), b.Ops[o].W), a(at(string(o)), b.Ops[o].A))
-		}
-		if b.H != datapath.ScanStateBits && b.H != datapath.ScanWideStateBits {
-			errs = append(errs, fmt.Errorf("%s: %d-bit hidden state: the scan unit's state is int%d or int%d",
-				at("scan"), b.H, datapath.ScanStateBits, datapath.ScanWideStateBits))
-		}
-	}
-	errs = append(errs, w("norm_f", plan.Final.W), int8Out("norm_f", plan.Final.A), w("head", plan.Head.W))
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
 	}
 	return nil
 }
