@@ -16,7 +16,7 @@
 #      energy per image, latency, DSP, LUT, on the front or not) and whether
 #      a mixed recipe dominates a uniform one.
 # Environment: VIMSIM (the binary; default: built from this tree into OUT),
-# BUDGET1 (energy=75%), BUDGET2 (dsp=60%), SEARCH_LIMIT (2000), CALIB (256),
+# BUDGET1 (energy=75%), BUDGET2 (dsp=60%), SEARCH_LIMIT (1000), CALIB (256),
 # NICE (nice -n 10), TABLE_LIMIT (0: all 10,000 test images; fewer for a
 # trial), ACCURACY_KEY (see below), PRECOMPUTE (1: only fill the cache
 # with what does not depend on the cost model — the base and every move of
@@ -37,7 +37,7 @@ set -eu
 OUT=${1:-explore-table}
 BUDGET1=${BUDGET1:-energy=75%}
 BUDGET2=${BUDGET2:-dsp=60%}
-SEARCH_LIMIT=${SEARCH_LIMIT:-2000}
+SEARCH_LIMIT=${SEARCH_LIMIT:-1000}
 CALIB=${CALIB:-256}
 NICE=${NICE:-nice -n 10}
 
