@@ -12,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/vimsim/vimsim/hw/arch"
 	"github.com/vimsim/vimsim/hw/cost"
-	"github.com/vimsim/vimsim/internal/atomicfile"
 	"github.com/vimsim/vimsim/sim"
 	"github.com/vimsim/vimsim/vim"
 )
@@ -84,26 +83,12 @@ func (o *archOverrides) apply(s arch.Spec) (arch.Spec, error) {
 	return s, s.Validate()
 }
 
-// writeOutput renders into memory and then writes to path atomically, or
-// to w when path is empty.
-func writeOutput(w io.Writer, path string, render func(io.Writer) error) error {
-	var buf bytes.Buffer
-	if err := render(&buf); err != nil {
-		return err
-	}
-	if path == "" {
-		_, err := w.Write(buf.Bytes())
-		return err
-	}
-	return atomicfile.WriteFile(path, buf.Bytes())
-}
-
 // newRunCmd is `vimsim run`: the per-layer cycle, traffic and energy
 // estimate of one model on one architecture.
 func newRunCmd() *cobra.Command {
 	var mf modelFlags
 	var archArg, format, out, actions string
-	var perOp bool
+	var perOp, force bool
 	var ov archOverrides
 	var fid fidelityFlags
 	cmd := &cobra.Command{
@@ -124,6 +109,15 @@ func newRunCmd() *cobra.Command {
 				default:
 					return fmt.Errorf("--actions %q: want a .yaml, .yml or .csv file", actions)
 				}
+			}
+			if err := checkOutputFile("out", out, force); err != nil {
+				return err
+			}
+			if err := checkOutputFile("actions", actions, force); err != nil {
+				return err
+			}
+			if out != "" && out == actions {
+				return fmt.Errorf("--out and --actions name the same file %s", out)
 			}
 			cfg, err := mf.config()
 			if err != nil {
@@ -152,32 +146,29 @@ func newRunCmd() *cobra.Command {
 			}
 			var summary *sim.FidelitySummary
 			if nfid > 0 && format != "csv" {
-				if summary, err = runFidelity(&mf, fid, nfid); err != nil {
+				if summary, err = runFidelity(cmd, &mf, fid, nfid); err != nil {
 					return fmt.Errorf("fidelity: %w", err)
 				}
 			}
-			err = writeOutput(cmd.OutOrStdout(), out, func(w io.Writer) error {
-				switch format {
-				case "json":
-					return writeJSON(w, runReport{Estimate: e, Fidelity: summary})
-				case "csv":
-					return e.WriteCSV(w, perOp)
+			var report bytes.Buffer
+			switch format {
+			case "json":
+				err = writeJSON(&report, runReport{Estimate: e, Fidelity: summary})
+			case "csv":
+				err = writeRunCSV(&report, e, perOp)
+			default:
+				if err = writeRunTable(&report, e, perOp); err == nil && summary != nil {
+					err = writeFidelityTable(&report, summary)
 				}
-				if err := writeRunTable(w, e, perOp); err != nil {
-					return err
-				}
-				if summary != nil {
-					return writeFidelityTable(w, summary)
-				}
-				return nil
-			})
+			}
 			if err != nil {
 				return err
 			}
+			files := []outputFile{{"out", out, report.Bytes()}}
 			if actionsFormat != "" {
-				return atomicfile.WriteFile(actions, actionBytes.Bytes())
+				files = append(files, outputFile{"actions", actions, actionBytes.Bytes()})
 			}
-			return nil
+			return writeOutputs(commandContext(cmd), cmd.OutOrStdout(), force, files...)
 		},
 	}
 	f := cmd.Flags()
@@ -188,6 +179,7 @@ func newRunCmd() *cobra.Command {
 	f.StringVar(&out, "out", "", "write the report to this file instead of stdout")
 	f.StringVar(&actions, "actions", "", "also write Accelergy-style action counts to this .yaml or .csv file")
 	f.BoolVar(&perOp, "per-op", false, "one row per operation instead of per layer (table and csv)")
+	registerForce(cmd, &force)
 	fid.register(f)
 	return cmd
 }

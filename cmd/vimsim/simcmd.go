@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"strconv"
@@ -11,10 +12,10 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/vimsim/vimsim/data"
 	"github.com/vimsim/vimsim/hw/datapath"
-	"github.com/vimsim/vimsim/internal/atomicfile"
 	"github.com/vimsim/vimsim/quant"
 	"github.com/vimsim/vimsim/sim"
 	"github.com/vimsim/vimsim/vim"
+	"github.com/vimsim/vimsim/vim/ckpt"
 )
 
 // simOptions are the flags of vimsim sim other than the model's and the
@@ -24,6 +25,7 @@ type simOptions struct {
 	limit, batch        int
 	format, out         string
 	program             string
+	force               bool
 	ops                 bool
 	mergeK              int
 }
@@ -57,8 +59,9 @@ N: the first N). The report is deterministic (whatever the number of cores).`,
 			return runSim(cmd, &mf, &cf, opt)
 		},
 	}
-	mf.register(cmd)
+	mf.registerSeedDraws(cmd)
 	cf.register(cmd)
+	registerForce(cmd, &opt.force)
 	fl := cmd.Flags()
 	fl.StringVar(&opt.qmodel, "qmodel", "", "quantized model file (vimsim calibrate); default: calibrate with --method")
 	fl.StringVar(&opt.data, "data", "sample", "dataset (calibration from its train split, evaluation from --split): "+strings.Join(data.KnownSpecs(), ", "))
@@ -76,6 +79,7 @@ N: the first N). The report is deterministic (whatever the number of cores).`,
 // runSim checks the flags, prepares the quantized model and the program,
 // runs the fidelity comparison and writes the report.
 func runSim(cmd *cobra.Command, mf *modelFlags, cf *calibFlags, opt simOptions) error {
+	ctx := commandContext(cmd)
 	if opt.format != "table" && opt.format != "json" {
 		return fmt.Errorf("--format %q: want table or json", opt.format)
 	}
@@ -87,6 +91,15 @@ func runSim(cmd *cobra.Command, mf *modelFlags, cf *calibFlags, opt simOptions) 
 	}
 	if opt.mergeK < 0 || opt.mergeK > 16 {
 		return fmt.Errorf("--merge-k %d: want 0 to 16", opt.mergeK)
+	}
+	if err := checkOutputFile("out", opt.out, opt.force); err != nil {
+		return err
+	}
+	if err := checkOutputFile("program", opt.program, opt.force); err != nil {
+		return err
+	}
+	if opt.out != "" && opt.out == opt.program {
+		return fmt.Errorf("--out and --program name the same file %s", opt.out)
 	}
 	split, err := data.ParseSplit(opt.split)
 	if err != nil {
@@ -111,37 +124,48 @@ func runSim(cmd *cobra.Command, mf *modelFlags, cf *calibFlags, opt simOptions) 
 		cfg = qm.Config
 		m.Config.Mean, m.Config.Std = cfg.Mean, cfg.Std
 	}
-	calib, desc, err := calibrationImages(opt.data, "train", cf.calib, cfg, mf.seed)
+	// Open the evaluation split first: a bad --split is refused before the
+	// calibration.
+	ds, err := data.Open(opt.data, opt.split) // the flag's own text: "val" is refused where there is none
+	if err != nil {
+		return fmt.Errorf("--split %s: %w", opt.split, err)
+	}
+	defer ds.Close()
+	calib, desc, err := calibrationImages(opt.data, "", cf.calib, cfg, mf.seed, "--calib")
 	if err != nil {
 		return err
 	}
-	b, err := quant.Build(m, calib, quant.BuildOptions{QModel: qm, Quant: qopt, Data: desc, MergeGroups: opt.mergeK})
+	qopt.Context = ctx
+	bar, prog := calibrationBar(cmd, cfg.Depth, true)
+	qopt.Progress = prog
+	b, err := quant.Build(m, calib, quant.BuildOptions{QModel: qm, Quant: qopt, Data: desc, MergeGroups: opt.mergeK, Context: ctx})
+	bar.Finish()
 	if err != nil {
 		return err
 	}
 	p, qm := b.Program, b.QModel
+	var program []byte
 	if opt.program != "" {
-		if err := p.Write(opt.program); err != nil {
+		f, err := p.File()
+		if err != nil {
 			return err
+		}
+		if program, err = ckpt.EncodeSafetensors(f); err != nil {
+			return fmt.Errorf("--program: %w", err)
 		}
 	}
 	pre, err := data.NewPreprocessor(p.Config)
 	if err != nil {
 		return fmt.Errorf("model %s: %w", mf.model, err)
 	}
-	ds, err := data.Open(opt.data, string(split))
-	if err != nil {
-		return err
-	}
-	defer ds.Close()
 	loader := data.NewLoader(ds, pre, data.LoaderOptions{Batch: opt.batch, Limit: opt.limit})
-	fid, err := sim.NewFidelity(p, m, qm, sim.FidelityOptions{})
+	fid, err := sim.NewFidelity(p, m, qm, sim.FidelityOptions{Context: ctx})
 	if err != nil {
 		return err
 	}
-	bar := newProgressBar(cmd.ErrOrStderr(), loader.Len())
-	err = fid.AddAll(loader, bar.update)
-	bar.finish()
+	ibar := newBar(cmd, loader.Len(), "sim", "images")
+	err = fid.AddAll(loader, ibar.Set)
+	ibar.Finish()
 	if err != nil {
 		return err
 	}
@@ -154,19 +178,15 @@ func runSim(cmd *cobra.Command, mf *modelFlags, cf *calibFlags, opt simOptions) 
 		dataName += " (" + string(split) + ")"
 	}
 	out := sim.DatasetReport{Model: mf.model, Data: dataName, Program: p.Source, Report: rep}
-	write := func(w io.Writer) error { return writeSimReport(w, out, opt.format, opt.ops) }
-	if opt.out == "" {
-		return write(cmd.OutOrStdout())
-	}
-	f, err := atomicfile.Create(opt.out)
-	if err != nil {
+	var report bytes.Buffer
+	if err := writeSimReport(&report, out, opt.format, opt.ops); err != nil {
 		return err
 	}
-	defer f.Abort()
-	if err := write(f); err != nil {
-		return err
+	files := []outputFile{{"out", opt.out, report.Bytes()}}
+	if opt.program != "" {
+		files = append(files, outputFile{"program", opt.program, program})
 	}
-	return f.Commit()
+	return writeOutputs(ctx, cmd.OutOrStdout(), opt.force, files...)
 }
 
 func newSimTable(w io.Writer, header ...string) *tablewriter.Table {
