@@ -1,8 +1,11 @@
 package main
 
 import (
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"io"
+	"strconv"
 
 	"github.com/spf13/cobra"
 	"github.com/vimsim/vimsim/hw/arch"
@@ -36,11 +39,14 @@ func newCyclesCmd() *cobra.Command {
 		Short: "Stall-free compute cycles of one GEMM (M×K times K×N), as SCALE-Sim v2 counts them",
 		Long: `Prints SCALE-Sim v2's stall-free "Total Cycles" of an M×K by K×N GEMM on an
 R-row, C-column systolic array, its folds and its overall utilisation
-(util = M·K·N / (cycles·R·C), a fraction). SCALE-Sim topology files list GEMMs as
-M, N, K: reorder when comparing.`,
+(util = M·K·N / (cycles·R·C), in percent in the table and CSV, a fraction in
+JSON). Compute cycles are folds × cycles per fold − 1: SCALE-Sim v2 reports
+the index of the last busy cycle, counting from 0, and vimsim keeps its
+figure. SCALE-Sim topology files list GEMMs as M, N, K: reorder when
+comparing.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkFormat("format", format, "table", "json"); err != nil {
+			if err := checkFormat("format", format, "table", "csv", "json"); err != nil {
 				return err
 			}
 			if gemm == "" {
@@ -90,12 +96,20 @@ M, N, K: reorder when comparing.`,
 				_, err = fmt.Fprintf(w, "%s\n", b)
 				return err
 			}
+			if format == "csv" {
+				return writeCyclesCSV(w, r)
+			}
 			t := newPerfTable(w)
 			t.Header("array", "dataflow", "gemm M,K,N", "compute cycles", "folds", "cycles/fold", "util %", "mapping eff %", "compute util %")
 			t.Append(fmt.Sprintf("%dx%d", rows, cols), string(df), fmt.Sprintf("%d,%d,%d", g.M, g.K, g.N),
 				commas(c.Cycles), commas(c.Folds), commas(c.CyclesPerFold),
 				fmt.Sprintf("%.2f", 100*c.Util), fmt.Sprintf("%.2f", 100*c.MappingEfficiency), fmt.Sprintf("%.2f", 100*c.ComputeUtil))
-			return t.Render()
+			if err := t.Render(); err != nil {
+				return err
+			}
+			_, err = fmt.Fprintf(w, "compute cycles = folds × cycles/fold − 1 = %s × %s − 1 (SCALE-Sim v2's last cycle index, counted from 0)\n",
+				commas(c.Folds), commas(c.CyclesPerFold))
+			return err
 		},
 	}
 	f := cmd.Flags()
@@ -103,6 +117,19 @@ M, N, K: reorder when comparing.`,
 	f.StringVar(&array, "array", "", "array size RxC (rows x columns), instead of --arch")
 	f.StringVar(&dataflow, "dataflow", "", "dataflow os, ws or is (default: the architecture's)")
 	f.StringVar(&gemm, "gemm", "", "GEMM shape M,K,N")
-	f.StringVar(&format, "format", "table", "output format: table or json")
+	f.StringVar(&format, "format", "table", "output format: table, csv or json")
 	return cmd
+}
+
+// writeCyclesCSV writes the report as a header and one row, utilisations
+// in percent.
+func writeCyclesCSV(w io.Writer, r cyclesReport) error {
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"rows", "cols", "dataflow", "m", "k", "n", "compute_cycles", "folds", "row_folds", "col_folds",
+		"cycles_per_fold", "util_pct", "mapping_efficiency_pct", "compute_util_pct"})
+	cw.Write([]string{strconv.Itoa(r.Rows), strconv.Itoa(r.Cols), string(r.Dataflow), strconv.Itoa(r.M), strconv.Itoa(r.K),
+		strconv.Itoa(r.N), itoa(r.ComputeCycles), itoa(r.Folds), itoa(r.RowFolds), itoa(r.ColFolds), itoa(r.CyclesPerFold),
+		pctCell(r.Util), pctCell(r.MappingEfficiency), pctCell(r.ComputeUtil)})
+	cw.Flush()
+	return cw.Error()
 }

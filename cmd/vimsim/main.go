@@ -32,7 +32,7 @@ const (
 // the process exits anyway; outputs are renamed into place only at the
 // end of a command, under the output lock, so nothing partial is left
 // either way.
-const signalGrace = 700 * time.Millisecond
+const signalGrace = 400 * time.Millisecond
 
 // interrupted is the cause of the context of a command stopped by a
 // signal.

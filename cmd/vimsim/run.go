@@ -234,6 +234,8 @@ func writeRunTable(w io.Writer, e cost.Estimate, perOp bool) error {
 		{"latency", fmt.Sprintf("%s cycles = %.3f ms (serial %s, pipelined bound %s)", commas(tot.Cycles), tot.LatencyMS,
 			commas(tot.SerialCycles), commas(tot.PipelinedCycles))},
 		{"throughput", fmt.Sprintf("%.1f images/s, %.1f GOPS (2 ops/MAC, %s MACs)", tot.ImagesPerS, tot.GOPS, commas(tot.MACs))},
+		{"MACs", fmt.Sprintf("model %s (vim-forward.md §6, the MACs column); datapath %s (all unit products, as vimsim sim counts)",
+			commas(tot.MACs), commas(tot.Counts.MACs))},
 		{"energy", fmt.Sprintf("%.1f µJ/image, %.3f TOPS/W, %.3f W", tot.UJPerImage, tot.TOPSPerW, tot.PowerW)},
 		{"energy by unit µJ", fmt.Sprintf("array %s, scan %s, dwconv %s, vector %s, norm %s",
 			uj(en.Array), uj(en.Scan), uj(en.DWConv), uj(en.Vector), uj(en.Norm))},

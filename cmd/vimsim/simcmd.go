@@ -242,7 +242,7 @@ func writeSimReport(w io.Writer, r sim.DatasetReport, format string, ops bool) e
 		return err
 	}
 	fmt.Fprintln(w)
-	header := []string{"layer", "MACs", "requants", "LUT", "exps", "rsqrts", "saturations", "overflows"}
+	header := []string{"layer", "datapath MACs", "requants", "LUT", "exps", "rsqrts", "saturations", "overflows"}
 	if ops {
 		t = newSimTable(w, append([]string{"layer", "op"}, header[1:]...)...)
 		for _, o := range r.Ops {
@@ -265,5 +265,12 @@ func writeSimReport(w io.Writer, r sim.DatasetReport, format string, ops bool) e
 	if err := t.Append(counterRow("total", r.Total)); err != nil {
 		return err
 	}
-	return t.Render()
+	if err := t.Render(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(w, "%s per image: datapath MACs count every product the integer units form (docs/DATAPATH.md:\n"+
+		"4N+3 per scan channel and step, 3 per RMSNorm element, the split-K groups of the program); vimsim run's\n"+
+		"MACs are the model's (vim-forward.md §6: GEMMs, conv, 3 per scan state update), which are fewer.\n",
+		commas(r.Total.MACs/int64(max(r.Images, 1))))
+	return err
 }
