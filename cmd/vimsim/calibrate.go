@@ -152,6 +152,9 @@ byte for byte.`,
 				calibSplit = split
 			}
 			imgs, desc, err := calibrationImages(dataSpec, calibSplit, cf.calib, m.Config, mf.seed, "--calib")
+			if err != nil && calibSplit != "" && !strings.Contains(err.Error(), "--calib") {
+				return fmt.Errorf("--split %s: %w", calibSplit, err)
+			}
 			if err != nil {
 				return err
 			}
