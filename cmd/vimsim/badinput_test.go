@@ -5,10 +5,12 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
 
+	"github.com/spf13/cobra"
 	"github.com/vimsim/vimsim/vim/ckpt"
 )
 
@@ -107,7 +109,8 @@ func tree(t *testing.T, dir string) []string {
 // flags and output paths and checks that each is refused with a non-zero
 // exit and one line on stderr naming the culprit, without a panic, and
 // that nothing is left behind (the fixture directory is unchanged).
-// Signals are TestSignals'.
+// Every command has a bad input and every output flag a refused target
+// (checkBadInputCoverage); signals are TestSignals'.
 func TestBadInputs(t *testing.T) {
 	b := newBadInputs(t)
 	toy := toyWeights
@@ -223,6 +226,8 @@ func TestBadInputs(t *testing.T) {
 		{"infer both inputs", []string{"infer", "--image", b.image, "--input", b.nanInput}, "exactly one"},
 		{"infer output with image", []string{"infer", "--image", b.image, "--output", out}, "--output"},
 		{"version format", []string{"version", "--format", "xml"}, "--format"},
+		{"arch list format", []string{"arch", "list", "--format", "xml"}, "--format"},
+		{"arch list stray argument", []string{"arch", "list", "systolic16"}, "systolic16"},
 		{"unknown command", []string{"simulate"}, "simulate"},
 		{"unknown flag", []string{"run", "--arrch", "systolic16"}, "--arrch"},
 		{"stray argument", []string{"run", "systolic16"}, "systolic16"},
@@ -252,7 +257,14 @@ func TestBadInputs(t *testing.T) {
 		{"vectors out is a file", []string{"vectors", "--out", b.exists}, "not a directory"},
 		{"vectors no out", []string{"vectors"}, "--out"},
 	}
-	before := tree(t, b.dir)
+	outputPaths := []string{b.dir, b.dir + "/", b.exists, b.full, b.missingParent, filepath.Join(b.plainFile, "x"),
+		filepath.Join(b.full, "x"), filepath.Join(b.dir, "no", "such"), filepath.Join(b.dir, "a.txt"), out}
+	var argLists [][]string
+	for _, tc := range cases {
+		argLists = append(argLists, tc.args)
+	}
+	checkBadInputCoverage(t, argLists, outputPaths)
+	before, beforeHere := tree(t, b.dir), tree(t, ".")
 	cmds := map[string]int{}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -279,5 +291,63 @@ func TestBadInputs(t *testing.T) {
 			}
 		})
 	}
+	if after := tree(t, "."); strings.Join(after, "\n") != strings.Join(beforeHere, "\n") {
+		t.Errorf("the bad inputs changed the working directory:\nbefore %v\nafter  %v", beforeHere, after)
+	}
 	t.Logf("%d bad inputs over %d commands: %v", len(cases), len(cmds), cmds)
+}
+
+// outputFlags are the flags that name a file or directory a command
+// writes.
+var outputFlags = []string{"out", "output", "predictions", "program", "actions"}
+
+// checkBadInputCoverage fails for a command of the CLI without a bad
+// input, and for an output flag of a command without a refused target
+// (one of outputPaths) in its bad inputs. Signals are TestSignals', which
+// checks its own coverage.
+func checkBadInputCoverage(t *testing.T, cases [][]string, outputPaths []string) {
+	t.Helper()
+	for _, c := range leafCommands() {
+		path := strings.Fields(strings.TrimPrefix(c.CommandPath(), "vimsim"))
+		var mine [][]string
+		for _, args := range cases {
+			if len(args) >= len(path) && slices.Equal(args[:len(path)], path) {
+				mine = append(mine, args)
+			}
+		}
+		if len(mine) == 0 {
+			t.Errorf("vimsim %s: no bad input", strings.Join(path, " "))
+		}
+		for _, name := range outputFlags {
+			if c.Flags().Lookup(name) == nil {
+				continue
+			}
+			covered := false
+			for _, args := range mine {
+				for i := 0; i+1 < len(args); i++ {
+					covered = covered || args[i] == "--"+name && slices.Contains(outputPaths, args[i+1])
+				}
+			}
+			if !covered {
+				t.Errorf("vimsim %s --%s: no refused output path", strings.Join(path, " "), name)
+			}
+		}
+	}
+}
+
+// leafCommands returns the commands of the CLI that run (those without
+// subcommands), in the order of their help.
+func leafCommands() []*cobra.Command {
+	var out []*cobra.Command
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		if !c.HasSubCommands() {
+			out = append(out, c)
+		}
+		for _, s := range c.Commands() {
+			walk(s)
+		}
+	}
+	walk(newRootCmd())
+	return out
 }
