@@ -116,6 +116,13 @@ func TestBadInputs(t *testing.T) {
 	toy := toyWeights
 	out := filepath.Join(b.dir, "out.bin")
 	outDir := filepath.Join(b.dir, "outdir")
+	// The two partials of a sharded eval, for vimsim merge.
+	e0, e1 := filepath.Join(b.dir, "e0.partial"), filepath.Join(b.dir, "e1.partial")
+	for i, p := range []string{e0, e1} {
+		if _, stderr, code := vimsim(t, "eval", "--methods", "fp32", "--limit", "4", "--shard", itoa(int64(i))+"/2", "--out", p); code != 0 {
+			t.Fatalf("eval shard %d/2: %s", i, stderr)
+		}
+	}
 	cases := []struct {
 		name string
 		args []string
@@ -228,6 +235,11 @@ func TestBadInputs(t *testing.T) {
 		{"version format", []string{"version", "--format", "xml"}, "--format"},
 		{"arch list format", []string{"arch", "list", "--format", "xml"}, "--format"},
 		{"arch list stray argument", []string{"arch", "list", "systolic16"}, "systolic16"},
+		{"merge garbage partial", []string{"merge", b.garbage}, "garbage.safetensors"},
+		{"merge one of two shards", []string{"merge", e0}, "shard 1/2 missing"},
+		{"merge same shard twice", []string{"merge", e0, e0}, "e0.partial"},
+		{"slurm no shards", []string{"slurm", "eval", "--out", out}, "--shards"},
+		{"slurm job-dir under a file", []string{"slurm", "eval", "--shards", "2", "--out", out, "--job-dir", filepath.Join(b.plainFile, "x")}, "--job-dir"},
 		{"unknown command", []string{"simulate"}, "simulate"},
 		{"unknown flag", []string{"run", "--arrch", "systolic16"}, "--arrch"},
 		{"stray argument", []string{"run", "systolic16"}, "systolic16"},
@@ -256,6 +268,8 @@ func TestBadInputs(t *testing.T) {
 		{"vectors out not empty", []string{"vectors", "--out", b.full}, "--force"},
 		{"vectors out is a file", []string{"vectors", "--out", b.exists}, "not a directory"},
 		{"vectors no out", []string{"vectors"}, "--out"},
+		{"merge out dir", []string{"merge", e0, e1, "--out", b.full}, "is a directory"},
+		{"merge predictions exists", []string{"merge", e0, e1, "--predictions", b.exists}, "--force"},
 	}
 	outputPaths := []string{b.dir, b.dir + "/", b.exists, b.full, b.missingParent, filepath.Join(b.plainFile, "x"),
 		filepath.Join(b.full, "x"), filepath.Join(b.dir, "no", "such"), filepath.Join(b.dir, "a.txt"), out}

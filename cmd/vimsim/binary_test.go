@@ -97,6 +97,8 @@ var signalExempt = map[string]string{
 	"arch show":   "reads one spec",
 	"cycles":      "one GEMM's closed-form cycles",
 	"trace":       "a schedule of the op list, no data (0.2 s)",
+	"merge":       "reads partial results and writes the merged output",
+	"slurm":       "writes two scripts (its jobs run the commands above)",
 }
 
 // signalReady is the CPU time a command has used when TestSignals sends

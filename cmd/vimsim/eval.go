@@ -21,6 +21,7 @@ type evalOptions struct {
 	force             bool
 	timing            bool
 	quant             quantEvalFlags
+	shard             string
 }
 
 func newEvalCmd() *cobra.Command {
@@ -45,10 +46,14 @@ center crop); grayscale images are replicated into RGB models. --mean and
 
 Each method is one row: the float reference (fp32 or fp64) first; methods of
 later stages are compared with it (agreement of top-1 predictions, SQNR of
-the logits). images/s counts inference only. The dataset is streamed in
-batches; images are preprocessed and inferred on all cores, and the results
-do not depend on the number of cores (--timing=false makes the output
-byte-identical from run to run).`,
+the logits). The dataset is streamed in batches; images are preprocessed and
+inferred on all cores, and the results do not depend on the number of cores:
+the output is byte-identical from run to run. --timing adds each method's
+images/s (inference only), which varies from run to run.
+
+--shard i/n evaluates only the i-th of n contiguous ranges of the images and
+writes a partial result to --out; vimsim merge combines the partials into
+exactly the output of the whole run (see vimsim slurm).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runEval(cmd, &mf, opt)
@@ -66,7 +71,8 @@ byte-identical from run to run).`,
 	fl.StringVar(&opt.format, "format", "table", "output format: table or json")
 	fl.StringVar(&opt.out, "out", "", "write the report to this file instead of stdout")
 	fl.StringVar(&opt.predictions, "predictions", "", "write the reference method's predicted class of each image, one per line, to this file")
-	fl.BoolVar(&opt.timing, "timing", true, "report images per second (the only run-dependent number)")
+	fl.BoolVar(&opt.timing, "timing", false, "report images per second (the only run-dependent number)")
+	fl.StringVar(&opt.shard, "shard", "", shardUsage)
 	opt.quant.register(fl)
 	return cmd
 }
@@ -87,6 +93,10 @@ func runEval(cmd *cobra.Command, mf *modelFlags, opt evalOptions) error {
 	}
 	if opt.limit < 0 {
 		return fmt.Errorf("--limit %d: must not be negative", opt.limit)
+	}
+	sr, err := newEvalShard(cmd, opt)
+	if err != nil {
+		return err
 	}
 	if err := checkOutputFile("out", opt.out, opt.force); err != nil {
 		return err
@@ -119,6 +129,10 @@ func runEval(cmd *cobra.Command, mf *modelFlags, opt evalOptions) error {
 		return fmt.Errorf("dataset %s has %d classes but model %s has %d outputs", opt.data, n, mf.model, cfg.Classes)
 	}
 	loader := data.NewLoader(ds, pre, data.LoaderOptions{Batch: opt.batch, Limit: opt.limit})
+	images := loader.Len()
+	if err := sr.restrict(loader); err != nil {
+		return err
+	}
 
 	var predictions bytes.Buffer
 	var predW io.Writer
@@ -135,15 +149,22 @@ func runEval(cmd *cobra.Command, mf *modelFlags, opt evalOptions) error {
 		return err
 	}
 	methods = append(methods, rows...)
-	bar := newBar(cmd, loader.Len(), "eval", "images")
-	ev, err := sim.Evaluate(loader, cfg.Classes, methods, sim.EvalOptions{Predictions: predW, OnBatch: bar.Set, Context: ctx})
-	bar.Finish()
+	bar := newRunProgress(cmd, sr.spec, "eval", "images", loader.Len())
+	var part *sim.EvalPart
+	if sr.sharded() {
+		part = &sim.EvalPart{}
+	}
+	ev, err := sim.Evaluate(loader, cfg.Classes, methods, sim.EvalOptions{Predictions: predW, OnBatch: bar.update, Part: part, Context: ctx})
+	bar.finish()
 	if err != nil {
 		return err
 	}
 	dataName := opt.data
 	if split != data.Test {
 		dataName += " (" + string(split) + ")"
+	}
+	if sr.sharded() {
+		return sr.write(images, nil, evalPartial{Model: mf.model, Data: dataName, Format: opt.format, Part: part})
 	}
 	rep := ev.Report(mf.model, dataName, opt.timing)
 	var report bytes.Buffer

@@ -171,7 +171,7 @@ func newSweepCmd() *cobra.Command {
 	var sf sweepFlags
 	var ov archOverrides
 	var mf modelFlags
-	var out string
+	var out, shardSpec string
 	var jobs int
 	var force bool
 	cmd := &cobra.Command{
@@ -184,7 +184,11 @@ DIR/energy.{png,svg} (energy breakdown of the front designs).
 Lists are comma-separated; integer and number lists accept ranges A:B:+S
 (arithmetic) and A:B:*F (geometric), e.g. --array 8:64:*2 --scan-lanes 8,16,32.
 With --fpga, designs that do not fit are kept off the front and resource
-utilisation is a third objective.`,
+utilisation is a third objective.
+
+--shard i/n evaluates only the i-th of n contiguous ranges of the designs and
+writes a partial result to the file --out; vimsim merge combines the
+partials into exactly the files of the whole sweep.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := commandContext(cmd)
@@ -192,7 +196,16 @@ utilisation is a third objective.`,
 				return fmt.Errorf("--out is required (a directory)")
 			}
 			out = filepath.Clean(out)
-			if err := checkOutputDir("out", out, force); err != nil {
+			sr, err := newShardRun(cmd, "sweep", shardSpec, out, "jobs")
+			if err != nil {
+				return err
+			}
+			if sr.sharded() {
+				err = checkOutputFile("out", out, force) // the partial
+			} else {
+				err = checkOutputDir("out", out, force)
+			}
+			if err != nil {
 				return err
 			}
 			if jobs < 0 {
@@ -207,6 +220,9 @@ utilisation is a third objective.`,
 			if err != nil {
 				return err
 			}
+			all := len(designs)
+			first, end := sr.spec.Range(all)
+			designs = designs[first:end]
 			cfg, err := mf.config()
 			if err != nil {
 				return fmt.Errorf("--model: %w", err)
@@ -219,39 +235,10 @@ utilisation is a third objective.`,
 			if err != nil {
 				return err
 			}
-			// Render everything before writing anything.
-			var files [len(sweepFiles)][]byte
-			var buf bytes.Buffer
-			if err := cost.WriteSweepCSV(&buf, pts); err != nil {
-				return err
+			if sr.sharded() {
+				return sr.write(all, nil, sweepPartial{Model: cfg.Name, Points: pts})
 			}
-			files[0] = append([]byte(nil), buf.Bytes()...)
-			buf.Reset()
-			if err := cost.WriteSweepJSON(&buf, pts); err != nil {
-				return err
-			}
-			files[1] = buf.Bytes()
-			title := fmt.Sprintf("%s: %s", cfg.Name, plural(len(pts), "design"))
-			for i, format := range []string{"png", "svg"} {
-				if files[2+i], err = cost.PlotFront(pts, title, format); err != nil {
-					return err
-				}
-				if files[4+i], err = cost.PlotEnergyBreakdown(pts, cfg.Name+": energy per image of the Pareto designs", format); err != nil {
-					return err
-				}
-			}
-			err = writeOutputDir(ctx, "out", out, force, func(tmp string) error {
-				for i, name := range sweepFiles {
-					if err := os.WriteFile(filepath.Join(tmp, name), files[i], 0o644); err != nil {
-						return fmt.Errorf("--out %s: %w", out, err)
-					}
-				}
-				return nil
-			})
-			if err != nil {
-				return err
-			}
-			return writeSweepSummary(cmd, pts, out)
+			return writeSweep(ctx, cmd, pts, cfg.Name, out, force)
 		},
 	}
 	f := cmd.Flags()
@@ -271,8 +258,50 @@ utilisation is a third objective.`,
 	mf.register(cmd)
 	f.StringVar(&out, "out", "", "output directory")
 	f.IntVar(&jobs, "jobs", 0, "parallel workers (0 = all cores); results do not depend on it")
+	f.StringVar(&shardSpec, "shard", "", shardUsage)
 	registerForce(cmd, &force)
 	return cmd
+}
+
+// writeSweep writes the files of a sweep of the model named into the
+// directory out, atomically (rendered first, then written to a temporary
+// sibling renamed into place; a non-empty out is refused without force),
+// and prints the Pareto designs.
+func writeSweep(ctx context.Context, cmd *cobra.Command, pts []cost.DesignPoint, model, out string, force bool) error {
+	// Render everything before writing anything.
+	var files [len(sweepFiles)][]byte
+	var buf bytes.Buffer
+	if err := cost.WriteSweepCSV(&buf, pts); err != nil {
+		return err
+	}
+	files[0] = append([]byte(nil), buf.Bytes()...)
+	buf.Reset()
+	if err := cost.WriteSweepJSON(&buf, pts); err != nil {
+		return err
+	}
+	files[1] = buf.Bytes()
+	title := fmt.Sprintf("%s: %s", model, plural(len(pts), "design"))
+	var err error
+	for i, format := range []string{"png", "svg"} {
+		if files[2+i], err = cost.PlotFront(pts, title, format); err != nil {
+			return err
+		}
+		if files[4+i], err = cost.PlotEnergyBreakdown(pts, model+": energy per image of the Pareto designs", format); err != nil {
+			return err
+		}
+	}
+	err = writeOutputDir(ctx, "out", out, force, func(tmp string) error {
+		for i, name := range sweepFiles {
+			if err := os.WriteFile(filepath.Join(tmp, name), files[i], 0o644); err != nil {
+				return fmt.Errorf("--out %s: %w", out, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return writeSweepSummary(cmd, pts, out)
 }
 
 // writeSweepSummary prints the Pareto designs by latency.

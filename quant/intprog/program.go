@@ -371,7 +371,6 @@ type part struct {
 
 // lister builds the parts of a program in execution order.
 type lister struct {
-	p     *Program
 	shape bool // no constants, no taps (Lower)
 	parts []part
 	bufs  []Buffer
@@ -468,7 +467,7 @@ func (p *Program) list(shape bool) *lister {
 	XO, C, tp := c.XProjOut(), c.Channels, c.ClsPos()
 	kk := C * c.Patch * c.Patch
 	i8, i16, i32 := Int(8), Int(16), Int(32)
-	b := &lister{p: p, shape: shape}
+	b := &lister{shape: shape}
 	sc := &p.Scales
 
 	// Buffers, reused by every layer.
