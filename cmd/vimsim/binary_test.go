@@ -108,7 +108,8 @@ var signalExempt = map[string]string{
 const signalReady = 1 * time.Second
 
 // signalLatency is the longest a process may take to exit after the signal
-// was sent: the grace of runMain, 0.4 s, and room for a loaded machine.
+// was sent: the grace of runMain, 0.4 s, and room for a loaded machine (a
+// case over it is measured once more).
 const signalLatency = time.Second
 
 // TestSignals interrupts a built binary in the middle of its work and
@@ -134,74 +135,94 @@ func TestSignals(t *testing.T) {
 	var worst time.Duration
 	for _, c := range signalCases {
 		t.Run(c.name, func(t *testing.T) {
-			dir, tmp := t.TempDir(), t.TempDir()
 			args := append([]string(nil), c.args...)
 			for i, a := range args {
 				if a == "@in224" {
 					args[i] = in224
 				}
 			}
-			cmd := exec.Command(bin, args...)
-			cmd.Dir = dir
-			cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
-			var stdout, stderr bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &stdout, &stderr
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			exited := make(chan error, 1)
-			go func() { exited <- cmd.Wait() }()
-			if err := waitCPU(cmd.Process.Pid, signalReady, 2*time.Minute, exited); err != nil {
-				cmd.Process.Kill()
-				t.Fatalf("%v; stderr %q", err, stderr.String())
-			}
-			sent := time.Now()
-			for _, sig := range c.sigs {
-				if err := cmd.Process.Signal(sig); err != nil {
-					t.Fatal(err)
+			// A latency over the bound is measured once more: the
+			// machine's load can delay one exit, not two in a row.
+			for attempt := 1; ; attempt++ {
+				latency := interrupt(t, bin, args, c.sigs, c.code)
+				worst = max(worst, latency)
+				if latency <= signalLatency {
+					break
 				}
-			}
-			var err error
-			select {
-			case err = <-exited:
-			case <-time.After(time.Minute):
-				cmd.Process.Kill()
-				t.Fatalf("still running a minute after the signal; stderr %q", stderr.String())
-			}
-			latency := time.Since(sent)
-			worst = max(worst, latency)
-			if ee, ok := err.(*exec.ExitError); err != nil && !ok {
-				t.Fatal(err)
-			} else if ok && ee.ExitCode() == -1 {
-				t.Fatalf("killed by the signal instead of handling it: %v", err)
-			}
-			code := cmd.ProcessState.ExitCode()
-			t.Logf("exit %d %v after the signal", code, latency.Round(time.Millisecond))
-			if code != c.code {
-				t.Errorf("exit %d, want %d; stderr %q", code, c.code, stderr.String())
-			}
-			if latency > signalLatency {
-				t.Errorf("exit %v after the signal, want within %v", latency.Round(time.Millisecond), signalLatency)
-			}
-			lines := strings.Split(strings.TrimRight(stderr.String(), "\n"), "\n")
-			if last := lines[len(lines)-1]; last != "vimsim: interrupted by "+signalName(c.sigs[0])+"; nothing written" {
-				t.Errorf("stderr %q, want a last line \"vimsim: interrupted by %s; nothing written\"", stderr.String(), signalName(c.sigs[0]))
-			}
-			if stdout.Len() > 0 {
-				t.Errorf("stdout %q, want nothing", stdout.String())
-			}
-			for _, d := range []string{dir, tmp} {
-				if entries, _ := os.ReadDir(d); len(entries) > 0 {
-					var names []string
-					for _, e := range entries {
-						names = append(names, e.Name())
-					}
-					t.Errorf("left behind in %s: %v", d, names)
+				if attempt == 2 {
+					t.Errorf("exit %v after the signal, want within %v (twice)", latency.Round(time.Millisecond), signalLatency)
+					break
 				}
+				t.Logf("exit %v after the signal, over %v: once more", latency.Round(time.Millisecond), signalLatency)
 			}
 		})
 	}
 	t.Logf("%d interrupted commands, the slowest to exit %v after its signal", len(signalCases), worst.Round(time.Millisecond))
+}
+
+// interrupt runs the binary with args in a new directory and TMPDIR,
+// sends sigs once it has used signalReady of CPU, and checks the exit code
+// (code), the last line of stderr, an empty stdout and that nothing is
+// left in either directory. It returns the time from the signal to the
+// exit.
+func interrupt(t *testing.T, bin string, args []string, sigs []syscall.Signal, code int) time.Duration {
+	t.Helper()
+	dir, tmp := t.TempDir(), t.TempDir()
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	if err := waitCPU(cmd.Process.Pid, signalReady, 2*time.Minute, exited); err != nil {
+		cmd.Process.Kill()
+		t.Fatalf("%v; stderr %q", err, stderr.String())
+	}
+	sent := time.Now()
+	for _, sig := range sigs {
+		if err := cmd.Process.Signal(sig); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var err error
+	select {
+	case err = <-exited:
+	case <-time.After(time.Minute):
+		cmd.Process.Kill()
+		t.Fatalf("still running a minute after the signal; stderr %q", stderr.String())
+	}
+	latency := time.Since(sent)
+	if ee, ok := err.(*exec.ExitError); err != nil && !ok {
+		t.Fatal(err)
+	} else if ok && ee.ExitCode() == -1 {
+		t.Fatalf("killed by the signal instead of handling it: %v", err)
+	}
+	got := cmd.ProcessState.ExitCode()
+	t.Logf("exit %d %v after the signal", got, latency.Round(time.Millisecond))
+	if got != code {
+		t.Errorf("exit %d, want %d; stderr %q", got, code, stderr.String())
+	}
+	lines := strings.Split(strings.TrimRight(stderr.String(), "\n"), "\n")
+	if last := lines[len(lines)-1]; last != "vimsim: interrupted by "+signalName(sigs[0])+"; nothing written" {
+		t.Errorf("stderr %q, want a last line \"vimsim: interrupted by %s; nothing written\"", stderr.String(), signalName(sigs[0]))
+	}
+	if stdout.Len() > 0 {
+		t.Errorf("stdout %q, want nothing", stdout.String())
+	}
+	for _, d := range []string{dir, tmp} {
+		if entries, _ := os.ReadDir(d); len(entries) > 0 {
+			var names []string
+			for _, e := range entries {
+				names = append(names, e.Name())
+			}
+			t.Errorf("left behind in %s: %v", d, names)
+		}
+	}
+	return latency
 }
 
 // checkSignalCoverage fails for a command of the CLI that TestSignals
