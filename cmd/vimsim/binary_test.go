@@ -314,9 +314,8 @@ var readmeRules = map[string]readmeRule{
 	"vimsim eval --data fashion-mnist --methods fp32,naive,paper,paper-no-kscale,paper-no-reparam,int8,int8-naive": {
 		run:    "vimsim eval --data fashion-mnist --methods fp32,naive,paper,paper-no-kscale,paper-no-reparam,int8,int8-naive --limit 16 --calib 8",
 		reason: "15 min on the 10,000 test images: 16 of them, 8 calibration images"},
-	"vimsim vectors --model vim-ti --layers 0 --calib 4 --out vec-ti/": {
-		run:    "vimsim vectors --model vim-ti --layers 0 --calib 1 --out vec-ti/",
-		reason: "3 min: Vim-Ti calibrated on 1 image instead of 4"},
+	"vimsim vectors --model vim-ti --layers 0 --calib 4 --out vec-ti/": {skip: true,
+		reason: "3 min, over 2 CPU-minutes even calibrated on 1 image: TestVectorsVimTiRTL records Vim-Ti layer-0 vectors (smaller calibration searches) and runs make on them"},
 }
 
 // readmeCommands returns the commands of the README's sh blocks, in order:
