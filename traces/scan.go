@@ -82,6 +82,10 @@ func (r *Recorder) Scan(layer int, op string, in datapath.ScanInputs, p *datapat
 
 	s := newSet(UnitScan, "tb_scan", layer, op, "scan")
 	s.info = fmt.Sprintf("selective scan, L=%d steps x E=%d channels x N=%d states, gated int16 output", L, E, N)
+	if sf := p.StateFormat(); sf.Bits != datapath.ScanStateBits {
+		s.info = fmt.Sprintf("selective scan, L=%d steps x E=%d channels x N=%d states, int%d state, gated int16 output", L, E, N, sf.Bits)
+		s.define("VIMSIM_SBITS", int64(sf.Bits), "scan-lane state width (DATAPATH.md §8.6), default 8")
+	}
 	s.param("L", int64(L), "steps")
 	s.param("E", int64(E), "channels")
 	s.param("N", int64(N), "states")

@@ -61,6 +61,7 @@ type vectorSet struct {
 	op      string
 	kind    string
 	params  []param
+	defines []param // `define lines of params.vh (value 0: a bare define)
 	tensors []*tensor
 	vectors int // compared output elements (the testbench's PASS count)
 	cycles  *Cycles
@@ -77,6 +78,26 @@ func (s *vectorSet) add(t *tensor) { s.tensors = append(s.tensors, t) }
 
 func (s *vectorSet) param(name string, v int64, doc string) {
 	s.params = append(s.params, param{name: name, value: v, doc: doc})
+}
+
+// define adds a `define NAME VALUE to params.vh: a setting of the
+// testbench that only some sets of a testbench carry (a set without it
+// renders exactly as before the setting existed; the testbench falls back
+// on its default with `ifdef).
+func (s *vectorSet) define(name string, v int64, doc string) {
+	s.defines = append(s.defines, param{name: name, value: v, doc: doc})
+}
+
+// defineMap returns the defines of s by name (nil without any).
+func (s *vectorSet) defineMap() map[string]int64 {
+	if len(s.defines) == 0 {
+		return nil
+	}
+	m := make(map[string]int64, len(s.defines))
+	for _, d := range s.defines {
+		m[d.name] = d.value
+	}
+	return m
 }
 
 func (s *vectorSet) paramBits(name string, v int64, bits int, doc string) {
@@ -171,6 +192,13 @@ func (s *vectorSet) renderParams(generator string) []byte {
 			fmt.Fprintf(&b, "  // %s", p.doc)
 		}
 		b.WriteByte('\n')
+	}
+	for _, d := range s.defines {
+		if d.value == 0 {
+			fmt.Fprintf(&b, "`define %s  // %s\n", d.name, d.doc)
+		} else {
+			fmt.Fprintf(&b, "`define %s %d  // %s\n", d.name, d.value, d.doc)
+		}
 	}
 	return []byte(b.String())
 }

@@ -269,6 +269,9 @@ func TestBadInputs(t *testing.T) {
 		{"vectors out is a file", []string{"vectors", "--out", b.exists}, "not a directory"},
 		{"vectors no out", []string{"vectors"}, "--out"},
 		{"merge out dir", []string{"merge", e0, e1, "--out", b.full}, "is a directory"},
+		{"run accelergy-arch exists", []string{"run", "--actions", filepath.Join(b.dir, "a.yaml"), "--accelergy-arch", b.exists, "--fidelity", "0"}, "--force"},
+		{"cycles config out not empty", []string{"cycles", "--config", filepath.Join(b.dir, "x.cfg"), "--out", b.full}, "--force"},
+		{"cycles config out is a file", []string{"cycles", "--config", filepath.Join(b.dir, "x.cfg"), "--out", b.exists}, "not a directory"},
 		{"merge predictions exists", []string{"merge", e0, e1, "--predictions", b.exists}, "--force"},
 	}
 	outputPaths := []string{b.dir, b.dir + "/", b.exists, b.full, b.missingParent, filepath.Join(b.plainFile, "x"),
@@ -313,7 +316,7 @@ func TestBadInputs(t *testing.T) {
 
 // outputFlags are the flags that name a file or directory a command
 // writes.
-var outputFlags = []string{"out", "output", "predictions", "program", "actions"}
+var outputFlags = []string{"out", "output", "predictions", "program", "actions", "accelergy-arch"}
 
 // checkBadInputCoverage fails for a command of the CLI without a bad
 // input, and for an output flag of a command without a refused target

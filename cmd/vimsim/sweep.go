@@ -255,6 +255,7 @@ partials into exactly the files of the whole sweep.`,
 	f.StringVar(&sf.overlap, "overlap", "", "overlap modes: serial, pipelined")
 	f.StringVar(&ov.fpga, "fpga", "", "FPGA board for resources and fit: "+strings.Join(arch.BoardNames(), ", "))
 	f.StringVar(&ov.packing, "dsp-packing", "", "int8 MACs per DSP: none, dual or dot3")
+	ov.registerMemory(cmd)
 	mf.register(cmd)
 	f.StringVar(&out, "out", "", "output directory")
 	f.IntVar(&jobs, "jobs", 0, "parallel workers (0 = all cores); results do not depend on it")
