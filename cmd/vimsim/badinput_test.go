@@ -22,6 +22,7 @@ type badInputs struct {
 	nanInput, infInput, shapeInput, noInput string
 	badYAML, noBase, notMap, rows0, unknown string
 	exists, full, plainFile, missingParent  string
+	existsYAML                              string
 	qmodelGarbage, image, emptyDataDir      string
 }
 
@@ -34,7 +35,7 @@ func newBadInputs(t *testing.T) badInputs {
 		notZip: p("notzip.pth"), jsonFile: p("model.json"),
 		nanInput: p("nan.safetensors"), infInput: p("inf.safetensors"), shapeInput: p("shape.safetensors"), noInput: p("noinput.safetensors"),
 		badYAML: p("bad.yaml"), noBase: p("nobase.yaml"), notMap: p("list.yaml"), rows0: p("rows0.yaml"), unknown: p("unknown.yaml"),
-		exists: p("exists.txt"), full: p("full"), plainFile: p("plain"), missingParent: p("nosuchdir/out.txt"),
+		exists: p("exists.txt"), existsYAML: p("exists.yaml"), full: p("full"), plainFile: p("plain"), missingParent: p("nosuchdir/out.txt"),
 		qmodelGarbage: p("q.qmodel"), image: p("img.png"), emptyDataDir: p("emptydata"),
 	}
 	files := map[string]string{
@@ -42,7 +43,7 @@ func newBadInputs(t *testing.T) badInputs {
 		b.notZip: "not a zip archive", b.jsonFile: `{"embed_dim": 192}`,
 		b.badYAML: "base: systolic16\narray: [1, 2\n", b.noBase: "array: {rows: 8}\n", b.notMap: "- a\n- b\n",
 		b.rows0: "base: systolic16\narray: {rows: 0}\n", b.unknown: "base: systolic16\narrays: {rows: 8}\n",
-		b.exists: "keep me\n", b.plainFile: "a file, not a directory\n", b.qmodelGarbage: "garbage",
+		b.exists: "keep me\n", b.existsYAML: "keep: me\n", b.plainFile: "a file, not a directory\n", b.qmodelGarbage: "garbage",
 		b.image: "not a png",
 	}
 	for path, body := range files {
@@ -269,12 +270,12 @@ func TestBadInputs(t *testing.T) {
 		{"vectors out is a file", []string{"vectors", "--out", b.exists}, "not a directory"},
 		{"vectors no out", []string{"vectors"}, "--out"},
 		{"merge out dir", []string{"merge", e0, e1, "--out", b.full}, "is a directory"},
-		{"run accelergy-arch exists", []string{"run", "--actions", filepath.Join(b.dir, "a.yaml"), "--accelergy-arch", b.exists, "--fidelity", "0"}, "--force"},
+		{"run accelergy-arch exists", []string{"run", "--actions", filepath.Join(b.dir, "a.yaml"), "--accelergy-arch", b.existsYAML, "--fidelity", "0"}, "--force"},
 		{"cycles config out not empty", []string{"cycles", "--config", filepath.Join(b.dir, "x.cfg"), "--out", b.full}, "--force"},
 		{"cycles config out is a file", []string{"cycles", "--config", filepath.Join(b.dir, "x.cfg"), "--out", b.exists}, "not a directory"},
 		{"merge predictions exists", []string{"merge", e0, e1, "--predictions", b.exists}, "--force"},
 	}
-	outputPaths := []string{b.dir, b.dir + "/", b.exists, b.full, b.missingParent, filepath.Join(b.plainFile, "x"),
+	outputPaths := []string{b.dir, b.dir + "/", b.exists, b.existsYAML, b.full, b.missingParent, filepath.Join(b.plainFile, "x"),
 		filepath.Join(b.full, "x"), filepath.Join(b.dir, "no", "such"), filepath.Join(b.dir, "a.txt"), out}
 	var argLists [][]string
 	for _, tc := range cases {
