@@ -135,6 +135,9 @@ func runVectors(ctx context.Context, cmd *cobra.Command, mf modelFlags, cf calib
 	if opt.synthetic && (opt.image != "" || cmd.Flags().Changed("data") || cmd.Flags().Changed("index") || opt.qmodel != "") {
 		return fmt.Errorf("--synthetic: no simulator run, so no --image, --data, --index or --qmodel")
 	}
+	if opt.synthetic && (cf.prec.recipe != "" || cmd.Flags().Changed("wbits") || cmd.Flags().Changed("abits") || cmd.Flags().Changed("hbits")) {
+		return fmt.Errorf("--synthetic: pseudo-random int8 operands, so no --recipe, --wbits, --abits or --hbits (record a run of the recipe instead)")
+	}
 	if opt.mergeK < 0 || opt.mergeK > 16 {
 		return fmt.Errorf("--merge-k %d: want 0 to 16", opt.mergeK)
 	}
