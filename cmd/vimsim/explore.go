@@ -14,6 +14,7 @@ import (
 	"github.com/vimsim/vimsim/explore"
 	"github.com/vimsim/vimsim/hw/cost"
 	"github.com/vimsim/vimsim/internal/atomicfile"
+	"github.com/vimsim/vimsim/internal/progress"
 	"github.com/vimsim/vimsim/quant"
 	"github.com/vimsim/vimsim/sim"
 )
@@ -226,7 +227,7 @@ func newExplorer(cmd *cobra.Command, f *exploreFlags) (_ *explore.Explorer, sp e
 	if err != nil {
 		return nil, sp, nil, fmt.Errorf("--split: %w", err)
 	}
-	space, err := f.sf.space(&f.ov)
+	space, err := f.sf.space(&f.ov, cmd.Flags().Changed, func(msg string) { fmt.Fprintf(cmd.ErrOrStderr(), "warning: %s\n", msg) })
 	if err != nil {
 		return nil, sp, nil, err
 	}
@@ -299,7 +300,7 @@ func newExplorer(cmd *cobra.Command, f *exploreFlags) (_ *explore.Explorer, sp e
 	dp := &explore.Datapath{
 		Model: m,
 		Calib: func() (quant.Images, error) {
-			imgs, _, err := calibrationImages(calibSpec, calibSplit, f.calib, cfg, f.calibSeed)
+			imgs, _, err := calibrationImages(calibSpec, calibSplit, f.calib, cfg, f.calibSeed, "--calib")
 			if err != nil {
 				return nil, fmt.Errorf("--calib-data: %w", err)
 			}
@@ -463,28 +464,21 @@ func exploreSummary(w io.Writer, t *explore.Table, out string) error {
 // stageBar draws the stages of an exploration on a terminal (nothing
 // elsewhere), implementing explore.Progress.
 type stageBar struct {
-	w    io.Writer
-	bar  *progressBar
-	done int
+	w   io.Writer
+	bar *progress.Bar
 }
 
 // Start implements explore.Progress.
 func (s *stageBar) Start(stage string, total int) {
-	s.bar, s.done = newProgressBar(s.w, total), 0
-	if s.bar != nil {
-		s.bar.label = stage
-		s.bar.unit = map[string]string{"calibrate": "recipes/s", "evaluate": "img/s", "cost": "designs/s"}[stage]
-	}
+	unit := map[string]string{"calibrate": "recipes", "evaluate": "images", "cost": "designs"}[stage]
+	s.bar = progress.New(s.w, total, progress.Options{Label: stage, Unit: unit})
 }
 
 // Add implements explore.Progress.
-func (s *stageBar) Add(n int) {
-	s.done += n
-	s.bar.update(s.done)
-}
+func (s *stageBar) Add(n int) { s.bar.Add(n) }
 
 // Finish implements explore.Progress.
-func (s *stageBar) Finish() { s.bar.finish() }
+func (s *stageBar) Finish() { s.bar.Finish() }
 
 // checkSearchFlags checks the flags of the search mode before any work.
 func checkSearchFlags(cmd *cobra.Command, f *exploreFlags) error {
@@ -505,7 +499,7 @@ func checkSearchFlags(cmd *cobra.Command, f *exploreFlags) error {
 	if f.score != explore.ScoreSQNR && f.score != explore.ScoreTop1 {
 		return fmt.Errorf("--sensitivity %q: want sqnr or top1", f.score)
 	}
-	sp, err := f.sf.space(&f.ov)
+	sp, err := f.sf.space(&f.ov, cmd.Flags().Changed, func(string) {}) // newExplorer warns
 	if err != nil {
 		return err
 	}
