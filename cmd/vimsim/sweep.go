@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"github.com/vimsim/vimsim/hw/arch"
 	"github.com/vimsim/vimsim/hw/cost"
 	"github.com/vimsim/vimsim/quant/intprog"
@@ -19,6 +20,23 @@ import (
 // ranges A:B:+S or A:B:*F, and spec files.
 type sweepFlags struct {
 	arch, array, dataflow, scanLanes, scanMode, clock, dramBW, bufKiB, actKiB, tech, overlap string
+}
+
+// register adds the design-space flags, with the FPGA flags of ov.
+func (f *sweepFlags) register(fl *pflag.FlagSet, ov *archOverrides) {
+	fl.StringVar(&f.arch, "arch", "systolic16", "base architectures: presets or spec files, comma-separated")
+	fl.StringVar(&f.array, "array", "", "array sizes RxC, or a square range such as 8:64:*2")
+	fl.StringVar(&f.dataflow, "dataflow", "", "dataflows: os, ws, is or all")
+	fl.StringVar(&f.scanLanes, "scan-lanes", "", "scan unit lane counts")
+	fl.StringVar(&f.scanMode, "scan-mode", "", "scan modes: sequential, parallel-prefix")
+	fl.StringVar(&f.clock, "clock", "", "clock frequencies in MHz")
+	fl.StringVar(&f.dramBW, "dram-bw", "", "DRAM bandwidths in GB/s")
+	fl.StringVar(&f.bufKiB, "buffer-kib", "", "ifmap/filter/ofmap buffer sizes in KiB (each)")
+	fl.StringVar(&f.actKiB, "act-kib", "", "activation buffer sizes in KiB")
+	fl.StringVar(&f.tech, "tech", "", "energy tables: "+strings.Join(arch.TechNames(), ", "))
+	fl.StringVar(&f.overlap, "overlap", "", "overlap modes: serial, pipelined")
+	fl.StringVar(&ov.fpga, "fpga", "", "FPGA board for resources and fit: "+strings.Join(arch.BoardNames(), ", "))
+	fl.StringVar(&ov.packing, "dsp-packing", "", "int8 MACs per DSP: none, dual or dot3")
 }
 
 // space builds the design space, naming the flag of a bad value. warn
@@ -241,20 +259,8 @@ partials into exactly the files of the whole sweep.`,
 			return writeSweep(ctx, cmd, pts, cfg.Name, out, force)
 		},
 	}
+	sf.register(cmd.Flags(), &ov)
 	f := cmd.Flags()
-	f.StringVar(&sf.arch, "arch", "systolic16", "base architectures: presets or spec files, comma-separated")
-	f.StringVar(&sf.array, "array", "", "array sizes RxC, or a square range such as 8:64:*2")
-	f.StringVar(&sf.dataflow, "dataflow", "", "dataflows: os, ws, is or all")
-	f.StringVar(&sf.scanLanes, "scan-lanes", "", "scan unit lane counts")
-	f.StringVar(&sf.scanMode, "scan-mode", "", "scan modes: sequential, parallel-prefix")
-	f.StringVar(&sf.clock, "clock", "", "clock frequencies in MHz")
-	f.StringVar(&sf.dramBW, "dram-bw", "", "DRAM bandwidths in GB/s")
-	f.StringVar(&sf.bufKiB, "buffer-kib", "", "ifmap/filter/ofmap buffer sizes in KiB (each)")
-	f.StringVar(&sf.actKiB, "act-kib", "", "activation buffer sizes in KiB")
-	f.StringVar(&sf.tech, "tech", "", "energy tables: "+strings.Join(arch.TechNames(), ", "))
-	f.StringVar(&sf.overlap, "overlap", "", "overlap modes: serial, pipelined")
-	f.StringVar(&ov.fpga, "fpga", "", "FPGA board for resources and fit: "+strings.Join(arch.BoardNames(), ", "))
-	f.StringVar(&ov.packing, "dsp-packing", "", "int8 MACs per DSP: none, dual or dot3")
 	ov.registerMemory(cmd)
 	mf.register(cmd)
 	f.StringVar(&out, "out", "", "output directory")
