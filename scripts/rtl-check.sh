@@ -13,8 +13,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 rtl=$root/hw/rtl
 
 lint() {
-	for top in systolic_pe systolic_array_os gemm_os requant group_requant lut8 interp16 exp2_core exp2_unit scan_lane rmsnorm \
-		dwconv merge resadd; do
+	for top in systolic_pe systolic_array_os skew gemm_os systolic_array_ws gemm_ws requant group_requant lut8 interp16 exp2_core exp2_unit \
+		scan_lane rmsnorm dwconv merge resadd; do
 		out=$(verilator --lint-only -Wall --top-module "$top" "$rtl"/*.v 2>&1) || { echo "$out"; echo "lint $top: FAIL"; exit 1; }
 		[ -z "$out" ] || { echo "$out"; echo "lint $top: FAIL"; exit 1; }
 		echo "lint $top: clean"

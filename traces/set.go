@@ -59,6 +59,7 @@ type vectorSet struct {
 	op      string
 	kind    string
 	params  []param
+	defines []param // `define lines of params.vh (value 0: a bare define)
 	tensors []*tensor
 	vectors int // compared output elements (the testbench's PASS count)
 	cycles  *Cycles
@@ -75,6 +76,27 @@ func (s *vectorSet) add(t *tensor) { s.tensors = append(s.tensors, t) }
 
 func (s *vectorSet) param(name string, v int64, doc string) {
 	s.params = append(s.params, param{name: name, value: v, doc: doc})
+}
+
+// paramDoc is one integer localparam in a table of them.
+type paramDoc struct {
+	name  string
+	value int64
+	doc   string
+}
+
+// paramTable adds integer parameters in order.
+func (s *vectorSet) paramTable(ps []paramDoc) {
+	for _, p := range ps {
+		s.param(p.name, p.value, p.doc)
+	}
+}
+
+// define adds a `define NAME to params.vh: a switch of the testbench that
+// only some sets of a testbench turn on (a set without it renders exactly
+// as before the switch existed).
+func (s *vectorSet) define(name, doc string) {
+	s.defines = append(s.defines, param{name: name, doc: doc})
 }
 
 func (s *vectorSet) paramBits(name string, v int64, bits int, doc string) {
@@ -169,6 +191,9 @@ func (s *vectorSet) renderParams(generator string) []byte {
 			fmt.Fprintf(&b, "  // %s", p.doc)
 		}
 		b.WriteByte('\n')
+	}
+	for _, d := range s.defines {
+		fmt.Fprintf(&b, "`define %s  // %s\n", d.name, d.doc)
 	}
 	return []byte(b.String())
 }

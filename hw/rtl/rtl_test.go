@@ -23,8 +23,8 @@ func requireTool(t *testing.T, tool string) {
 
 func TestEmbedded(t *testing.T) {
 	mods := Modules()
-	want := []string{"dwconv.v", "exp2_core.v", "exp2_unit.v", "gemm_os.v", "group_requant.v", "interp16.v", "lut8.v",
-		"merge.v", "requant.v", "resadd.v", "rmsnorm.v", "scan_lane.v", "systolic_array_os.v", "systolic_pe.v"}
+	want := []string{"dwconv.v", "exp2_core.v", "exp2_unit.v", "gemm_os.v", "gemm_ws.v", "group_requant.v", "interp16.v", "lut8.v",
+		"merge.v", "requant.v", "resadd.v", "rmsnorm.v", "scan_lane.v", "skew.v", "systolic_array_os.v", "systolic_array_ws.v", "systolic_pe.v"}
 	var got []string
 	for _, m := range mods {
 		got = append(got, m.Name)
@@ -36,8 +36,8 @@ func TestEmbedded(t *testing.T) {
 	if strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("modules %v, want %v", got, want)
 	}
-	if len(Testbenches()) != 12 {
-		t.Errorf("%d testbenches, want 12", len(Testbenches()))
+	if len(Testbenches()) != 14 {
+		t.Errorf("%d testbenches, want 14", len(Testbenches()))
 	}
 	if _, ok := Testbench("tb_scan"); !ok {
 		t.Error("tb_scan missing")
@@ -63,6 +63,9 @@ func TestVerilatorLint(t *testing.T) {
 		{"systolic_pe", nil},
 		{"systolic_array_os", nil}, {"systolic_array_os", []string{"-GR=1", "-GC=1"}}, {"systolic_array_os", []string{"-GR=3", "-GC=5"}},
 		{"gemm_os", nil}, {"gemm_os", []string{"-GR=1", "-GC=1"}}, {"gemm_os", []string{"-GR=4", "-GC=1"}}, {"gemm_os", []string{"-GR=32", "-GC=8"}},
+		{"systolic_array_ws", nil}, {"systolic_array_ws", []string{"-GR=1", "-GC=1"}}, {"systolic_array_ws", []string{"-GR=3", "-GC=2"}},
+		{"gemm_ws", nil}, {"gemm_ws", []string{"-GR=1", "-GC=1"}}, {"gemm_ws", []string{"-GR=4", "-GC=1"}}, {"gemm_ws", []string{"-GR=1", "-GC=4"}},
+		{"gemm_ws", []string{"-GR=32", "-GC=8"}},
 		{"requant", nil}, {"requant", []string{"-GOUT_BITS=16"}}, {"requant", []string{"-GOUT_BITS=32"}},
 		{"group_requant", nil}, {"group_requant", []string{"-GG=1"}}, {"group_requant", []string{"-GG=16", "-GOUT_BITS=32"}},
 		{"lut8", nil}, {"lut8", []string{"-GNT=1"}}, {"lut8", []string{"-GNT=3"}},
@@ -92,6 +95,7 @@ func TestYosysSynth(t *testing.T) {
 	requireTool(t, "yosys")
 	for _, c := range []struct{ top, chparam, files string }{
 		{"systolic_array_os", "chparam -set R 2 -set C 2 systolic_array_os", "systolic_pe.v systolic_array_os.v"},
+		{"gemm_ws", "chparam -set R 2 -set C 3 gemm_ws", "skew.v systolic_array_ws.v gemm_ws.v"},
 		{"requant", "", "requant.v"},
 		{"dwconv", "chparam -set LANES 2 -set MAXE 6 dwconv", "dwconv.v"},
 		{"merge", "chparam -set LANES 4 merge", "merge.v"},
