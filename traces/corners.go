@@ -38,6 +38,7 @@ func boundarySets(rec *Recorder, seed uint64, layer int, cfg vim.Config) error {
 		{UnitNonlin, "interp16_edge", synthInterp16Edge},
 		{UnitNorm, "norm_edge_wide", func(rec *Recorder, r *rand.Rand, l int) error { return synthNormWide(rec, r, l, cfg.Dim) }},
 		{UnitScan, "scan_edge_exp", func(rec *Recorder, r *rand.Rand, l int) error { return synthScanTaps(rec, r, l, cfg.DState) }},
+		{UnitScan, "exp2_ties", synthExp2Ties},
 		{UnitScan, "scan_edge_wide", synthScanWide},
 	}
 	for _, g := range gens {
@@ -61,6 +62,54 @@ func extremes8(r *rand.Rand, v []int8) {
 			v[i] = int8(r.IntN(256) - 128)
 		}
 	}
+}
+
+// synthExp2Ties records the exponent unit on inputs whose interpolated
+// mantissa P lands on a rounding boundary of the output shift — P + 2^(s−1)
+// a multiple of 2^s after the interpolation term rounded up, or one below
+// a multiple after it rounded down — for integer parts u = 7 … −17, so that
+// a P off by one LSB (the interpolation's rounding) changes the output.
+// P is computed from the unit's table as DATAPATH.md §5.2 specifies and
+// checked against Exp2Unit.Eval.
+func synthExp2Ties(rec *Recorder, r *rand.Rand, layer int) error {
+	u, err := datapath.NewExp2Unit(datapath.DefaultExpTableBits)
+	if err != nil {
+		return err
+	}
+	tab := u.Table()
+	sh := uint(datapath.ExpInFrac - u.TableBits())
+	var z []int32
+	for _, ip := range []int64{7, 5, 3, 1, 0, -1, -3, -6, -10, -17} {
+		s := uint(datapath.ExpTableFrac - datapath.ExpOutFrac - ip)
+		var up, down []int32
+		for f := int64(0); f < 1<<datapath.ExpInFrac; f++ {
+			j, g := f>>sh, f&(1<<sh-1)
+			slope := int64(tab[j+1]) - int64(tab[j])
+			term := slope * g
+			p := int64(tab[j]) + datapath.RoundShift(term, sh)
+			rounded := term&(1<<sh-1) >= 1<<(sh-1)
+			switch m := (p + 1<<(s-1)) & (1<<s - 1); {
+			case m == 0 && rounded:
+				up = append(up, int32(ip<<datapath.ExpInFrac+f))
+			case m == 1<<s-1 && !rounded && g != 0:
+				down = append(down, int32(ip<<datapath.ExpInFrac+f))
+			}
+		}
+		for _, c := range [][]int32{up, down} {
+			for k := 0; k < 8 && len(c) > 0; k++ {
+				zz := c[r.IntN(len(c))]
+				y, _ := u.Eval(zz)
+				f := int64(zz) & (1<<datapath.ExpInFrac - 1)
+				j, g := f>>sh, f&(1<<sh-1)
+				p := int64(tab[j]) + datapath.RoundShift((int64(tab[j+1])-int64(tab[j]))*g, sh)
+				if int64(y) != datapath.RoundShift(p, s) {
+					return fmt.Errorf("exp2 tie search: z = %d: Eval %d, §5.2 %d", zz, y, datapath.RoundShift(p, s))
+				}
+				z = append(z, zz)
+			}
+		}
+	}
+	return rec.Exp2(layer, "exp2_ties", z, u)
 }
 
 // synthGEMMEdge records a GEMM of (R+1)×1024 by 1024×(C+1) on the

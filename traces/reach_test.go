@@ -299,9 +299,29 @@ func expReach(t *testing.T, b *Bundle) {
 			r["segment boundary"] = r["segment boundary"] || (v&(1<<(datapath.ExpInFrac-datapath.DefaultExpTableBits)-1) == 0 && v != 0)
 			r["output 1 (z ≈ -17·2^20)"] = r["output 1 (z ≈ -17·2^20)"] || y[i] == 1
 		}
+		tab := uwords(t, b, s.Name+"/table.in.hex")
+		tb := uint(consts(t, b, s.Name)["TBITS"])
+		sh := datapath.ExpInFrac - tb
+		for _, v := range z {
+			ip := v >> datapath.ExpInFrac
+			if v > datapath.ExpZMax || ip < -26 {
+				continue
+			}
+			f := v & (1<<datapath.ExpInFrac - 1)
+			j, g := f>>sh, f&(1<<sh-1)
+			term := (tab[j+1] - tab[j]) * g
+			p := tab[j] + datapath.RoundShift(term, sh)
+			sa := uint(datapath.ExpTableFrac - datapath.ExpOutFrac - ip)
+			m := (p + 1<<(sa-1)) & (1<<sa - 1)
+			r["P on a rounding boundary, interpolation rounded up"] = r["P on a rounding boundary, interpolation rounded up"] ||
+				(m == 0 && term&(1<<sh-1) >= 1<<(sh-1))
+			r["P one below a boundary, interpolation rounded down"] = r["P one below a boundary, interpolation rounded down"] ||
+				(m == 1<<sa-1 && g != 0 && term&(1<<sh-1) < 1<<(sh-1))
+		}
 	}
 	r.need(t, "exp2", "z = ExpZMax", "saturation", "z = -26·2^20 (smallest nonzero range)", "z < -26·2^20 (zero)",
-		"int32 limits", "segment boundary", "output 1 (z ≈ -17·2^20)")
+		"int32 limits", "segment boundary", "output 1 (z ≈ -17·2^20)", "P on a rounding boundary, interpolation rounded up",
+		"P one below a boundary, interpolation rounded down")
 }
 
 func normReach(t *testing.T, b *Bundle) {
