@@ -241,6 +241,58 @@ func TestVectorsRunRTL(t *testing.T) {
 	}
 }
 
+// TestVectorsWSRTL runs the weight-stationary GEMM vectors of the default
+// model's block 0 (--dataflow ws, the recorded run and the corner GEMM)
+// against gemm_ws and systolic_array_ws under Icarus Verilog: every set
+// passes, and every layer set's measured cycles equal the cycle model's WS
+// count — 2R + C + M − 2 per fold, folds × that in total.
+func TestVectorsWSRTL(t *testing.T) {
+	requireRTLTools(t, "iverilog", "vvp", "make")
+	dir := filepath.Join(t.TempDir(), "vec")
+	if _, err := rtlCLI(t, "vectors", "--model", vectorsModel(), "--layers", "0", "--units", "gemm", "--dataflow", "ws", "--out", dir); err != nil {
+		t.Fatal(err)
+	}
+	m := readManifest(t, dir)
+	if m.Arch.Dataflow != "ws" {
+		t.Errorf("manifest dataflow %q", m.Arch.Dataflow)
+	}
+	mout, err := exec.Command("make", "-j2", "-C", dir).CombinedOutput()
+	log := string(mout)
+	if err != nil {
+		t.Fatalf("make: %v\n%s", err, log)
+	}
+	if !strings.Contains(log, fmt.Sprintf("ALL PASS: %d testbenches", len(m.Sets))) {
+		t.Errorf("no ALL PASS line for %d sets", len(m.Sets))
+	}
+	consts := map[string]map[string]int64{}
+	layerSets := 0
+	for _, f := range m.Files {
+		if strings.HasSuffix(f.Path, "/params.vh") {
+			consts[f.Set] = f.Constants
+		}
+	}
+	for _, s := range m.Sets {
+		if s.Kind == "gemm_ws_layer" {
+			layerSets++
+		}
+	}
+	checked := 0
+	for _, c := range vecCyclesRe.FindAllStringSubmatch(log, -1) {
+		p := consts[c[1]]
+		cc, err := hw.ComputeCycles(16, 16, hw.WeightStationary, hw.GEMM{M: int(p["M"]), K: int(p["K"]), N: int(p["N"])})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c[2] != fmt.Sprint(cc.CyclesPerFold) || cc.CyclesPerFold != 2*16+16+p["M"]-2 || c[3] != fmt.Sprint(cc.Cycles+1) {
+			t.Errorf("%s: RTL fold %s total %s, hw WS per-fold %d cycles %d(+1)", c[1], c[2], c[3], cc.CyclesPerFold, cc.Cycles)
+		}
+		checked++
+	}
+	if checked != layerSets || checked == 0 {
+		t.Errorf("%d WS cycle checks, want %d", checked, layerSets)
+	}
+}
+
 // TestVectorsDeterministic: two runs, at GOMAXPROCS 1 and 2, write
 // byte-identical directories, for a recorded simulator run (calibration
 // included) and for synthetic operands.
