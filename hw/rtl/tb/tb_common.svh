@@ -34,10 +34,13 @@
 //   `TB_GEMM_VERDICT          compare c_got with c_exp, print CYCLES/IDLE,
 //                             check fold0 and total against the cycle model
 //   `TB_BEAT_OR_GAP(F0, MORE) (driver, after a beat was taken and the next
-//                             position computed) unless the next beat is in
-//                             the first fold (F0), idle tb_gap cycles with
+//                             position computed) unless the next beat's fold
+//                             runs back to back (F0), idle tb_gap cycles with
 //                             junk, then put_next (if MORE); the driver
 //                             declares g, gap and tasks put_junk/put_next
+//   `TB_BUBBLY(F, FOLDS)      fold F of FOLDS gets bubbles: folds 1 .. 8 and
+//                             the last (fold 0 measures the back-to-back
+//                             count; the bulk of a big GEMM runs back to back)
 //   `TB_GEMM_RESET_JUNK       reset for 3 cycles offering junk beats
 //   `TB_ADVANCE3(X, NX, LX, Y, NY, LY, Z, NZ, LZ)
 //                             (driver) the position after (X, Y, Z), Z
@@ -191,6 +194,8 @@
             terrors = terrors + 1; \
         end \
         `TB_VERDICT(M * N)
+
+`define TB_BUBBLY(F, FOLDS) ((F) > 0 && ((F) <= 8 || (F) == (FOLDS) - 1))
 
 `define TB_BEAT_OR_GAP(F0, MORE) \
                 g = 0; \

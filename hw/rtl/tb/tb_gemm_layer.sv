@@ -4,9 +4,10 @@
 // c.exp.hex) int32 row-major. The testbench visits the MF x NF output tiles
 // (m outer, n inner) and feeds each tile's K beats (lane i of in_a =
 // A[mf*R + i][k], lane j of in_w = W[nf*C + j][k], zeros beyond M and N),
-// the first fold back to back, the later ones with pseudo-random bubbles
-// (in_valid low, junk on in_a, in_w and in_last) inside and between folds;
-// during a flush it holds the next beat with in_valid high. It checks:
+// the first fold back to back, folds 1 .. 8 and the last with pseudo-random
+// bubbles (in_valid low, junk on in_a, in_w and in_last) inside and before
+// them, the others back to back; during a flush it holds the next beat with
+// in_valid high. It checks:
 //   - every element of C (the drained tiles, placed in the documented drain
 //     order: the R cycles after a fold_done carry rows R-1 .. 0, o_row
 //     naming them, o_valid low at every other cycle);
@@ -112,7 +113,7 @@ module tb_gemm_layer;
                 mf <= nmf;
                 nf <= nnf;
                 k  <= nk;
-                `TB_BEAT_OR_GAP(nmf * NF + nnf == 0, nmf < MF)
+                `TB_BEAT_OR_GAP(!`TB_BUBBLY(nmf * NF + nnf, FOLDS), nmf < MF)
             end
         end
     end

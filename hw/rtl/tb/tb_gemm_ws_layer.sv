@@ -7,10 +7,11 @@
 // sf outer, K-fold kf inner); a fold is R load beats (beat b = array row
 // R-1-b: lane j = S[sf*C + j][kf*R + R-1-b]) and T stream beats (lane i =
 // X[x][kf*R + i]), zeros beyond the matrices, in_last on the last. The
-// first fold runs back to back, the later ones with pseudo-random bubbles
-// (in_valid low, junk on in_a, in_w and in_last); during a flush it holds
-// the next beat with in_valid high. It adds the partial sums of the K-folds
-// (32-bit, wrapping: the accumulator buffer) and checks:
+// first fold runs back to back, folds 1 .. 8 and the last with pseudo-random
+// bubbles (in_valid low, junk on in_a, in_w and in_last), the others back
+// to back; during a flush it holds the next beat with in_valid high. It
+// adds the partial sums of the K-folds (32-bit, wrapping: the accumulator
+// buffer) and checks:
 //   - every element of C (WS: row x of the results is C[x][sf*C + j];
 //     IS: C[sf*C + j][x]);
 //   - each stream beat's partial sums come out R + C - 1 edges after it, in
@@ -118,7 +119,7 @@ module tb_gemm_ws_layer;
                 sf <= nsf;
                 kf <= nkf;
                 b  <= nb;
-                `TB_BEAT_OR_GAP(nsf * KF + nkf == 0, nsf < SF)
+                `TB_BEAT_OR_GAP(!`TB_BUBBLY(nsf * KF + nkf, FOLDS), nsf < SF)
             end
         end
     end
