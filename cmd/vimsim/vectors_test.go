@@ -388,6 +388,7 @@ func TestVectorsBadInput(t *testing.T) {
 		{[]string{"vectors", "--out", ok, "--layers", "99"}, "--layers"},
 		{[]string{"vectors", "--out", ok, "--layers", ""}, "--layers"},
 		{[]string{"vectors", "--out", ok, "--arch", "nope"}, "--arch"},
+		{[]string{"vectors", "--out", ok, "--dataflow", "xs"}, "--dataflow"},
 		{[]string{"vectors", "--out", ok, "--model", "nope"}, "--model"},
 		{[]string{"vectors", "--out", ok, "--image", filepath.Join(tmp, "x.png")}, "--image"},
 		{[]string{"vectors", "--out", ok, "--image", "x.png", "--data", "sample"}, "exclusive"},
