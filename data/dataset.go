@@ -105,16 +105,24 @@ func ParseSplit(s string) (Split, error) {
 //
 // IDX datasets read {train,t10k}-{images-idx3,labels-idx1}-ubyte, with or
 // without .gz (a '.' instead of the second '-' is accepted too); when both a
-// raw and a gzipped file exist the raw one is used (random access). An
-// imagefolder DIR holding a train or val sub-folder is split by them (test
-// reads DIR/val, or DIR/test); otherwise DIR itself is the dataset, whatever
-// the split. The embedded sample has only the test split.
+// raw and a gzipped file exist the raw one is used (random access); they
+// have no val split. An imagefolder DIR holding a train or val sub-folder is
+// split by them (test and val read DIR/val, or DIR/test); otherwise DIR
+// itself is the dataset, whatever the split. The embedded sample has only
+// the test split.
 func Open(spec, split string) (Dataset, error) {
 	sp, err := ParseSplit(split)
 	if err != nil {
 		return nil, fmt.Errorf("dataset %s: %w", spec, err)
 	}
 	kind, dir, hasDir := strings.Cut(spec, ":")
+	if strings.EqualFold(strings.TrimSpace(split), "val") && (spec == "sample" || spec == "fashion-mnist" ||
+		hasDir && (kind == "fashion-mnist" || kind == "mnist")) {
+		// "val" is the test split of an imagefolder (DIR/val); an IDX
+		// dataset has train and test files only, so asking for a
+		// validation split there is a mistake to report, not to map.
+		return nil, fmt.Errorf("dataset %s: no val split: MNIST-format datasets have train and test only (use test)", spec)
+	}
 	switch {
 	case spec == "sample":
 		if sp != Test {

@@ -2,6 +2,7 @@ package data
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"image"
 	"os"
@@ -172,16 +173,26 @@ func (d *imageFolder) Sample(i int) (Sample, error) {
 }
 
 // decodeImageFile decodes a JPEG, PNG, BMP, TIFF or WebP file, refusing
-// images larger than MaxImagePixels.
-func decodeImageFile(path string) (image.Image, error) {
+// images larger than MaxImagePixels. A decoder that panics on a malformed
+// file (a bug of the decoder) gives an error naming the file.
+func decodeImageFile(path string) (img image.Image, err error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
+	format := "image"
+	defer func() {
+		if r := recover(); r != nil {
+			img, err = nil, fmt.Errorf("decode %s: malformed %s file (the decoder failed: %v)", path, format, r)
+		}
+	}()
 	cfg, format, err := image.DecodeConfig(bufio.NewReader(f))
+	if errors.Is(err, image.ErrFormat) {
+		return nil, fmt.Errorf("decode %s: not a JPEG, PNG, BMP, TIFF or WebP image", path)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("decode %s: %w", path, err)
+		return nil, fmt.Errorf("decode %s: %w", path, noEOF(err))
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 || int64(cfg.Width)*int64(cfg.Height) > MaxImagePixels {
 		return nil, fmt.Errorf("decode %s: %s image %dx%d: size out of range (at most %d pixels)", path, format, cfg.Width, cfg.Height, MaxImagePixels)
@@ -189,9 +200,9 @@ func decodeImageFile(path string) (image.Image, error) {
 	if _, err := f.Seek(0, 0); err != nil {
 		return nil, fmt.Errorf("decode %s: %w", path, err)
 	}
-	img, _, err := image.Decode(bufio.NewReader(f))
+	img, _, err = image.Decode(bufio.NewReader(f))
 	if err != nil {
-		return nil, fmt.Errorf("decode %s: %w", path, err)
+		return nil, fmt.Errorf("decode %s: %w (truncated or corrupt %s?)", path, noEOF(err), format)
 	}
 	return img, nil
 }

@@ -227,3 +227,99 @@ func TestImageFolderErrors(t *testing.T) {
 		t.Errorf("huge PNG: error %v", err)
 	}
 }
+
+// TestDecodeImageMessages checks the errors for files that are not images
+// or are broken: one line naming the file, the likely cause.
+func TestDecodeImageMessages(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.png")
+	writeImage(t, good, 6, 5, 2, false)
+	b, _ := os.ReadFile(good)
+	for _, tc := range []struct {
+		name string
+		data []byte
+		frag string
+	}{
+		{"notes.png", []byte("just some text"), "not a JPEG, PNG, BMP, TIFF or WebP image"},
+		{"trunc.png", b[:len(b)-20], "truncated or corrupt png?"},
+		{"head.png", b[:20], "unexpected EOF"},
+		{"empty.jpg", nil, "not a JPEG, PNG, BMP, TIFF or WebP image"},
+	} {
+		path := filepath.Join(dir, tc.name)
+		os.WriteFile(path, tc.data, 0o644)
+		_, err := decodeImageFile(path)
+		if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), tc.frag) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: %v, want one line naming the file and containing %q", tc.name, err, tc.frag)
+		}
+	}
+	if _, err := Open("sample", "val"); err == nil || !strings.Contains(err.Error(), "dataset sample: no val split") {
+		t.Errorf("sample val split: %v", err)
+	}
+	if _, err := Open("mnist:"+dir, "VAL"); err == nil || !strings.Contains(err.Error(), "no val split") {
+		t.Errorf("mnist val split: %v", err)
+	}
+}
+
+// FuzzDecodeImage decodes arbitrary bytes as an image file: never a panic
+// (decoder panics are turned into errors), one-line errors naming the file,
+// and no image larger than MaxImagePixels.
+func FuzzDecodeImage(f *testing.F) {
+	dir := f.TempDir()
+	for i, name := range []string{"a.png", "b.jpg", "c.png"} {
+		path := filepath.Join(dir, name)
+		writeImageFile(f, path, 5+i, 3+i, i == 2)
+		b, err := os.ReadFile(path)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+		f.Add(b[:len(b)/2])
+	}
+	f.Add([]byte("BM"))
+	f.Add([]byte("II*\x00"))
+	f.Add([]byte("RIFF\x00\x00\x00\x00WEBPVP8 "))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		path := filepath.Join(dir, "in")
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		img, err := decodeImageFile(path)
+		if err != nil {
+			if !strings.Contains(err.Error(), path) || strings.ContainsAny(err.Error(), "\n\r") {
+				t.Fatalf("error %q: want one line naming the file", err)
+			}
+			return
+		}
+		r := img.Bounds()
+		if int64(r.Dx())*int64(r.Dy()) > MaxImagePixels {
+			t.Fatalf("decoded a %v image", r)
+		}
+	})
+}
+
+// writeImageFile is writeImage for a fuzz seed.
+func writeImageFile(f *testing.F, path string, w, h int, gray bool) {
+	img := image.NewNRGBA(image.Rect(0, 0, w, h))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(i * 37)
+	}
+	var g image.Image = img
+	if gray {
+		gi := image.NewGray(img.Rect)
+		copy(gi.Pix, img.Pix)
+		g = gi
+	}
+	out, err := os.Create(path)
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer out.Close()
+	if strings.HasSuffix(path, ".png") {
+		err = png.Encode(out, g)
+	} else {
+		err = jpeg.Encode(out, g, &jpeg.Options{Quality: 90})
+	}
+	if err != nil {
+		f.Fatal(err)
+	}
+}

@@ -243,11 +243,10 @@ func LoadImage(path string, cfg vim.Config) ([]float64, error) {
 // ParseChannelValues parses a --mean or --std value: one number for all
 // channels, or one per channel separated by commas ("0.5" or
 // "0.485,0.456,0.406"). Values must be finite; flag names the flag in errors.
+// channels 0 skips the count check (for a value parsed before the model is
+// loaded, to pass in vim.LoadOptions, which checks the count).
 func ParseChannelValues(flag, s string, channels int) ([]float64, error) {
 	parts := strings.Split(s, ",")
-	if len(parts) != 1 && len(parts) != channels {
-		return nil, fmt.Errorf("--%s %q: %d values, want 1 or %d (one per channel)", flag, s, len(parts), channels)
-	}
 	v := make([]float64, len(parts))
 	for i, p := range parts {
 		f, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
@@ -255,6 +254,13 @@ func ParseChannelValues(flag, s string, channels int) ([]float64, error) {
 			return nil, fmt.Errorf("--%s %q: %q is not a finite number", flag, s, strings.TrimSpace(p))
 		}
 		v[i] = f
+	}
+	if channels > 0 && len(parts) != 1 && len(parts) != channels {
+		want := fmt.Sprintf("1 or %d (one per channel)", channels)
+		if channels == 1 {
+			want = "1 (the model has one channel)"
+		}
+		return nil, fmt.Errorf("--%s %q: %d values, want %s", flag, s, len(parts), want)
 	}
 	return v, nil
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vimsim/vimsim/data"
+	"github.com/vimsim/vimsim/internal/num"
 	"github.com/vimsim/vimsim/vim"
 )
 
@@ -40,8 +41,8 @@ func evaluate(logits, ref []float64, labels []int, classes int) (top1, agree, sq
 	var ok, same int
 	var sig, noise float64
 	for i, l := range labels {
-		a := argmax(logits[i*classes : (i+1)*classes])
-		b := argmax(ref[i*classes : (i+1)*classes])
+		a := num.Argmax(logits[i*classes : (i+1)*classes])
+		b := num.Argmax(ref[i*classes : (i+1)*classes])
 		if a == l {
 			ok++
 		}

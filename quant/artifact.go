@@ -1,10 +1,7 @@
 package quant
 
 import (
-	"encoding/json"
 	"fmt"
-	"math"
-	"slices"
 	"strconv"
 
 	"github.com/vimsim/vimsim/vim"
@@ -40,6 +37,9 @@ const (
 	ArtifactFormat  = "vimsim-qmodel"
 	ArtifactVersion = 1
 )
+
+// artifact is the file format of a quantized model.
+var artifact = ckpt.Format{Name: ArtifactFormat, Version: ArtifactVersion, Key: "qmodel", Noun: "quantized model"}
 
 // header is the JSON metadata of an artifact.
 type header struct {
@@ -171,24 +171,20 @@ func (q *QModel) walk(v visitor) error {
 
 // writer collects the tensors and point descriptions of a QModel.
 type writer struct {
-	f      *ckpt.File
+	w      *ckpt.ArtifactWriter
 	points []pointMeta
-}
-
-func (w *writer) add(name, dtype string, shape []int, data []float64) {
-	w.f.Tensors = append(w.f.Tensors, ckpt.Tensor{Name: name, DType: dtype, Shape: slices.Clone(shape), Data: data})
 }
 
 func (w *writer) weight(name string, q *QWeight, shape []int) error {
 	if err := q.Validate(); err != nil {
 		return fmt.Errorf("%s.weight: %w", name, err)
 	}
-	codes := make([]float64, len(q.Codes))
-	for i, c := range q.Codes {
-		codes[i] = float64(c)
+	if err := ckpt.PutInts(w.w, name+".weight", "I8", shape, q.Codes); err != nil {
+		return err
 	}
-	w.add(name+".weight", "I8", shape, codes)
-	w.add(name+".weight_scale", "F64", []int{len(q.Scales)}, slices.Clone(q.Scales))
+	if err := w.w.PutFloats(name+".weight_scale", []int{len(q.Scales)}, q.Scales); err != nil {
+		return err
+	}
 	w.points = append(w.points, pointMeta{Name: name + ".weight", Kind: "weight", Bits: q.Bits, PerChannel: q.PerChannel()})
 	return nil
 }
@@ -197,8 +193,7 @@ func (w *writer) floats(name string, v *[]float64, shape []int) error {
 	if *v == nil {
 		return nil
 	}
-	w.add(name, "F64", shape, slices.Clone(*v))
-	return nil
+	return w.w.PutFloats(name, shape, *v)
 }
 
 func (w *writer) act(name string, q **ActQuant, tokens, channels int) error {
@@ -216,20 +211,18 @@ func (w *writer) act(name string, q **ActQuant, tokens, channels int) error {
 	if len(a.Scales) > 256 {
 		return fmt.Errorf("%s: %d groups exceed the 256 an 8-bit group index holds", name, len(a.Scales))
 	}
-	w.add(name+".scale", "F64", []int{len(a.Scales)}, slices.Clone(a.Scales))
+	if err := w.w.PutFloats(name+".scale", []int{len(a.Scales)}, a.Scales); err != nil {
+		return err
+	}
 	if a.Group != nil {
-		g := make([]float64, len(a.Group))
-		for i, x := range a.Group {
-			g[i] = float64(x)
+		if err := ckpt.PutInts(w.w, name+".group", "U8", []int{len(a.Group)}, a.Group); err != nil {
+			return err
 		}
-		w.add(name+".group", "U8", []int{len(g)}, g)
 	}
 	if a.Exp != nil {
-		e := make([]float64, len(a.Exp))
-		for i, x := range a.Exp {
-			e[i] = float64(x)
+		if err := ckpt.PutInts(w.w, name+".exp", "I8", []int{len(a.Exp)}, a.Exp); err != nil {
+			return err
 		}
-		w.add(name+".exp", "I8", []int{len(e)}, e)
 	}
 	w.points = append(w.points, pointMeta{Name: name, Kind: "activation", Bits: a.Bits, Axis: a.Axis.String(),
 		Groups: len(a.Scales), Pow2: a.Exp != nil})
@@ -243,7 +236,9 @@ func (w *writer) factor(name string, v *[]float64, n int, hidden bool) error {
 	if len(*v) != n {
 		return fmt.Errorf("%s: %d values, want %d", name, len(*v), n)
 	}
-	w.add(name, "F64", []int{n}, slices.Clone(*v))
+	if err := w.w.PutFloats(name, []int{n}, *v); err != nil {
+		return err
+	}
 	if hidden {
 		w.points = append(w.points, pointMeta{Name: name, Kind: "hidden", Axis: "step", Groups: n})
 	}
@@ -252,7 +247,7 @@ func (w *writer) factor(name string, v *[]float64, n int, hidden bool) error {
 
 // File returns q as a safetensors file (see ArtifactFormat).
 func (q *QModel) File() (*ckpt.File, error) {
-	w := &writer{f: &ckpt.File{Metadata: map[string]string{}}}
+	w := &writer{w: artifact.NewWriter()}
 	if err := q.walk(w); err != nil {
 		return nil, err
 	}
@@ -264,14 +259,7 @@ func (q *QModel) File() (*ckpt.File, error) {
 	h := header{Format: ArtifactFormat, Version: ArtifactVersion, Method: q.Method, WBits: q.WBits,
 		ABits: q.ABits, HBits: q.HBits, Config: q.Config, Calibration: q.Calib, Rounding: roundingDoc,
 		Folding: foldingDoc, Points: w.points}
-	b, err := json.Marshal(h)
-	if err != nil {
-		return nil, err
-	}
-	w.f.Metadata["format"] = ArtifactFormat
-	w.f.Metadata["version"] = strconv.Itoa(ArtifactVersion)
-	w.f.Metadata["qmodel"] = string(b)
-	return w.f, nil
+	return w.w.File(h)
 }
 
 // Write stores q at path (through a temporary file renamed into place).
@@ -286,7 +274,7 @@ func (q *QModel) Write(path string) error {
 // ReadModel reads a quantized model written by Write. Every error is one
 // line naming the file.
 func ReadModel(path string) (*QModel, error) {
-	f, err := ckpt.ReadSafetensors(path)
+	f, err := ckpt.Read(path) // by content: says what a non-safetensors file is
 	if err != nil {
 		return nil, fmt.Errorf("read qmodel: %w", err)
 	}
@@ -300,18 +288,10 @@ func ReadModel(path string) (*QModel, error) {
 // FromFile builds a QModel from the tensors and metadata of an artifact,
 // checking every shape, range and consistency rule.
 func FromFile(f *ckpt.File) (*QModel, error) {
-	if f.Metadata["format"] != ArtifactFormat {
-		return nil, fmt.Errorf("not a quantized model (metadata format %q, want %q)", f.Metadata["format"], ArtifactFormat)
-	}
-	if v := f.Metadata["version"]; v != strconv.Itoa(ArtifactVersion) {
-		return nil, fmt.Errorf("unsupported quantized-model version %q (this vimsim reads %d)", v, ArtifactVersion)
-	}
 	var h header
-	if err := json.Unmarshal([]byte(f.Metadata["qmodel"]), &h); err != nil {
-		return nil, fmt.Errorf("metadata qmodel: %w", err)
-	}
-	if h.Format != ArtifactFormat || h.Version != ArtifactVersion {
-		return nil, fmt.Errorf("metadata qmodel: format %q version %d, want %q %d", h.Format, h.Version, ArtifactFormat, ArtifactVersion)
+	ar, err := artifact.NewReader(f, &h)
+	if err != nil {
+		return nil, err
 	}
 	if _, err := recipeOf(h.Method); err != nil {
 		return nil, fmt.Errorf("metadata qmodel: %w", err)
@@ -329,7 +309,7 @@ func FromFile(f *ckpt.File) (*QModel, error) {
 	}
 	q := &QModel{Config: h.Config, Method: h.Method, WBits: h.WBits, ABits: h.ABits, HBits: h.HBits,
 		Calib: h.Calibration, Layers: make([]QLayer, h.Config.Depth)}
-	r := &reader{f: f, used: map[string]bool{}, points: map[string]pointMeta{}, q: q}
+	r := &reader{r: ar, points: map[string]pointMeta{}, q: q}
 	for _, p := range h.Points {
 		if _, dup := r.points[p.Name]; dup {
 			return nil, fmt.Errorf("metadata qmodel: point %s listed twice", p.Name)
@@ -339,10 +319,8 @@ func FromFile(f *ckpt.File) (*QModel, error) {
 	if err := q.walk(r); err != nil {
 		return nil, err
 	}
-	for _, t := range f.Tensors {
-		if !r.used[t.Name] {
-			return nil, fmt.Errorf("unexpected tensor %s", t.Name)
-		}
+	if err := ar.Unused(); err != nil {
+		return nil, err
 	}
 	for _, p := range h.Points {
 		if !r.usedPoint[p.Name] {
@@ -362,36 +340,10 @@ func FromFile(f *ckpt.File) (*QModel, error) {
 
 // reader fills a QModel from an artifact's tensors.
 type reader struct {
-	f         *ckpt.File
+	r         *ckpt.ArtifactReader
 	q         *QModel
-	used      map[string]bool
 	usedPoint map[string]bool
 	points    map[string]pointMeta
-}
-
-// tensor returns the named tensor, checking its shape and dtype and that
-// every value is finite.
-func (r *reader) tensor(name, dtype string, shape []int, optional bool) (*ckpt.Tensor, error) {
-	t, ok := r.f.Get(name)
-	if !ok {
-		if optional {
-			return nil, nil
-		}
-		return nil, fmt.Errorf("missing tensor %s", name)
-	}
-	r.used[name] = true
-	if t.DType != dtype {
-		return nil, fmt.Errorf("tensor %s: dtype %s, want %s", name, t.DType, dtype)
-	}
-	if !slices.Equal(t.Shape, shape) {
-		return nil, fmt.Errorf("tensor %s: shape %v, want %v", name, t.Shape, shape)
-	}
-	for i, v := range t.Data {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return nil, fmt.Errorf("tensor %s: element %d is %v", name, i, v)
-		}
-	}
-	return t, nil
 }
 
 func (r *reader) point(name, kind string) (pointMeta, error) {
@@ -414,12 +366,12 @@ func (r *reader) weight(name string, w *QWeight, shape []int) error {
 	if err != nil {
 		return err
 	}
-	t, err := r.tensor(name+".weight", "I8", shape, false)
+	codes, err := ckpt.GetInts[int8](r.r, name+".weight", "I8", shape, false)
 	if err != nil {
 		return err
 	}
 	rows := shape[0]
-	cols := len(t.Data) / rows
+	cols := len(codes) / rows
 	if len(shape) == 1 {
 		rows, cols = 1, shape[0]
 	}
@@ -427,14 +379,11 @@ func (r *reader) weight(name string, w *QWeight, shape []int) error {
 	if p.PerChannel {
 		ns = rows
 	}
-	st, err := r.tensor(name+".weight_scale", "F64", []int{ns}, false)
+	scales, err := r.r.Floats(name+".weight_scale", []int{ns}, false)
 	if err != nil {
 		return err
 	}
-	*w = QWeight{Rows: rows, Cols: cols, Bits: p.Bits, Codes: make([]int8, len(t.Data)), Scales: slices.Clone(st.Data)}
-	for i, v := range t.Data {
-		w.Codes[i] = int8(v)
-	}
+	*w = QWeight{Rows: rows, Cols: cols, Bits: p.Bits, Codes: codes, Scales: scales}
 	if p.Bits != r.q.WBits {
 		return fmt.Errorf("%s.weight: %d bits, the model's weights have %d", name, p.Bits, r.q.WBits)
 	}
@@ -445,18 +394,18 @@ func (r *reader) weight(name string, w *QWeight, shape []int) error {
 }
 
 func (r *reader) floats(name string, v *[]float64, shape []int) error {
-	t, err := r.tensor(name, "F64", shape, false)
+	f, err := r.r.Floats(name, shape, false)
 	if err != nil {
 		return err
 	}
-	*v = slices.Clone(t.Data)
+	*v = f
 	return nil
 }
 
 func (r *reader) act(name string, q **ActQuant, tokens, channels int) error {
 	p, ok := r.points[name]
 	if !ok {
-		if _, has := r.f.Get(name + ".scale"); has {
+		if r.r.Has(name + ".scale") {
 			return fmt.Errorf("metadata qmodel: no entry for point %s", name)
 		}
 		*q = nil
@@ -479,33 +428,21 @@ func (r *reader) act(name string, q **ActQuant, tokens, channels int) error {
 		return fmt.Errorf("%s: %d bits out of [%d, %d]", name, p.Bits, MinBits, MaxBits)
 	}
 	a := &ActQuant{Bits: p.Bits, Axis: axis}
-	st, err := r.tensor(name+".scale", "F64", []int{p.Groups}, false)
-	if err != nil {
+	if a.Scales, err = r.r.Floats(name+".scale", []int{p.Groups}, false); err != nil {
 		return err
 	}
-	a.Scales = slices.Clone(st.Data)
 	n := channels
 	if axis == PerToken {
 		n = tokens
 	}
 	if axis != PerTensor {
-		gt, err := r.tensor(name+".group", "U8", []int{n}, false)
-		if err != nil {
+		if a.Group, err = ckpt.GetInts[int](r.r, name+".group", "U8", []int{n}, false); err != nil {
 			return err
-		}
-		a.Group = make([]int, n)
-		for i, v := range gt.Data {
-			a.Group[i] = int(v)
 		}
 	}
 	if p.Pow2 {
-		et, err := r.tensor(name+".exp", "I8", []int{p.Groups}, false)
-		if err != nil {
+		if a.Exp, err = ckpt.GetInts[int](r.r, name+".exp", "I8", []int{p.Groups}, false); err != nil {
 			return err
-		}
-		a.Exp = make([]int, p.Groups)
-		for i, v := range et.Data {
-			a.Exp[i] = int(v)
 		}
 	}
 	if err := a.Validate(n); err != nil {
@@ -525,15 +462,15 @@ func (r *reader) factor(name string, v *[]float64, n int, hidden bool) error {
 			return fmt.Errorf("%s: %d bits, the model's hidden state has %d", name, p.Bits, r.q.HBits)
 		}
 	}
-	t, err := r.tensor(name, "F64", []int{n}, !hidden)
-	if err != nil || t == nil {
+	f, err := r.r.Floats(name, []int{n}, !hidden)
+	if err != nil || f == nil {
 		return err
 	}
-	for i, x := range t.Data {
+	for i, x := range f {
 		if !(x > 0) {
 			return fmt.Errorf("tensor %s: element %d = %g is not positive", name, i, x)
 		}
 	}
-	*v = slices.Clone(t.Data)
+	*v = f
 	return nil
 }

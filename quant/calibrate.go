@@ -73,7 +73,7 @@ func Calibrate(m *vim.Model, src Images, opt Options) (*QModel, error) {
 type calibrator struct {
 	cfg  vim.Config
 	m    *vim.Model
-	net  *network // the float network
+	net  *vim.Net[float64] // the float network
 	src  Images
 	opt  Options
 	rec  recipe
@@ -85,7 +85,7 @@ type calibrator struct {
 }
 
 func newCalibrator(m *vim.Model, src Images, opt Options, rec recipe) *calibrator {
-	c := &calibrator{cfg: m.Config, m: m, net: &network{cfg: m.Config, p: floatParams(m)},
+	c := &calibrator{cfg: m.Config, m: m, net: vim.NewNet[float64](m),
 		src: src, opt: opt, rec: rec, n: src.Len()}
 	L := c.cfg.Tokens()
 	per := min(L, max(1, (opt.SearchRows+c.n-1)/c.n))
@@ -141,42 +141,51 @@ func (c *calibrator) run() (*QModel, error) {
 	size := cfg.Channels * cfg.ImgH * cfg.ImgW
 
 	// Stage 0: the patch embedding of every image.
-	slots := c.opt.Workers
-	works := make([]*work, slots)
-	imgs := make([][]float64, slots)
-	for s := range works {
-		works[s] = newWork(cfg)
+	slots := make([]*slot, c.opt.Workers)
+	imgs := make([][]float64, len(slots))
+	for s := range slots {
+		slots[s] = c.newSlot()
 		imgs[s] = make([]float64, size)
 	}
 	c.res = make([][]float64, c.n)
 	c.hid = make([][]float64, c.n)
-	peMax := make([]float64, slots)
-	inMax := make([]float64, slots)
-	peRows := make([]rowSet, slots)
+	peMax := make([]float64, len(slots))
+	inMax := make([]float64, len(slots))
+	peRows := make([]rowSet, len(slots))
 	var patchMax, imgMax float64
 	var patchRows rowSet
-	err := c.forImages(slots, func(s, b int) error {
+	err := c.forImages(len(slots), func(s, b int) error {
 		if err := c.src.Image(b, imgs[s]); err != nil {
 			return fmt.Errorf("calibration image %d: %w", b, err)
 		}
-		w := works[s]
-		c.net.embed(imgs[s], w)
-		c.hid[b] = slices.Clone(w.hidden)
-		c.res[b] = make([]float64, L*D)
-		peMax[s] = maxAbs(w.pe)
-		inMax[s] = maxAbs(imgs[s])
-		peRows[s].reset()
-		for _, t := range c.pos[b] {
-			if t < cfg.Patches() {
-				peRows[s].add(w.pe[t*D:(t+1)*D], t)
+		sl := slots[s]
+		sl.at = func(pt vim.Point, t vim.Tensor[float64]) {
+			if pt.Site != vim.SitePatchEmbed {
+				return
+			}
+			peMax[s] = maxAbs(t.Data)
+			peRows[s].reset()
+			for _, tok := range c.pos[b] {
+				if tok < cfg.Patches() {
+					peRows[s].add(t.Data[tok*D:(tok+1)*D], tok)
+				}
 			}
 		}
+		if err := sl.pass.Embed(imgs[s]); err != nil {
+			return fmt.Errorf("calibration image %d: %w", b, err)
+		}
+		c.hid[b] = slices.Clone(sl.pass.Hidden)
+		c.res[b] = make([]float64, L*D)
+		inMax[s] = maxAbs(imgs[s])
 		return nil
 	}, func(s, _ int) {
 		patchMax = math.Max(patchMax, peMax[s])
 		imgMax = math.Max(imgMax, inMax[s])
 		patchRows.merge(&peRows[s])
 	})
+	for _, sl := range slots {
+		sl.release()
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -190,7 +199,7 @@ func (c *calibrator) run() (*QModel, error) {
 
 	q.Layers = make([]QLayer, cfg.Depth)
 	for i := range q.Layers {
-		st, err := c.passA(i, works)
+		st, err := c.passA(i, slots)
 		if err != nil {
 			return nil, err
 		}
@@ -205,17 +214,23 @@ func (c *calibrator) run() (*QModel, error) {
 	tp := cfg.ClsPos()
 	feats := make([]float64, c.n*D)
 	var featMax float64
+	sl := slots[0]
 	for b := 0; b < c.n; b++ {
-		r := c.res[b]
-		for j := range r {
-			r[j] += c.hid[b][j]
-		}
-		q.ResidualMax[cfg.Depth] = math.Max(q.ResidualMax[cfg.Depth], maxAbs(r))
 		f := feats[b*D : (b+1)*D]
-		rmsNorm(r[tp*D:(tp+1)*D], m.NormF, f, D, cfg.Eps)
-		featMax = math.Max(featMax, maxAbs(f))
+		sl.at = func(pt vim.Point, t vim.Tensor[float64]) {
+			switch pt.Site {
+			case vim.SiteFinalResidual:
+				q.ResidualMax[cfg.Depth] = math.Max(q.ResidualMax[cfg.Depth], maxAbs(t.Data))
+			case vim.SiteFeatures:
+				copy(f, t.Data)
+				featMax = math.Max(featMax, maxAbs(f))
+			}
+		}
+		sl.stream(c.res[b], c.hid[b])
+		sl.pass.Final()
 		c.res[b], c.hid[b] = nil, nil
 	}
+	sl.release()
 	q.NormF = QNorm{Gamma: c.minMaxWeight(m.NormF, 1, D), Out: c.perTensor(featMax, opt.ABits)}
 	c.searchMinMaxPoint(&rowSet{cols: D, data: feats, tok: make([]int, c.n)}, D, q.NormF.Out)
 	tok := make([]int, c.n)

@@ -196,11 +196,13 @@ func TestHiddenSearchChain(t *testing.T) {
 	c := newCalibrator(m, imgs, o, rec)
 	cfg := m.Config
 	L, E, N := cfg.Tokens(), cfg.DInner, cfg.DState
-	w := newWork(cfg)
+	w := c.net.NewPass(vim.Hooks[float64]{})
 	c.res, c.hid = make([][]float64, 3), make([][]float64, 3)
 	for b := 0; b < 3; b++ {
-		c.net.embed(imgs.Data[b*imgs.Size:(b+1)*imgs.Size], w)
-		c.hid[b] = slices.Clone(w.hidden)
+		if err := w.Embed(imgs.Data[b*imgs.Size : (b+1)*imgs.Size]); err != nil {
+			t.Fatal(err)
+		}
+		c.hid[b] = slices.Clone(w.Hidden)
 		c.res[b] = make([]float64, L*cfg.Dim)
 	}
 	// Keep copies of the layer input to recompute the float outputs.
@@ -208,10 +210,17 @@ func TestHiddenSearchChain(t *testing.T) {
 	for b := range res0 {
 		res0[b] = slices.Clone(c.hid[b])
 	}
-	st, err := c.passA(0, []*work{newWork(cfg), newWork(cfg)})
+	st, err := c.passA(0, []*slot{c.newSlot(), c.newSlot()})
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The scan output y′ of each direction of the block rerun below.
+	var ys [2][]float64
+	w = c.net.NewPass(vim.Hooks[float64]{At: func(pt vim.Point, t vim.Tensor[float64]) {
+		if pt.Site == vim.SiteSSMY {
+			ys[pt.Dir] = slices.Clone(t.Data)
+		}
+	}})
 	for d := 0; d < 2; d++ {
 		ds := &st.dir[d]
 		f := determineFactors(ds.h.sum, float64(st.images), L, E, N)
@@ -224,9 +233,9 @@ func TestHiddenSearchChain(t *testing.T) {
 			t.Fatal(err)
 		}
 		for b := 0; b < 3; b++ {
-			w.residual, w.hidden = make([]float64, L*cfg.Dim), slices.Clone(res0[b])
-			c.net.block(0, w)
-			y := w.dir[d].y
+			w.Residual, w.Hidden = make([]float64, L*cfg.Dim), slices.Clone(res0[b])
+			w.Block(0)
+			y := ys[d]
 			for s := 0; s < L; s++ {
 				for e := 0; e < E; e++ {
 					want := y[s*E+e] / f.rC[e]

@@ -10,7 +10,10 @@
 // reparameterization factors r_C, r_L, r_D with per-step hidden-state
 // scales, and the bias corrections. QModel.Forward runs the fake-quantized
 // model (quantize–dequantize in float64), so the method's own error can be
-// told apart from the integer datapath's. Write and ReadModel store a QModel
+// told apart from the integer datapath's. Both run package vim's forward
+// pass: the calibration with hooks that collect statistics at its sites,
+// the fake-quantized model on the dequantized weights with hooks that
+// quantize at the sites and a reparameterized scan in place of vim's. Write and ReadModel store a QModel
 // as a versioned, self-describing safetensors file.
 //
 // The methods (Methods) are "naive" (per-tensor min-max everywhere, the

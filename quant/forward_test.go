@@ -60,8 +60,9 @@ func randomFactors(c vim.Config, seed uint64) factors {
 // per-token/per-channel constants) or explicit (§5.7), no quantizer.
 func reparamNetwork(m *vim.Model, fs func(layer, dir int) factors, explicit bool) *network {
 	c := m.Config
-	p := floatParams(m)
-	q := &fquant{layers: make([]lquant, len(m.Layers))}
+	fm := &vim.Model{Config: c, PatchW: m.PatchW, PatchB: m.PatchB, ClsToken: m.ClsToken, PosEmbed: m.PosEmbed,
+		NormF: m.NormF, HeadW: m.HeadW, HeadB: m.HeadB, Layers: slices.Clone(m.Layers)}
+	ssm := make([][2]ssmSpec, len(m.Layers))
 	R, N, E := c.DtRank, c.DState, c.DInner
 	for i := range m.Layers {
 		for d := 0; d < 2; d++ {
@@ -70,28 +71,37 @@ func reparamNetwork(m *vim.Model, fs func(layer, dir int) factors, explicit bool
 			if explicit {
 				spec.rD = f.rD
 			} else {
-				xp := slices.Clone(p.layers[i].dir[d].xProj)
+				xp := slices.Clone(fm.Layers[i].Dir[d].XProj)
 				foldRD(xp, make([]float64, c.XProjOut()), f.rD, R, N, E)
-				p.layers[i].dir[d].xProj = xp
+				fm.Layers[i].Dir[d].XProj = xp
 			}
-			q.layers[i].dir[d].ssm = spec
+			ssm[i][d] = spec
 		}
 	}
-	return &network{cfg: c, p: p, q: q}
+	return &network{net: vim.NewNet[float64](fm), ssm: ssm}
+}
+
+// forward runs the network on one image.
+func (n *network) forward(t testing.TB, img []float64) []float64 {
+	t.Helper()
+	logits, err := n.newPass(nil).Forward(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return logits
 }
 
 func TestFloatForwardMatchesVim(t *testing.T) {
 	m := toyModel(t)
 	imgs := randomImages(m.Config, 3, 1)
-	net := &network{cfg: m.Config, p: floatParams(m)}
-	w := newWork(m.Config)
+	net := &network{net: vim.NewNet[float64](m)}
 	for i := 0; i < imgs.Len(); i++ {
 		img := imgs.Data[i*imgs.Size : (i+1)*imgs.Size]
 		want, err := m.Forward(img, vim.F64, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := net.forward(img, w)
+		got := net.forward(t, img)
 		if d := maxRelDiff(got, want); d > 1e-12 {
 			t.Errorf("image %d: float network differs from vim.Forward by %.3g relative", i, d)
 		}
@@ -125,11 +135,10 @@ func TestReparameterizationExact(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			net := reparamNetwork(m, tc.fs, tc.explicit)
-			w := newWork(m.Config)
 			for i := 0; i < imgs.Len(); i++ {
 				img := imgs.Data[i*imgs.Size : (i+1)*imgs.Size]
 				want, _ := m.Forward(img, vim.F64, nil)
-				got := net.forward(img, w)
+				got := net.forward(t, img)
 				if d := maxRelDiff(got, want); d > 1e-9 {
 					t.Errorf("image %d: logits differ from the float reference by %.3g relative", i, d)
 				}
@@ -150,18 +159,17 @@ func TestFoldingPreservesQuantizedOutputs(t *testing.T) {
 	}
 	folded := q.network()
 	explicit := q.buildNetwork()
-	for i := range explicit.q.layers {
-		for d := range explicit.q.layers[i].dir {
+	for i := range explicit.ssm {
+		for d := range explicit.ssm[i] {
 			// x_proj keeps r_D folded (the official fold); r_L, sA, r_C explicit.
-			explicit.q.layers[i].dir[d].ssm.explicit = true
+			explicit.ssm[i][d].explicit = true
 		}
 	}
 	imgs := randomImages(m.Config, 3, 4)
-	w := newWork(m.Config)
 	for i := 0; i < imgs.Len(); i++ {
 		img := imgs.Data[i*imgs.Size : (i+1)*imgs.Size]
-		a := folded.forward(img, w)
-		b := explicit.forward(img, w)
+		a := folded.forward(t, img)
+		b := explicit.forward(t, img)
 		if d := maxRelDiff(a, b); d > 1e-9 {
 			t.Errorf("image %d: folded and explicit quantized logits differ by %.3g relative", i, d)
 		}
@@ -192,14 +200,15 @@ func TestTapsMatchVim(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := map[string][]float64{}
-	w := newWork(m.Config)
-	w.tap = func(name string, shape []int, data []float64) {
+	tap := func(name string, shape []int, data []float64) {
 		if s, ok := shapes[name]; ok && !slices.Equal(s, shape) {
 			t.Errorf("%s: shape %v, vim %v", name, shape, s)
 		}
 		got[name] = data
 	}
-	(&network{cfg: m.Config, p: floatParams(m)}).forward(imgs.Data, w)
+	if _, err := (&network{net: vim.NewNet[float64](m)}).newPass(tap).Forward(imgs.Data); err != nil {
+		t.Fatal(err)
+	}
 	for name, v := range want {
 		g, ok := got[name]
 		if !ok {

@@ -128,8 +128,3 @@ func (o Options) validate() (Options, recipe, error) {
 	}
 	return o, rec, nil
 }
-
-// workersFor returns the number of goroutines for n independent jobs.
-func workersFor(n int) int {
-	return max(1, min(runtime.GOMAXPROCS(0), n))
-}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/vimsim/vimsim/internal/par"
 	"github.com/vimsim/vimsim/vim"
 )
 
@@ -130,47 +129,90 @@ func (q *QModel) network() *network {
 }
 
 func (q *QModel) buildNetwork() *network {
-	p := &fparams{patchW: q.Patch.W.Dequantize(), patchB: q.Patch.Bias, cls: q.Cls, pos: q.Pos,
-		normF: q.NormF.Gamma.Dequantize(), headW: q.Head.W.Dequantize(), headB: q.Head.Bias,
-		layers: make([]flayer, len(q.Layers))}
-	fq := &fquant{patchOut: q.Patch.Out, normFOut: q.NormF.Out, headOut: q.Head.Out,
-		layers: make([]lquant, len(q.Layers))}
+	ssm := make([][2]ssmSpec, len(q.Layers))
 	for i := range q.Layers {
-		l := &q.Layers[i]
-		p.layers[i] = flayer{norm: l.Norm.Gamma.Dequantize(), inProj: l.InProj.W.Dequantize(),
-			outProj: l.OutProj.W.Dequantize()}
-		fq.layers[i] = lquant{normOut: l.Norm.Out, inOut: l.InProj.Out, actZ: l.ActZ, outOut: l.OutProj.Out}
-		for d := range l.Dir {
-			qd := &l.Dir[d]
-			p.layers[i].dir[d] = fdir{convW: qd.Conv.W.Dequantize(), convB: qd.Conv.Bias,
-				xProj: qd.XProj.W.Dequantize(), dtW: qd.DtProj.W.Dequantize(), dtB: qd.DtProj.Bias,
-				d: qd.D, a: negExp(qd.ALog)}
-			fq.layers[i].dir[d] = dquant{convOut: qd.Conv.Out, act: qd.Act, xpOut: qd.XProj.Out,
-				dtOut: qd.DtProj.Out, delta: qd.Delta,
-				ssm: ssmSpec{rC: qd.SSM.RC, rL: qd.SSM.RL, hScale: qd.SSM.HScale, hBits: q.HBits, y: qd.SSM.Y}}
+		for d := range q.Layers[i].Dir {
+			s := &q.Layers[i].Dir[d].SSM
+			ssm[i][d] = ssmSpec{rC: s.RC, rL: s.RL, hScale: s.HScale, hBits: q.HBits}
 		}
 	}
-	return &network{cfg: q.Config, p: p, q: fq}
+	return &network{net: vim.NewNet[float64](q.floatModel()), act: q.actQuant, ssm: ssm}
+}
+
+// floatModel returns the dequantized weights of q as a float model (x_proj
+// with r_D folded).
+func (q *QModel) floatModel() *vim.Model {
+	m := &vim.Model{Config: q.Config, PatchW: q.Patch.W.Dequantize(), PatchB: q.Patch.Bias,
+		ClsToken: q.Cls, PosEmbed: q.Pos, NormF: q.NormF.Gamma.Dequantize(),
+		HeadW: q.Head.W.Dequantize(), HeadB: q.Head.Bias, Layers: make([]vim.Layer, len(q.Layers))}
+	for i := range q.Layers {
+		l := &q.Layers[i]
+		ml := &m.Layers[i]
+		ml.Norm, ml.InProj, ml.OutProj = l.Norm.Gamma.Dequantize(), l.InProj.W.Dequantize(), l.OutProj.W.Dequantize()
+		for d := range l.Dir {
+			qd := &l.Dir[d]
+			ml.Dir[d] = vim.Direction{ConvW: qd.Conv.W.Dequantize(), ConvB: qd.Conv.Bias,
+				XProj: qd.XProj.W.Dequantize(), DtW: qd.DtProj.W.Dequantize(), DtB: qd.DtProj.Bias,
+				ALog: qd.ALog, D: qd.D}
+		}
+	}
+	return m
+}
+
+// actQuant returns the quantizer the method applies at pt (nil: the tensor
+// stays float): the outputs of the patch embedding, the norms, the linear
+// layers, the conv, SiLU, softplus and the scan (§3.1), and the head.
+func (q *QModel) actQuant(pt vim.Point) *ActQuant {
+	switch pt.Site {
+	case vim.SitePatchEmbed:
+		return q.Patch.Out
+	case vim.SiteFinalNorm, vim.SiteFeatures:
+		return q.NormF.Out
+	case vim.SiteLogits:
+		return q.Head.Out
+	}
+	if !pt.Site.InLayer() {
+		return nil
+	}
+	l := &q.Layers[pt.Layer]
+	qd := &l.Dir[pt.Dir]
+	switch pt.Site {
+	case vim.SiteNormOut:
+		return l.Norm.Out
+	case vim.SiteXZ:
+		return l.InProj.Out
+	case vim.SiteZGate:
+		return l.ActZ
+	case vim.SiteOut:
+		return l.OutProj.Out
+	case vim.SiteConv:
+		return qd.Conv.Out
+	case vim.SiteConvSiLU:
+		return qd.Act
+	case vim.SiteXDbl:
+		return qd.XProj.Out
+	case vim.SiteDt:
+		return qd.DtProj.Out
+	case vim.SiteDelta:
+		return qd.Delta
+	case vim.SiteSSMY:
+		return qd.SSM.Y
+	}
+	return nil
 }
 
 // Forward runs the fake-quantized model on one image (C,H,W, normalised)
 // and returns its logits.
 func (q *QModel) Forward(img []float64) ([]float64, error) {
-	c := q.Config
-	if want := c.Channels * c.ImgH * c.ImgW; len(img) != want {
-		return nil, fmt.Errorf("quantized forward %s: input has %d values, want %d (%dx%dx%d)",
-			c.Name, len(img), want, c.Channels, c.ImgH, c.ImgW)
-	}
-	return q.network().forward(img, newWork(c)), nil
+	return q.ForwardTap(img, nil)
 }
 
 // ForwardTap is Forward that also hands every intermediate tensor, as
-// fake-quantized, to tap (when not nil). The names and layouts are those of
-// vim.Tap ("patch_embed", "tokens", "layers.{i}.residual", ".norm_out",
-// ".mixer.xz", ".mixer.{fwd,bwd}.conv_silu", ".x_dbl", ".delta", ".y",
-// ".mixer.y_comb", ".out", "final_residual", "final_norm", "features"),
-// plus "layers.{i}.mixer.z_gate" (L,E: SiLU(z)), ".mixer.{fwd,bwd}.conv"
-// (E,L: the conv output before SiLU), ".dt" (E,L: the dt_proj output) and
+// fake-quantized, to tap (when not nil): the tensor of every vim.Site but
+// the conv input and the logits, named and laid out as vim.Tap. Beyond the
+// fixture's tensors that vim.Model.Forward taps, these are
+// "layers.{i}.mixer.z_gate" (L,E: SiLU(z)), ".mixer.{fwd,bwd}.conv" (E,L:
+// the conv output before SiLU), ".dt" (E,L: the dt_proj output) and
 // ".ssm_y" (E,L: the quantized scan output y′ = y/r_C, before the D skip
 // and the gate); the backward direction's tensors are in scan order.
 func (q *QModel) ForwardTap(img []float64, tap vim.Tap) ([]float64, error) {
@@ -179,9 +221,7 @@ func (q *QModel) ForwardTap(img []float64, tap vim.Tap) ([]float64, error) {
 		return nil, fmt.Errorf("quantized forward %s: input has %d values, want %d (%dx%dx%d)",
 			c.Name, len(img), want, c.Channels, c.ImgH, c.ImgW)
 	}
-	w := newWork(c)
-	w.tap = tap
-	return q.network().forward(img, w), nil
+	return q.network().newPass(tap).Forward(img)
 }
 
 // Infer runs Forward on n images stored back to back in imgs and returns
@@ -194,13 +234,5 @@ func (q *QModel) Infer(imgs []float64, n int) ([]float64, error) {
 		return nil, fmt.Errorf("quantized infer %s: %d values for %d images of %d", c.Name, len(imgs), n, size)
 	}
 	net := q.network()
-	out := make([]float64, n*c.Classes)
-	works := make([]*work, workersFor(n))
-	par.ForWorker(n, len(works), func(w, i int) {
-		if works[w] == nil {
-			works[w] = newWork(c)
-		}
-		copy(out[i*c.Classes:], net.forward(imgs[i*size:(i+1)*size], works[w]))
-	})
-	return out, nil
+	return net.net.Infer(imgs, n, func() vim.Hooks[float64] { return net.hooks(nil) })
 }

@@ -4,6 +4,7 @@ import (
 	"math"
 	"runtime"
 
+	"github.com/vimsim/vimsim/internal/num"
 	"github.com/vimsim/vimsim/internal/par"
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
@@ -41,17 +42,6 @@ func cosine(a, b []float64) float64 {
 		bb += y * y
 	}
 	return ab / (math.Max(math.Sqrt(aa), cosEps) * math.Max(math.Sqrt(bb), cosEps))
-}
-
-// argmax returns the index of the first largest score.
-func argmax(scores []float64) int {
-	best := 0
-	for i, s := range scores {
-		if s > scores[best] {
-			best = i
-		}
-	}
-	return best
 }
 
 // actProblem holds the data of one activation quantizer's scale search:
@@ -252,7 +242,7 @@ func (s *actSearch) round(ratios []float64) {
 		par.ForWorker(len(ratios), s.workers, func(_, i int) {
 			scores[i] = s.score(g, s.init[g]*ratios[i], base)
 		})
-		s.q.Scales[g] = s.init[g] * ratios[argmax(scores)]
+		s.q.Scales[g] = s.init[g] * ratios[num.Argmax(scores)]
 		s.refresh(g)
 	}
 }
@@ -416,7 +406,7 @@ func searchLinear(p *linProblem, wBits int, wInit []float64, wRows int, q *ActQu
 			ws.apply(sc.wq, sc.yc)
 			scores[i] = meanCosQuantized(ws.target, sc.yc, ws.rows, ws.out, ws.tok, q, sc.buf)
 		})
-		wScales = scaled(ratios[argmax(scores)])
+		wScales = scaled(ratios[num.Argmax(scores)])
 		fakeQuantWeight(wq, p.w, p.out, p.in, wBits, wScales)
 		p.apply(wq, yc)
 		s := newActSearch(&actProblem{rows: p.rows, cols: p.out, target: p.target, values: yc, tok: p.tok}, q, oInit, workers)

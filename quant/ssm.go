@@ -3,6 +3,7 @@ package quant
 import (
 	"math"
 
+	"github.com/vimsim/vimsim/internal/num"
 	"github.com/vimsim/vimsim/internal/par"
 )
 
@@ -199,7 +200,7 @@ func (h *hSearch) run(init []float64) ([]float64, error) {
 				}
 				scores[i] = total
 			})
-			scales[s-1] = init[s-1] * ratios[argmax(scores)]
+			scales[s-1] = init[s-1] * ratios[num.Argmax(scores)]
 		}
 		// Commit: carry the quantized state and advance the quantized chain.
 		for b := range chains {

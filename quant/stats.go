@@ -19,6 +19,14 @@ func (r *rowSet) add(row []float64, tok int) {
 	r.tok = append(r.tok, tok)
 }
 
+// addRows adds, for each token t of pos, the first cols values of row t of
+// v (rows of stride values).
+func (r *rowSet) addRows(v []float64, stride int, pos []int) {
+	for _, t := range pos {
+		r.add(v[t*stride:t*stride+r.cols], t)
+	}
+}
+
 func (r *rowSet) rows() int { return len(r.tok) }
 
 func (r *rowSet) reset() {
@@ -201,108 +209,168 @@ func (st *layerStats) merge(o *layerStats) {
 	}
 }
 
+// slot is one worker of the calibration: a float pass whose hooks hand
+// every site and scan step to the collectors of the current stage.
+type slot struct {
+	pass  *vim.Pass[float64]
+	own   [2][]float64 // the pass's own residual stream
+	at    func(vim.Point, vim.Tensor[float64])
+	step  func(vim.Point, int, []float64)
+	qconv []float64 // L×E scratch of the layer collector
+}
+
+func (c *calibrator) newSlot() *slot {
+	sl := &slot{}
+	sl.pass = c.net.NewPass(vim.Hooks[float64]{
+		At: func(pt vim.Point, t vim.Tensor[float64]) {
+			if sl.at != nil {
+				sl.at(pt, t)
+			}
+		},
+		Step: func(pt vim.Point, s int, h []float64) {
+			if sl.step != nil {
+				sl.step(pt, s, h)
+			}
+		},
+	})
+	sl.own = [2][]float64{sl.pass.Residual, sl.pass.Hidden}
+	sl.qconv = make([]float64, c.cfg.Tokens()*c.cfg.DInner)
+	return sl
+}
+
+// stream points the pass at an image's residual stream.
+func (sl *slot) stream(residual, hidden []float64) {
+	sl.pass.Residual, sl.pass.Hidden = residual, hidden
+}
+
+// release points the pass back at its own buffers and drops the
+// collectors, so that nothing aliases the image streams after a stage.
+func (sl *slot) release() {
+	sl.pass.Residual, sl.pass.Hidden = sl.own[0], sl.own[1]
+	sl.at, sl.step = nil, nil
+}
+
 // passA runs layer i of the float network on every image, advancing the
 // residual streams, and returns the layer's statistics.
-func (c *calibrator) passA(i int, works []*work) (*layerStats, error) {
+func (c *calibrator) passA(i int, slots []*slot) (*layerStats, error) {
 	cfg := c.cfg
-	E, L, N, K, R := cfg.DInner, cfg.Tokens(), cfg.DState, cfg.DConv, cfg.DtRank
-	XO := cfg.XProjOut()
-	slots := len(works)
+	E, K := cfg.DInner, cfg.DConv
 	total := newLayerStats(cfg)
-	per := make([]*layerStats, slots)
+	per := make([]*layerStats, len(slots))
 	for s := range per {
 		per[s] = newLayerStats(cfg)
 	}
 	// The conv output with min-max quantized weights, for its output search.
 	var convQ [2][]float64
 	for d := range convQ {
-		dp := &c.m.Layers[i].Dir[d]
-		qw := c.minMaxWeight(dp.ConvW, E, K)
+		qw := c.minMaxWeight(c.m.Layers[i].Dir[d].ConvW, E, K)
 		convQ[d] = qw.Dequantize()
 	}
-	err := c.forImages(slots, func(s, b int) error {
-		w, st := works[s], per[s]
+	err := c.forImages(len(slots), func(s, b int) error {
+		sl, st := slots[s], per[s]
 		st.reset()
 		st.images = 1
-		hook := func(dir, step int, h []float64) {
-			hs := &st.dir[dir].h
-			base := step * E * N
-			sum, mx := hs.sum[base:base+E*N], hs.max[base:base+E*N]
-			for j, v := range h {
-				v = math.Abs(v)
-				sum[j] += v
-				if v > mx[j] {
-					mx[j] = v
-				}
-			}
-		}
-		w.residual, w.hidden, w.hook = c.res[b], c.hid[b], hook
-		c.net.block(i, w)
-		w.hook = nil
-		st.normMax = maxAbs(w.normed)
-		st.inMax = maxAbs(w.xz)
-		st.resMax = maxAbs(w.residual)
-		st.mrgMax = maxAbs(w.ycomb)
-		st.zg.addChannels(w.zg, L, E)
-		st.out.addTokens(w.hidden, L, cfg.Dim)
-		for _, t := range c.pos[b] {
-			st.inRows.add(w.normed[t*cfg.Dim:(t+1)*cfg.Dim], t)
-			st.zgRows.add(w.zg[t*E:(t+1)*E], t)
-			st.outRows.add(w.ycomb[t*E:(t+1)*E], t)
-		}
-		qrow := make([]float64, E)
-		for d := range w.dir {
-			dw, ds := &w.dir[d], &st.dir[d]
-			dp := &c.m.Layers[i].Dir[d]
-			ds.conv.addChannels(dw.c, L, E)
-			ds.act.addChannels(dw.xa, L, E)
-			ds.delta.addChannels(dw.delta, L, E)
-			for s := 0; s < L; s++ {
-				row := dw.xdbl[s*XO : (s+1)*XO]
-				for j, v := range row {
-					ds.xpColMax[j] = math.Max(ds.xpColMax[j], math.Abs(v))
-				}
-				for j, v := range row[:R] {
-					ds.dtSum[j] += v
-				}
-			}
-			ds.dtMax = maxAbs(dw.dpre)
-			ds.y.addChannelsFlat(dw.y)
-			for _, s := range c.pos[b] {
-				ds.convFP.add(dw.c[s*E:(s+1)*E], s)
-				copy(qrow, dp.ConvB)
-				for k := 0; k < K; k++ {
-					src := s - (K - 1) + k
-					if src < 0 {
-						continue
-					}
-					xr := dw.xs[src*E : (src+1)*E]
-					for e := range qrow {
-						qrow[e] += convQ[d][e*K+k] * xr[e]
-					}
-				}
-				ds.convQW.add(qrow, s)
-				ds.actRows.add(dw.xa[s*E:(s+1)*E], s)
-				ds.dtRows.add(dw.xdbl[s*XO:s*XO+R], s)
-				ds.deltaRows.add(dw.delta[s*E:(s+1)*E], s)
-			}
-			if b < c.nSSM {
-				im := ssmImage{x: slices.Clone(dw.xa), delta: slices.Clone(dw.delta),
-					b: make([]float64, L*N), c: make([]float64, L*N)}
-				for s := 0; s < L; s++ {
-					copy(im.b[s*N:(s+1)*N], dw.xdbl[s*XO+R:s*XO+R+N])
-					copy(im.c[s*N:(s+1)*N], dw.xdbl[s*XO+R+N:s*XO+R+2*N])
-				}
-				ds.ssm = []ssmImage{im}
-			}
-		}
+		lc := &layerCollector{c: c, i: i, b: b, st: st, convQ: &convQ, qconv: sl.qconv}
+		sl.at, sl.step = lc.at, lc.step
+		sl.stream(c.res[b], c.hid[b])
+		sl.pass.Block(i)
 		return nil
 	}, func(s, _ int) { total.merge(per[s]) })
-	// The work buffers must not alias the streams after the pass.
-	for _, w := range works {
-		w.residual, w.hidden = make([]float64, L*cfg.Dim), make([]float64, L*cfg.Dim)
+	for _, sl := range slots {
+		sl.release()
 	}
 	return total, err
+}
+
+// layerCollector gathers the statistics of layer i on image b from the
+// sites of a float pass.
+type layerCollector struct {
+	c     *calibrator
+	i, b  int
+	st    *layerStats
+	convQ *[2][]float64 // min-max quantized conv weights per direction
+	qconv []float64     // L×E conv output with them
+}
+
+// at takes what the quantizers of layer i need from the tensor at pt.
+func (lc *layerCollector) at(pt vim.Point, t vim.Tensor[float64]) {
+	cfg, st, pos := &lc.c.cfg, lc.st, lc.c.pos[lc.b]
+	D, E, L, N, R := cfg.Dim, cfg.DInner, cfg.Tokens(), cfg.DState, cfg.DtRank
+	XO := cfg.XProjOut()
+	v := t.Data
+	ds := &st.dir[pt.Dir]
+	ssm := lc.b < lc.c.nSSM
+	switch pt.Site {
+	case vim.SiteResidual:
+		st.resMax = maxAbs(v)
+	case vim.SiteNormOut:
+		st.normMax = maxAbs(v)
+		st.inRows.addRows(v, D, pos)
+	case vim.SiteXZ:
+		st.inMax = maxAbs(v)
+	case vim.SiteZGate:
+		st.zg.addChannels(v, L, E)
+		st.zgRows.addRows(v, E, pos)
+	case vim.SiteConvIn:
+		// Causal: the rows up to the last sampled token need only those inputs.
+		n := (pos[len(pos)-1] + 1) * E
+		vim.CausalConv(v[:n], lc.convQ[pt.Dir], lc.c.m.Layers[lc.i].Dir[pt.Dir].ConvB, lc.qconv[:n], E, cfg.DConv)
+		ds.convQW.addRows(lc.qconv, E, pos)
+	case vim.SiteConv:
+		ds.conv.addChannels(v, L, E)
+		ds.convFP.addRows(v, E, pos)
+	case vim.SiteConvSiLU:
+		ds.act.addChannels(v, L, E)
+		ds.actRows.addRows(v, E, pos)
+		if ssm {
+			ds.ssm = []ssmImage{{x: slices.Clone(v), b: make([]float64, L*N), c: make([]float64, L*N)}}
+		}
+	case vim.SiteXDbl:
+		for s := 0; s < L; s++ {
+			row := v[s*XO : (s+1)*XO]
+			for j, x := range row {
+				ds.xpColMax[j] = math.Max(ds.xpColMax[j], math.Abs(x))
+			}
+			for j, x := range row[:R] {
+				ds.dtSum[j] += x
+			}
+			if ssm {
+				im := &ds.ssm[0]
+				copy(im.b[s*N:(s+1)*N], row[R:R+N])
+				copy(im.c[s*N:(s+1)*N], row[R+N:R+2*N])
+			}
+		}
+		ds.dtRows.addRows(v, XO, pos)
+	case vim.SiteDt:
+		ds.dtMax = maxAbs(v)
+	case vim.SiteDelta:
+		ds.delta.addChannels(v, L, E)
+		ds.deltaRows.addRows(v, E, pos)
+		if ssm {
+			ds.ssm[0].delta = slices.Clone(v)
+		}
+	case vim.SiteSSMY:
+		ds.y.addChannelsFlat(v)
+	case vim.SiteYComb:
+		st.mrgMax = maxAbs(v)
+		st.outRows.addRows(v, E, pos)
+	case vim.SiteOut:
+		st.out.addTokens(v, L, D)
+	}
+}
+
+// step accumulates |h_s| per (s, e, n).
+func (lc *layerCollector) step(pt vim.Point, s int, h []float64) {
+	hs := &lc.st.dir[pt.Dir].h
+	base := s * len(h)
+	sum, mx := hs.sum[base:base+len(h)], hs.max[base:base+len(h)]
+	for j, v := range h {
+		v = math.Abs(v)
+		sum[j] += v
+		if v > mx[j] {
+			mx[j] = v
+		}
+	}
 }
 
 // addChannelsFlat accumulates |v| element by element (a stat indexed like

@@ -1,147 +1,80 @@
 package sim
 
 import (
-	"strings"
 	"testing"
 
-	"github.com/vimsim/vimsim/hw"
-	"github.com/vimsim/vimsim/hw/datapath"
+	"github.com/vimsim/vimsim/hw/arch"
+	"github.com/vimsim/vimsim/hw/cost"
+	"github.com/vimsim/vimsim/internal/fixture"
+	"github.com/vimsim/vimsim/internal/pixels"
+	"github.com/vimsim/vimsim/quant"
 	"github.com/vimsim/vimsim/quant/intprog"
 	"github.com/vimsim/vimsim/vim"
 )
 
-// expectedCounts maps the cost model's counts of one workload operation
-// (hw.CountsOf) to what the functional simulation counts for it. The
-// categories agree except where the datapath does work the cost model does
-// not itemize (DATAPATH.md §14.4):
-//
-//   - split-K GEMMs (patch_embed by image channel, x_proj by the SiLU
-//     output's channel groups, out_proj by the merge groups) add one MAC
-//     per group and output in the group requantizer; a split out_proj also
-//     requantizes twice (groups → int32, then the token shifts → int8);
-//   - the scan unit counts 4 MACs per state lane (Δ·A, Ā′·q, Xu·B, H·C) and
-//     3 per (t, d) (Δ·x, the D skip, the gate), against the cost model's 3
-//     per lane; it requantizes 4 times per (t, d) (the two Δ·B·x stages, y′
-//     and the gate) against 1;
-//   - the norm unit counts per element 3 MACs (square, x·r, n·γ) and one
-//     requantization, and per row a seed-table look-up, which the cost
-//     model leaves out (it counts one rsqrt per row);
-//   - the integer path adds the int8 → int32 conversion of the patch tokens
-//     to the residual scale (one requantization per element, counted under
-//     pos_embed) and of each mixer output (the "residual" operation, which
-//     the workload does not list).
-func expectedCounts(p *intprog.Program, op vim.Op, c hw.OpCounts) datapath.Counters {
-	cfg := p.Config
-	e := datapath.Counters{MACs: c.MACs, Requants: c.Requants, LUTLookups: c.LUTLookups, Exps: c.Exps, Rsqrts: c.Rsqrts}
-	M, N := int64(op.M), int64(op.N)
-	bwd := strings.HasSuffix(op.Name, "_b")
-	switch strings.TrimSuffix(op.Name, "_b") {
-	case "patch_embed":
-		e.MACs += int64(p.Embed.Patch.Groups()) * M * N
-	case "pos_embed":
-		e.Requants += int64(cfg.Patches()) * N
-	case "x_proj":
-		d := vim.Fwd
-		if bwd {
-			d = vim.Bwd
-		}
-		e.MACs += int64(p.Layers[op.Layer].Dir[d].XProj.Groups()) * M * N
-	case "out_proj":
-		if s := p.Layers[op.Layer].OutSplit; s != nil {
-			e.MACs += int64(s.Groups()) * M * N
-			e.Requants *= 2
-		}
-	case "scan":
-		// op: M steps, N channels, K states.
-		e.MACs = c.MACs/3*4 + 3*M*N
-		e.Requants *= 4
-	case "norm", "norm_f":
-		e.MACs = 3 * M * N
-		e.Requants = M * N
-		e.LUTLookups = M
-	}
-	return e
-}
-
-// TestCountsMatchCostModel checks that the functional simulation counts, per
-// operation, the MACs, requantizations, table look-ups, exponentials and
-// rsqrts that the cost model (hw.EstimateModel) predicts, under the mapping
-// of expectedCounts, and nothing else.
+// TestCountsMatchCostModel checks that the functional simulation of a
+// program counts, op by op, exactly the events that the cost model counts
+// for the same op of the same program (cost.EstimateProgram, cost.CountsOf):
+// MACs, requantizations, table look-ups, exponentials and rsqrts, with the
+// program's split-K groups and residual requantizers, on the vim-toy and
+// the default model, for the paper and the naive method. Saturations and
+// overflows depend on the data and are not compared.
 func TestCountsMatchCostModel(t *testing.T) {
-	f := loadToy(t)
-	spec, err := hw.ResolveSpec("systolic16")
+	spec, err := arch.ResolveSpec("systolic16")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for method, p := range f.prog {
-		c := p.Config
-		size := c.Channels * c.ImgH * c.ImgW
-		res, err := Run(p, f.imgs[:size], 1, Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		got := map[Op]datapath.Counters{}
-		for _, o := range res.Ops {
-			k := o.Counters
-			k.Saturations, k.Overflows = 0, 0
-			got[o.Op] = k
-		}
-		est, err := hw.EstimateModel(spec, c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		work := c.Workload()
-		if len(est.Ops) != len(work) {
-			t.Fatalf("%d estimated operations for %d in the workload", len(est.Ops), len(work))
-		}
-		seen := map[Op]bool{}
-		for i, oc := range est.Ops {
-			op := work[i]
-			if oc.Layer != op.Layer || oc.Name != op.Name || oc.Counts != hw.CountsOf(op) {
-				t.Fatalf("estimate row %d (%d %s) does not match the workload", i, oc.Layer, oc.Name)
+	toy := loadToy(t)
+	def, err := vim.Load(vim.DefaultModel, vim.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defSet, err := fixture.Calibrate(def, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []struct {
+		name string
+		prog func(method string) *intprog.Program
+		cfg  vim.Config
+	}{
+		{"vim-toy", func(method string) *intprog.Program { return toy.prog[method] }, toy.m.Config},
+		{vim.DefaultModel, func(method string) *intprog.Program { return defSet.Program(t, method) }, def.Config},
+	} {
+		for _, method := range []string{quant.MethodPaper, quant.MethodNaive} {
+			p := m.prog(method)
+			res, err := Run(p, pixels.Images(m.cfg, 1, 3), 1, Options{})
+			if err != nil {
+				t.Fatal(err)
 			}
-			key := Op{op.Layer, op.Name}
-			seen[key] = true
-			g, ok := got[key]
-			if !ok && op.Kind == vim.OpGate {
-				key = Op{op.Layer, "gate"}
-				g, ok = got[key]
+			est, err := cost.EstimateProgram(spec, p)
+			if err != nil {
+				t.Fatal(err)
 			}
-			if !ok {
-				t.Errorf("%s: operation %d %s not simulated", method, op.Layer, op.Name)
-				continue
+			if len(est.Ops) != len(res.Ops) {
+				t.Fatalf("%s %s: %d estimated ops, %d simulated", m.name, method, len(est.Ops), len(res.Ops))
 			}
-			if want := expectedCounts(p, op, oc.Counts); g != want {
-				t.Errorf("%s: %d %s: simulated %+v, cost model maps to %+v", method, op.Layer, op.Name, g, want)
+			groups := 0
+			for i, oc := range est.Ops {
+				got := res.Ops[i]
+				if got.Layer != oc.Layer || got.Name != oc.Name {
+					t.Fatalf("%s %s: op %d is %d %s in the estimate, %d %s in the run", m.name, method, i, oc.Layer, oc.Name, got.Layer, got.Name)
+				}
+				k := got.Counters
+				k.Saturations, k.Overflows = 0, 0
+				if k != oc.Counts {
+					t.Errorf("%s %s: %d %s: simulated %+v, cost model %+v", m.name, method, oc.Layer, oc.Name, k, oc.Counts)
+				}
+				groups = max(groups, p.List().Ops[i].Groups)
 			}
-		}
-		// The operations only the integer path has.
-		for o, g := range got {
-			if seen[o] {
-				continue
+			tot := res.Total()
+			tot.Saturations, tot.Overflows = 0, 0
+			if tot != est.Totals.Counts {
+				t.Errorf("%s %s: simulated total %+v, cost model %+v", m.name, method, tot, est.Totals.Counts)
 			}
-			var want datapath.Counters
-			switch o.Name {
-			case "input":
-			case "residual":
-				want.Requants = int64(c.Tokens()) * int64(c.Dim)
-			default:
-				t.Errorf("%s: simulated operation %d %s is not in the workload", method, o.Layer, o.Name)
-				continue
+			if method == quant.MethodPaper && groups < 2 {
+				t.Errorf("%s %s: no split-K GEMM: the group counts are not exercised", m.name, method)
 			}
-			if g != want {
-				t.Errorf("%s: %d %s: %+v, want %+v", method, o.Layer, o.Name, g, want)
-			}
-		}
-		// Totals of the categories that map one to one.
-		tot := res.Total()
-		var exps, rsqrts int64
-		for _, oc := range est.Ops {
-			exps += oc.Counts.Exps
-			rsqrts += oc.Counts.Rsqrts
-		}
-		if tot.Exps != exps || tot.Rsqrts != rsqrts {
-			t.Errorf("%s: %d exps and %d rsqrts, cost model %d and %d", method, tot.Exps, tot.Rsqrts, exps, rsqrts)
 		}
 	}
 }

@@ -5,6 +5,15 @@
 // did and every saturation and overflow it met (datapath.Counters per
 // operation).
 //
+// Run interprets the program's op list (intprog.Program.List), the same
+// list the cost model (hw/cost) prices: a loop over the ops, each run by the
+// kernel of its kind on its operand buffers, calling the datapath units
+// through one interface. Recording (golden vectors: a Recorder, which
+// package traces implements) decorates the units; tapping (Options.Tap:
+// the tensors the float reference also computes, at the sites the op list
+// names) decorates the execution of an op. The package links neither the
+// cost model nor the RTL.
+//
 // The only float arithmetic of a run is at its boundary: the conversion of
 // the input image to int8 codes (intprog.Input) and the dequantization of
 // the int32 logits and of the tapped tensors for reports. Everything in

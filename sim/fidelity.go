@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/vimsim/vimsim/hw/datapath"
+	"github.com/vimsim/vimsim/internal/num"
 	"github.com/vimsim/vimsim/internal/par"
 	"github.com/vimsim/vimsim/quant"
 	"github.com/vimsim/vimsim/quant/intprog"
@@ -413,11 +414,11 @@ func (a *pathAcc) add(x, fp, fq []float64, labels []int, n, classes int) {
 	}
 	for i := 0; i < n; i++ {
 		row := x[i*classes : (i+1)*classes]
-		k := argmax(row)
-		if k == argmax(fp[i*classes:(i+1)*classes]) {
+		k := num.Argmax(row)
+		if k == num.Argmax(fp[i*classes:(i+1)*classes]) {
 			a.agreeF++
 		}
-		if k == argmax(fq[i*classes:(i+1)*classes]) {
+		if k == num.Argmax(fq[i*classes:(i+1)*classes]) {
 			a.agreeQ++
 		}
 		if labels != nil && k == labels[i] {
@@ -444,15 +445,4 @@ func (a *pathAcc) stats(name string, n int) PathStats {
 		}
 	}
 	return ps
-}
-
-// argmax returns the index of the largest value, the first on ties.
-func argmax(row []float64) int {
-	best := 0
-	for j, v := range row {
-		if v > row[best] {
-			best = j
-		}
-	}
-	return best
 }

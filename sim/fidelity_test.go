@@ -9,7 +9,6 @@ import (
 
 	"github.com/vimsim/vimsim/data"
 	"github.com/vimsim/vimsim/quant"
-	"github.com/vimsim/vimsim/quant/intprog"
 	"github.com/vimsim/vimsim/vim"
 )
 
@@ -176,19 +175,11 @@ func TestShippedModel(t *testing.T) {
 	size := c.Channels * c.ImgH * c.ImgW
 	const nCal = 32
 	calib := quant.SliceImages{Data: imgs[:nCal*size], Size: size}
-	opt := quant.DefaultOptions()
-	qm, err := quant.Calibrate(m, calib, opt)
+	b, err := quant.Build(m, calib, quant.BuildOptions{Quant: quant.DefaultOptions()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ms, err := intprog.CalibrateMerge(m, calib, intprog.MergeOptionsFor(qm))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := intprog.CompileWith(qm, intprog.Options{Merge: ms})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, qm := b.Program, b.QModel
 	n := len(labels) - nCal
 	rep, err := RunFidelity(p, m, qm, imgs[nCal*size:], labels[nCal:], n, FidelityOptions{})
 	if err != nil {

@@ -4,70 +4,43 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/vimsim/vimsim/internal/fixture"
 	"github.com/vimsim/vimsim/internal/pixels"
 	"github.com/vimsim/vimsim/quant"
 	"github.com/vimsim/vimsim/quant/intprog"
 	"github.com/vimsim/vimsim/vim"
 )
 
-const toyPath = "../vim/testdata/toy_pert.weights.safetensors"
-
-// fixture is a float model with its quantized models and programs.
-type fixture struct {
+// toySet is the vim-toy model with its quantized models and programs, and
+// test images (not the calibration ones).
+type toySet struct {
 	m    *vim.Model
-	imgs []float64 // test images (not the calibration ones)
+	imgs []float64
 	n    int
 	qm   map[string]*quant.QModel
 	prog map[string]*intprog.Program
 }
 
-var (
-	toyOnce sync.Once
-	toyFix  *fixture
-	toyErr  error
-)
-
-// newFixture calibrates m (methods paper and naive) on calib pixel images
-// and compiles the programs.
-func newFixture(m *vim.Model, calib, test int) (*fixture, error) {
-	c := m.Config
-	size := c.Channels * c.ImgH * c.ImgW
-	src := quant.SliceImages{Data: pixels.Images(c, calib, 1), Size: size}
-	f := &fixture{m: m, imgs: pixels.Images(c, test, 2), n: test,
-		qm: map[string]*quant.QModel{}, prog: map[string]*intprog.Program{}}
-	for _, method := range []string{quant.MethodPaper, quant.MethodNaive} {
-		opt := quant.DefaultOptions()
-		opt.Method, opt.Rounds, opt.SearchRows, opt.SSMImages = method, 1, 128, 2
-		qm, err := quant.Calibrate(m, src, opt)
-		if err != nil {
-			return nil, err
-		}
-		ms, err := intprog.CalibrateMerge(m, src, intprog.MergeOptionsFor(qm))
-		if err != nil {
-			return nil, err
-		}
-		p, err := intprog.CompileWith(qm, intprog.Options{Merge: ms})
-		if err != nil {
-			return nil, err
-		}
-		f.qm[method], f.prog[method] = qm, p
-	}
-	return f, nil
+var toy struct {
+	once sync.Once
+	set  *toySet
 }
 
-// loadToy returns the vim-toy fixture, calibrated once per test binary.
-func loadToy(t testing.TB) *fixture {
+// loadToy returns the vim-toy set (fixture.Toy) with its programs
+// compiled and 6 test images, once per test binary.
+func loadToy(t testing.TB) *toySet {
 	t.Helper()
-	toyOnce.Do(func() {
-		m, err := vim.Load(toyPath, vim.LoadOptions{})
-		if err != nil {
-			toyErr = err
-			return
+	fs := fixture.Toy(t)
+	toy.once.Do(func() {
+		s := &toySet{m: fs.Model, imgs: pixels.Images(fs.Model.Config, 6, 2), n: 6, qm: fs.QModel,
+			prog: map[string]*intprog.Program{}}
+		for method := range fs.QModel {
+			s.prog[method] = fs.Program(t, method)
 		}
-		toyFix, toyErr = newFixture(m, 6, 6)
+		toy.set = s
 	})
-	if toyErr != nil {
-		t.Fatal(toyErr)
+	if toy.set == nil {
+		t.Fatal("vim-toy programs did not compile")
 	}
-	return toyFix
+	return toy.set
 }

@@ -8,11 +8,10 @@ import (
 	"testing"
 
 	"github.com/vimsim/vimsim/hw/datapath"
-	"github.com/vimsim/vimsim/traces"
-	"github.com/vimsim/vimsim/vim"
+	"github.com/vimsim/vimsim/quant/intprog"
 )
 
-// callLog is a traces.Sink that logs every call as "layer/op/kind" and
+// callLog is a Recorder that logs every call as "layer/op/kind" and
 // keeps a copy of the operands it needs to check.
 type callLog struct {
 	calls []string
@@ -26,7 +25,6 @@ func (l *callLog) log(layer int, op, kind string) {
 	l.calls = append(l.calls, fmt.Sprintf("%d/%s/%s", layer, op, kind))
 }
 
-func (l *callLog) Wants(int, traces.Unit) bool { return true }
 func (l *callLog) GEMM(layer int, op string, _ datapath.Matrix[int8], _ *datapath.Weights) error {
 	l.log(layer, op, "gemm")
 	return nil
@@ -41,18 +39,6 @@ func (l *callLog) RequantizeGroups(layer int, op string, _ []datapath.Matrix[int
 }
 func (l *callLog) ChannelTables(layer int, op string, _ datapath.Matrix[int8], _ *datapath.ChannelTables) error {
 	l.log(layer, op, "tables")
-	return nil
-}
-func (l *callLog) Table8(layer int, op string, _ datapath.Matrix[int8], _ *datapath.Table8) error {
-	l.log(layer, op, "table8")
-	return nil
-}
-func (l *callLog) Interp16(layer int, op string, _ []int16, _ *datapath.InterpTable16) error {
-	l.log(layer, op, "interp16")
-	return nil
-}
-func (l *callLog) Exp2(layer int, op string, _ []int32, _ *datapath.Exp2Unit) error {
-	l.log(layer, op, "exp2")
 	return nil
 }
 func (l *callLog) Scan(layer int, op string, _ datapath.ScanInputs, _ *datapath.ScanParams, _ *datapath.Exp2Unit) error {
@@ -80,8 +66,8 @@ func (l *callLog) ResidualAdd(layer int, op string, residual, add datapath.Matri
 }
 
 // TestRecorderCalls runs one image with a recorder: the logits equal those
-// of a run without it, every operation of the workload is recorded under
-// its workload name (split-K GEMMs per group), each datapath unit call
+// of a run without it, every operation of the program is recorded under
+// its name (split-K GEMMs per group), each datapath unit call
 // once, and a recording of more than one image is refused.
 func TestRecorderCalls(t *testing.T) {
 	f := loadToy(t)
@@ -127,25 +113,27 @@ func TestRecorderCalls(t *testing.T) {
 			for g := 0; g < p.Embed.Patch.Groups(); g++ {
 				want = append(want, fmt.Sprintf("-1/%s/gemm", groupOp("patch_embed", g, p.Embed.Patch.Groups())))
 			}
-			for _, op := range c.Workload() {
+			for _, op := range p.List().Ops {
 				if op.Layer < 0 {
 					continue
 				}
 				pre := fmt.Sprintf("%d/%s/", op.Layer, op.Name)
 				l := &p.Layers[op.Layer]
 				switch {
-				case op.Kind == vim.OpNorm:
+				case op.Kind == intprog.KindNorm:
 					want = append(want, pre+"norm")
-				case op.Kind == vim.OpDWConv:
+				case op.Kind == intprog.KindDWConv:
 					want = append(want, pre+"dwconv", pre+"requant")
-				case op.Kind == vim.OpSiLU || op.Kind == vim.OpSoftplus:
+				case op.Kind == intprog.KindSiLU || op.Kind == intprog.KindSoftplus:
 					want = append(want, pre+"tables")
-				case op.Kind == vim.OpScan:
+				case op.Kind == intprog.KindScan:
 					want = append(want, pre+"scan")
-				case op.Kind == vim.OpGate:
+				case op.Kind == intprog.KindGate:
 					want = append(want, pre+"merge")
+				case op.Kind == intprog.KindResidual:
+					want = append(want, pre+"requant", pre+"resadd")
 				case strings.HasPrefix(op.Name, "x_proj"):
-					xp := &l.Dir[0].XProj
+					xp := &l.Dir[op.Chain-1].XProj
 					for g := 0; g < xp.Groups(); g++ {
 						want = append(want, fmt.Sprintf("%d/%s/gemm", op.Layer, groupOp(op.Name, g, xp.Groups())))
 					}
@@ -155,13 +143,10 @@ func TestRecorderCalls(t *testing.T) {
 						want = append(want, fmt.Sprintf("%d/out_proj_g%d/gemm", op.Layer, g))
 					}
 					want = append(want, pre+"group_requant", pre+"requant")
-				case op.Kind == vim.OpGEMM:
+				case op.Kind == intprog.KindGEMM:
 					want = append(want, pre+"gemm", pre+"requant")
 				default:
-					t.Fatalf("workload op %s of kind %v not covered by the test", op.Name, op.Kind)
-				}
-				if op.Name == "out_proj" {
-					want = append(want, fmt.Sprintf("%d/residual/requant", op.Layer), fmt.Sprintf("%d/residual/resadd", op.Layer))
+					t.Fatalf("op %s of kind %v not covered by the test", op.Name, op.Kind)
 				}
 			}
 			sort.Strings(want)

@@ -122,7 +122,7 @@ func TestInputSaturation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := r.Ops[opInput].Saturations; got != 3 {
+	if got := r.Ops[0].Saturations; got != 3 {
 		t.Errorf("%d input saturations, want 3", got)
 	}
 }
@@ -157,7 +157,7 @@ func TestRunErrors(t *testing.T) {
 		})
 	}
 	r, err := Run(p, nil, 0, Options{})
-	if err != nil || r.Images != 0 || len(r.Ops) != len(OpList(c)) {
+	if err != nil || r.Images != 0 || len(r.Ops) != len(p.List().Ops) {
 		t.Errorf("no image: %v, %+v", err, r)
 	}
 }

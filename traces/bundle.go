@@ -7,13 +7,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
 	"github.com/vimsim/vimsim/hw/rtl"
+	"github.com/vimsim/vimsim/internal/atomicfile"
+	"github.com/vimsim/vimsim/vim"
 )
 
 // File is one file of a vector directory.
@@ -116,7 +117,7 @@ func (r *Recorder) Bundle(opt BundleOptions) (*Bundle, error) {
 		m.Layers = []string{"all"}
 	}
 	for _, l := range o.Layers {
-		m.Layers = append(m.Layers, layerLabel(l))
+		m.Layers = append(m.Layers, vim.LayerName(l))
 	}
 	var files []File
 	var infos []FileInfo
@@ -130,7 +131,7 @@ func (r *Recorder) Bundle(opt BundleOptions) (*Bundle, error) {
 	for _, s := range sets {
 		layer := s.layer
 		m.Sets = append(m.Sets, SetInfo{Name: s.name, Unit: s.unit, Testbench: s.bench, Layer: s.layer,
-			LayerName: layerLabel(s.layer), Op: s.op, Kind: s.kind, Vectors: s.vectors, Cycles: s.cycles})
+			LayerName: vim.LayerName(s.layer), Op: s.op, Kind: s.kind, Vectors: s.vectors, Cycles: s.cycles})
 		benches[s.bench] = true
 		consts := s.constants()
 		for _, t := range s.tensors {
@@ -191,80 +192,32 @@ func (r *Recorder) Bundle(opt BundleOptions) (*Bundle, error) {
 // case it is replaced. ctx cancels the write.
 func (b *Bundle) WriteDir(ctx context.Context, dir string, force bool) error {
 	dir = filepath.Clean(dir)
-	st, err := os.Stat(dir)
-	exists := err == nil
-	switch {
-	case exists && !st.IsDir():
-		return fmt.Errorf("vectors: output %s exists and is not a directory", dir)
-	case err != nil && !errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("vectors: output %s: %w", dir, err)
-	}
-	if exists && !force {
-		entries, err := os.ReadDir(dir)
-		if err != nil {
-			return fmt.Errorf("vectors: output %s: %w", dir, err)
+	err := atomicfile.WriteDir(dir, force, func(tmp string) error {
+		for _, f := range b.Files {
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("output %s: %w", dir, err)
+			}
+			if strings.Contains(f.Path, "..") || filepath.IsAbs(f.Path) {
+				return fmt.Errorf("bad file path %q", f.Path)
+			}
+			p := filepath.Join(tmp, filepath.FromSlash(f.Path))
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				return fmt.Errorf("output %s: %w", dir, err)
+			}
+			if err := os.WriteFile(p, f.Data, 0o644); err != nil {
+				return fmt.Errorf("output %s: %w", dir, err)
+			}
 		}
-		if len(entries) > 0 {
-			return fmt.Errorf("vectors: output directory %s is not empty (use --force to replace it)", dir)
-		}
-	}
-	parent, base := filepath.Split(dir)
-	if parent == "" {
-		parent = "."
-	}
-	tmp, err := os.MkdirTemp(parent, "."+base+".tmp-")
-	if err != nil {
-		return fmt.Errorf("vectors: output %s: %w", dir, err)
-	}
-	ok := false
-	defer func() {
-		if !ok {
-			os.RemoveAll(tmp)
-		}
-	}()
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		return fmt.Errorf("vectors: output %s: %w", dir, err)
-	}
-	for _, f := range b.Files {
 		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("vectors: output %s: %w", dir, err)
-		}
-		if strings.Contains(f.Path, "..") || filepath.IsAbs(f.Path) {
-			return fmt.Errorf("vectors: bad file path %q", f.Path)
-		}
-		p := filepath.Join(tmp, filepath.FromSlash(f.Path))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return fmt.Errorf("vectors: output %s: %w", dir, err)
-		}
-		if err := os.WriteFile(p, f.Data, 0o644); err != nil {
-			return fmt.Errorf("vectors: output %s: %w", dir, err)
-		}
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("vectors: output %s: %w", dir, err)
-	}
-	if exists {
-		old, err := os.MkdirTemp(parent, "."+base+".old-")
-		if err != nil {
-			return fmt.Errorf("vectors: output %s: %w", dir, err)
-		}
-		os.Remove(old) // only the unique name is needed
-		if err := os.Rename(dir, old); err != nil {
-			return fmt.Errorf("vectors: replace %s: %w", dir, err)
-		}
-		if err := os.Rename(tmp, dir); err != nil {
-			os.Rename(old, dir)
-			return fmt.Errorf("vectors: replace %s: %w", dir, err)
-		}
-		ok = true
-		if err := os.RemoveAll(old); err != nil {
-			return fmt.Errorf("vectors: remove the previous %s (now %s): %w", dir, old, err)
+			return fmt.Errorf("output %s: %w", dir, err)
 		}
 		return nil
+	})
+	switch {
+	case errors.Is(err, atomicfile.ErrNotEmpty):
+		return fmt.Errorf("vectors: %w (use --force to replace it)", err)
+	case err != nil:
+		return fmt.Errorf("vectors: %w", err)
 	}
-	if err := os.Rename(tmp, dir); err != nil {
-		return fmt.Errorf("vectors: output %s: %w", dir, err)
-	}
-	ok = true
 	return nil
 }

@@ -3,7 +3,8 @@ package traces
 import (
 	"fmt"
 
-	"github.com/vimsim/vimsim/hw"
+	"github.com/vimsim/vimsim/hw/arch"
+	"github.com/vimsim/vimsim/hw/cost"
 	"github.com/vimsim/vimsim/hw/datapath"
 )
 
@@ -26,14 +27,14 @@ func (r *Recorder) GEMM(layer int, op string, a datapath.Matrix[int8], w *datapa
 		return fmt.Errorf("vectors: gemm %s: %w", op, err)
 	}
 	R, C := r.opt.Arch.Array.Rows, r.opt.Arch.Array.Cols
-	if df := r.opt.Arch.Array.Dataflow; df != hw.OutputStationary {
+	if df := r.opt.Arch.Array.Dataflow; df != arch.OutputStationary {
 		sets, err := stationarySets(layer, op, df, a, w, out, R, C, r.opt.TileSets)
 		if err != nil {
 			return err
 		}
 		return r.keep(sets...)
 	}
-	cc, err := hw.ComputeCycles(R, C, hw.OutputStationary, hw.GEMM{M: M, K: K, N: N})
+	cc, err := cost.ComputeCycles(R, C, arch.OutputStationary, cost.GEMM{M: M, K: K, N: N})
 	if err != nil {
 		return fmt.Errorf("vectors: gemm %s: %w", op, err)
 	}
@@ -49,8 +50,8 @@ func (r *Recorder) GEMM(layer int, op string, a datapath.Matrix[int8], w *datapa
 		{"R", int64(R), "array rows"}, {"C", int64(C), "array columns"},
 		{"M", int64(M), "ifmap rows (tokens)"}, {"K", int64(K), "reduction depth"}, {"N", int64(N), "outputs"},
 		{"MF", int64(mf), "row folds"}, {"NF", int64(nf), "column folds"},
-		{"FOLD_CYCLES", cc.CyclesPerFold, "hw.ComputeCycles per-fold cycles, K + R + C - 2"},
-		{"TOTAL_CYCLES", total, "folds x FOLD_CYCLES = hw.ComputeCycles + 1"},
+		{"FOLD_CYCLES", cc.CyclesPerFold, "cost.ComputeCycles per-fold cycles, K + R + C - 2"},
+		{"TOTAL_CYCLES", total, "folds x FOLD_CYCLES = cost.ComputeCycles + 1"},
 		{"WATCHDOG_CYCLES", total + int64(8*(R+C)+K) + 1000, "testbench timeout"},
 	})
 	ls.gemmOperands(a, w, out, cc.CyclesPerFold, total)
@@ -89,7 +90,7 @@ func tileSet(layer int, op string, idx, fm, fn int, a datapath.Matrix[int8], w *
 	s.param("R", int64(R), "array rows")
 	s.param("C", int64(C), "array columns")
 	s.param("T", int64(K), "fold depth K")
-	s.param("CYCLES", cycles, "hw.ComputeCycles per-fold cycles, T + R + C - 2")
+	s.param("CYCLES", cycles, "cost.ComputeCycles per-fold cycles, T + R + C - 2")
 	s.param("FOLD_M", int64(fm), "row fold index")
 	s.param("FOLD_N", int64(fn), "column fold index")
 	s.param("WATCHDOG_CYCLES", cycles+int64(4*R)+1000, "testbench timeout")

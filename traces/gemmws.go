@@ -3,25 +3,26 @@ package traces
 import (
 	"fmt"
 
-	"github.com/vimsim/vimsim/hw"
+	"github.com/vimsim/vimsim/hw/arch"
+	"github.com/vimsim/vimsim/hw/cost"
 	"github.com/vimsim/vimsim/hw/datapath"
 )
 
 // stationarySets builds the GEMM sets of a weight-stationary (ws) or
 // input-stationary (is) array (docs/RTL.md §3.2): a layer-level set on the
 // gemm_ws engine (testbench tb_gemm_ws_layer, checking every fold against
-// hw.ComputeCycles' 2R + C + T − 2) and tile-level sets of the first and
+// cost.ComputeCycles' 2R + C + T − 2) and tile-level sets of the first and
 // last folds at the edge of systolic_array_ws (tb_gemm_ws_tile). The
 // stationary matrix is W (ws) or A (is), the streamed one the other, so an
 // is set is a ws set with the operands' roles swapped; the data files are
 // those of the os sets (a, w, c).
-func stationarySets(layer int, op string, df hw.Dataflow, a datapath.Matrix[int8], w *datapath.Weights, out datapath.Matrix[int32], R, C, tileSets int) ([]*vectorSet, error) {
+func stationarySets(layer int, op string, df arch.Dataflow, a datapath.Matrix[int8], w *datapath.Weights, out datapath.Matrix[int32], R, C, tileSets int) ([]*vectorSet, error) {
 	M, K, N := a.Rows, w.K, w.N
-	cc, err := hw.ComputeCycles(R, C, df, hw.GEMM{M: M, K: K, N: N})
+	cc, err := cost.ComputeCycles(R, C, df, cost.GEMM{M: M, K: K, N: N})
 	if err != nil {
 		return nil, fmt.Errorf("vectors: gemm %s: %w", op, err)
 	}
-	is := df == hw.InputStationary
+	is := df == arch.InputStationary
 	srows, T := N, M // stationary rows (N for ws, M for is), streamed rows
 	stat, strm := w.Data, a.Data
 	if is {
@@ -46,8 +47,8 @@ func stationarySets(layer int, op string, df hw.Dataflow, a datapath.Matrix[int8
 		{"IS", isFlag, "0: weight stationary, 1: input stationary (A stationary, W streamed)"},
 		{"T", int64(T), "streamed rows per fold (M for ws, N for is)"},
 		{"SF", int64(sf), "column folds of the stationary matrix"}, {"KF", int64(kf), "K-folds"},
-		{"FOLD_CYCLES", cc.CyclesPerFold, "hw.ComputeCycles per-fold cycles, 2R + C + T - 2"},
-		{"TOTAL_CYCLES", total, "folds x FOLD_CYCLES = hw.ComputeCycles + 1"},
+		{"FOLD_CYCLES", cc.CyclesPerFold, "cost.ComputeCycles per-fold cycles, 2R + C + T - 2"},
+		{"TOTAL_CYCLES", total, "folds x FOLD_CYCLES = cost.ComputeCycles + 1"},
 		{"WATCHDOG_CYCLES", total + int64(8*(R+C)+T) + 1000, "testbench timeout"},
 	})
 	ls.gemmOperands(a, w, out, cc.CyclesPerFold, total)
@@ -101,7 +102,7 @@ func stationarySets(layer int, op string, df hw.Dataflow, a datapath.Matrix[int8
 		s.param("C", int64(C), "array columns")
 		s.param("T", int64(T), "streamed rows")
 		s.param("IS", isFlag, "0: weight stationary, 1: input stationary")
-		s.param("CYCLES", cc.CyclesPerFold, "hw.ComputeCycles per-fold cycles, 2R + C + T - 2")
+		s.param("CYCLES", cc.CyclesPerFold, "cost.ComputeCycles per-fold cycles, 2R + C + T - 2")
 		s.param("FOLD_S", int64(f[0]), "column fold index")
 		s.param("FOLD_K", int64(f[1]), "K-fold index")
 		s.param("WATCHDOG_CYCLES", cc.CyclesPerFold+int64(4*R)+1000, "testbench timeout")

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vimsim/vimsim/hw"
+	"github.com/vimsim/vimsim/hw/arch"
 	"github.com/vimsim/vimsim/hw/datapath"
 )
 
@@ -35,7 +35,7 @@ func (r reach) need(t *testing.T, unit string, want ...string) {
 func cornerBundle(t *testing.T) *Bundle {
 	t.Helper()
 	cfg := testModel(t)
-	rec, err := NewRecorder(Options{Generator: "vimsim test", Model: cfg.Name, Arch: hw.Systolic8(), Layers: []int{0}})
+	rec, err := NewRecorder(Options{Generator: "vimsim test", Model: cfg.Name, Arch: arch.Systolic8(), Layers: []int{0}})
 	if err != nil {
 		t.Fatal(err)
 	}

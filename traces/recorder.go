@@ -7,7 +7,9 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/vimsim/vimsim/hw"
+	"github.com/vimsim/vimsim/hw/arch"
+	"github.com/vimsim/vimsim/quant/intprog"
+	"github.com/vimsim/vimsim/sim"
 	"github.com/vimsim/vimsim/vim"
 )
 
@@ -16,7 +18,8 @@ const (
 	layerHead  = vim.LayerHead
 )
 
-// Unit is a family of vector sets, the value of the --units flag.
+// Unit is a family of vector sets, the value of the --units flag: the RTL
+// testbench families of package hw/rtl. Families maps op kinds to them.
 type Unit string
 
 // Units. Scan covers the scan lane and its base-2 exponent unit; Nonlin the
@@ -32,6 +35,32 @@ const (
 	UnitDWConv  Unit = "dwconv"
 	UnitVector  Unit = "vector"
 )
+
+// Families returns the families of the vector sets that record the unit
+// calls of an op of kind k (sim.Recorder): a GEMM's products and
+// requantizers, a depthwise convolution and its requantizer, the scan
+// (with its exponent unit), the tables, the merge, the norm, the residual
+// stream's requantizers and adds. The input conversion runs on the host
+// and has none.
+func Families(k intprog.Kind) []Unit {
+	switch k {
+	case intprog.KindGEMM:
+		return []Unit{UnitGEMM, UnitRequant}
+	case intprog.KindDWConv:
+		return []Unit{UnitDWConv, UnitRequant}
+	case intprog.KindScan:
+		return []Unit{UnitScan}
+	case intprog.KindSiLU, intprog.KindSoftplus:
+		return []Unit{UnitNonlin}
+	case intprog.KindGate:
+		return []Unit{UnitVector}
+	case intprog.KindNorm:
+		return []Unit{UnitNorm}
+	case intprog.KindAdd, intprog.KindResidual:
+		return []Unit{UnitRequant, UnitVector}
+	}
+	return nil
+}
 
 // AllUnits lists the units in their canonical order.
 func AllUnits() []Unit {
@@ -156,7 +185,7 @@ type Options struct {
 	Model, Source string
 	// Arch is the accelerator: its array size sets the systolic vectors'
 	// R x C and its dataflow the GEMM sets (os: gemm_os; ws, is: gemm_ws).
-	Arch hw.Spec
+	Arch arch.Spec
 	// Units and Layers select what is recorded; nil selects everything.
 	Units  []Unit
 	Layers []int
@@ -165,7 +194,9 @@ type Options struct {
 	TileSets int
 }
 
-// Recorder collects vector sets from unit invocations. Its methods may be
+// Recorder collects vector sets from unit invocations: it is the
+// sim.Recorder of a recorded simulator run, and Synthetic and Corners
+// drive it directly. Its methods may be
 // called from several goroutines; the sets are ordered by name in the
 // bundle, so the output does not depend on the call order, except that
 // repeated invocations of one (layer, op, kind) are numbered in call order.
@@ -175,6 +206,8 @@ type Recorder struct {
 	sets map[string]*vectorSet
 	seen map[string]int
 }
+
+var _ sim.Recorder = (*Recorder)(nil)
 
 // NewRecorder returns a recorder for opt.
 func NewRecorder(opt Options) (*Recorder, error) {
@@ -212,6 +245,17 @@ func (r *Recorder) Wants(layer int, u Unit) bool {
 	}
 	for _, l := range r.opt.Layers {
 		if l == layer {
+			return true
+		}
+	}
+	return false
+}
+
+// WantsAny reports whether invocations of any of the units us in layer are
+// recorded.
+func (r *Recorder) WantsAny(layer int, us []Unit) bool {
+	for _, u := range us {
+		if r.Wants(layer, u) {
 			return true
 		}
 	}

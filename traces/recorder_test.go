@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vimsim/vimsim/hw"
+	"github.com/vimsim/vimsim/hw/arch"
 )
 
 func TestParseUnits(t *testing.T) {
@@ -105,12 +105,12 @@ func FuzzParseUnits(f *testing.F) {
 
 func TestNewRecorderRejects(t *testing.T) {
 	// Every dataflow has gemm vectors (gemm_os, gemm_ws).
-	for _, df := range []hw.Dataflow{hw.OutputStationary, hw.WeightStationary, hw.InputStationary} {
-		if _, err := NewRecorder(Options{Arch: hw.Systolic16().WithDataflow(df)}); err != nil {
+	for _, df := range []arch.Dataflow{arch.OutputStationary, arch.WeightStationary, arch.InputStationary} {
+		if _, err := NewRecorder(Options{Arch: arch.Systolic16().WithDataflow(df)}); err != nil {
 			t.Errorf("%s arch: %v", df, err)
 		}
 	}
-	bad := hw.Systolic16()
+	bad := arch.Systolic16()
 	bad.Array.Rows = 0
 	if _, err := NewRecorder(Options{Arch: bad}); err == nil {
 		t.Error("invalid arch accepted")

@@ -13,7 +13,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vimsim/vimsim/hw"
+	"github.com/vimsim/vimsim/hw/arch"
+	"github.com/vimsim/vimsim/hw/cost"
 	"github.com/vimsim/vimsim/hw/datapath"
 )
 
@@ -59,19 +60,19 @@ var (
 // GEMMs of random shapes on arrays of several sizes (1×4, 4×1, 3×5, 2×2,
 // 8×8, and 1×1 for ws/is) under Icarus Verilog, for every dataflow (os on
 // gemm_os, ws and is on gemm_ws), and checks that every fold takes exactly
-// hw.ComputeCycles' per-fold cycles (os: K + R + C − 2, ws: 2R + C + M − 2,
-// is: 2R + C + N − 2) and the whole GEMM folds × that (hw.ComputeCycles +
+// cost.ComputeCycles' per-fold cycles (os: K + R + C − 2, ws: 2R + C + M − 2,
+// is: 2R + C + N − 2) and the whole GEMM folds × that (cost.ComputeCycles +
 // 1), as the testbench measures it.
 func TestRTLGEMMShapes(t *testing.T) {
 	requireTools(t, "iverilog", "vvp", "make")
 	r := rand.New(rand.NewPCG(11, 3))
 	for _, c := range []struct {
-		df   hw.Dataflow
+		df   arch.Dataflow
 		R, C int
 	}{
-		{hw.OutputStationary, 1, 4}, {hw.OutputStationary, 4, 1}, {hw.OutputStationary, 3, 5}, {hw.OutputStationary, 2, 2},
-		{hw.OutputStationary, 8, 8}, {hw.WeightStationary, 1, 1}, {hw.WeightStationary, 1, 4}, {hw.WeightStationary, 4, 1},
-		{hw.WeightStationary, 3, 5}, {hw.WeightStationary, 8, 8}, {hw.InputStationary, 2, 3}, {hw.InputStationary, 5, 2},
+		{arch.OutputStationary, 1, 4}, {arch.OutputStationary, 4, 1}, {arch.OutputStationary, 3, 5}, {arch.OutputStationary, 2, 2},
+		{arch.OutputStationary, 8, 8}, {arch.WeightStationary, 1, 1}, {arch.WeightStationary, 1, 4}, {arch.WeightStationary, 4, 1},
+		{arch.WeightStationary, 3, 5}, {arch.WeightStationary, 8, 8}, {arch.InputStationary, 2, 3}, {arch.InputStationary, 5, 2},
 	} {
 		R, C, df := c.R, c.C, c.df
 		t.Run(fmt.Sprintf("%s_%dx%d", df, R, C), func(t *testing.T) {
@@ -113,18 +114,18 @@ func TestRTLGEMMShapes(t *testing.T) {
 				t.Fatalf("%d CYCLES lines for %d GEMMs:\n%s", len(layers), len(shapes), out)
 			}
 			kind := "_gemm_layer"
-			if df != hw.OutputStationary {
+			if df != arch.OutputStationary {
 				kind = "_gemm_" + string(df) + "_layer"
 			}
 			for _, m := range layers {
 				i, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(m[1], "l00_g"), kind))
 				s := shapes[i]
-				cc, err := hw.ComputeCycles(R, C, df, hw.GEMM{M: s.M, K: s.K, N: s.N})
+				cc, err := cost.ComputeCycles(R, C, df, cost.GEMM{M: s.M, K: s.K, N: s.N})
 				if err != nil {
 					t.Fatal(err)
 				}
-				want := map[hw.Dataflow]int{hw.OutputStationary: s.K + R + C - 2, hw.WeightStationary: 2*R + C + s.M - 2,
-					hw.InputStationary: 2*R + C + s.N - 2}[df]
+				want := map[arch.Dataflow]int{arch.OutputStationary: s.K + R + C - 2, arch.WeightStationary: 2*R + C + s.M - 2,
+					arch.InputStationary: 2*R + C + s.N - 2}[df]
 				fold, _ := strconv.ParseInt(m[2], 10, 64)
 				total, _ := strconv.ParseInt(m[3], 10, 64)
 				if fold != cc.CyclesPerFold || fold != int64(want) || total != cc.Cycles+1 {
@@ -173,7 +174,7 @@ func flipLastWord(t *testing.T, data []byte) []byte {
 func TestTestbenchesLint(t *testing.T) {
 	requireTools(t, "verilator")
 	cfg := testModel(t)
-	b := synthBundle(t, cfg, hw.Systolic8(), []int{0}, 1)
+	b := synthBundle(t, cfg, arch.Systolic8(), []int{0}, 1)
 	dir := filepath.Join(t.TempDir(), "v")
 	if err := b.WriteDir(context.Background(), dir, false); err != nil {
 		t.Fatal(err)
@@ -206,7 +207,7 @@ func TestTestbenchesLint(t *testing.T) {
 func TestRTLUnitParameters(t *testing.T) {
 	requireTools(t, "iverilog", "vvp", "make")
 	r := rand.New(rand.NewPCG(5, 9))
-	rec, err := NewRecorder(Options{Generator: "vimsim test", Arch: hw.Systolic8()})
+	rec, err := NewRecorder(Options{Generator: "vimsim test", Arch: arch.Systolic8()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -329,7 +330,7 @@ func runBundleRTL(t *testing.T, b *Bundle) string {
 func vectorUnitParamBundle(t *testing.T) *Bundle {
 	t.Helper()
 	r := rand.New(rand.NewPCG(13, 1))
-	rec, err := NewRecorder(Options{Generator: "vimsim test", Arch: hw.Systolic8()})
+	rec, err := NewRecorder(Options{Generator: "vimsim test", Arch: arch.Systolic8()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -385,7 +386,7 @@ func TestRTLVectorUnits(t *testing.T) {
 	requireTools(t, "iverilog", "vvp", "make")
 	synthetic := func(t *testing.T) *Bundle {
 		cfg := testModel(t)
-		rec, err := NewRecorder(Options{Generator: "vimsim test", Model: cfg.Name, Arch: hw.Systolic8(),
+		rec, err := NewRecorder(Options{Generator: "vimsim test", Model: cfg.Name, Arch: arch.Systolic8(),
 			Units: []Unit{UnitDWConv, UnitVector}, Layers: []int{0}})
 		if err != nil {
 			t.Fatal(err)

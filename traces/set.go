@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/vimsim/vimsim/vim"
 )
 
 // FormatVersion is the version of the vector file format described in
@@ -66,7 +68,7 @@ type vectorSet struct {
 	info    string // one-line description for the headers
 }
 
-// Cycles are the cycle counts a GEMM testbench checks, from hw.ComputeCycles.
+// Cycles are the cycle counts a GEMM testbench checks, from cost.ComputeCycles.
 type Cycles struct {
 	Fold  int64 `json:"fold"`
 	Total int64 `json:"total"`
@@ -132,7 +134,7 @@ func (s *vectorSet) constantsLine() string {
 func (s *vectorSet) headerLines(generator string) []string {
 	return []string{
 		fmt.Sprintf("%s golden vectors, format %d", generator, FormatVersion),
-		fmt.Sprintf("set %s: unit %s, layer %s, op %s, testbench %s", s.name, s.unit, layerLabel(s.layer), s.op, s.bench),
+		fmt.Sprintf("set %s: unit %s, layer %s, op %s, testbench %s", s.name, s.unit, vim.LayerName(s.layer), s.op, s.bench),
 		s.info,
 	}
 }
@@ -196,18 +198,6 @@ func (s *vectorSet) renderParams(generator string) []byte {
 		fmt.Fprintf(&b, "`define %s  // %s\n", d.name, d.doc)
 	}
 	return []byte(b.String())
-}
-
-// layerLabel is the display name of a layer index: "embed", "head" or the
-// block number.
-func layerLabel(layer int) string {
-	switch layer {
-	case layerEmbed:
-		return "embed"
-	case layerHead:
-		return "head"
-	}
-	return strconv.Itoa(layer)
 }
 
 // layerPrefix is the set-name prefix of a layer: l00, l01, …, embed, head.

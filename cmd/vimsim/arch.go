@@ -9,7 +9,7 @@ import (
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/tw"
 	"github.com/spf13/cobra"
-	"github.com/vimsim/vimsim/hw"
+	"github.com/vimsim/vimsim/hw/arch"
 )
 
 // newArchCmd is `vimsim arch` with the list and show subcommands.
@@ -52,25 +52,25 @@ func newArchListCmd() *cobra.Command {
 			if err := checkFormat("format", format, "table", "json"); err != nil {
 				return err
 			}
-			var specs []hw.Spec
-			for _, n := range hw.PresetNames() {
-				s, err := hw.Preset(n)
+			var specs []arch.Spec
+			for _, n := range arch.PresetNames() {
+				s, err := arch.Preset(n)
 				if err != nil {
 					return err
 				}
 				specs = append(specs, s)
 			}
-			var boards []hw.Board
-			for _, n := range hw.BoardNames() {
-				b, err := hw.LookupBoard(n)
+			var boards []arch.Board
+			for _, n := range arch.BoardNames() {
+				b, err := arch.LookupBoard(n)
 				if err != nil {
 					return err
 				}
 				boards = append(boards, b)
 			}
-			var techs []hw.EnergyTable
-			for _, n := range hw.TechNames() {
-				t, err := hw.LookupTech(n)
+			var techs []arch.EnergyTable
+			for _, n := range arch.TechNames() {
+				t, err := arch.LookupTech(n)
 				if err != nil {
 					return err
 				}
@@ -81,9 +81,9 @@ func newArchListCmd() *cobra.Command {
 				enc := json.NewEncoder(w)
 				enc.SetIndent("", "  ")
 				return enc.Encode(struct {
-					Presets []hw.Spec        `json:"presets"`
-					Techs   []hw.EnergyTable `json:"techs"`
-					Boards  []hw.Board       `json:"boards"`
+					Presets []arch.Spec        `json:"presets"`
+					Techs   []arch.EnergyTable `json:"techs"`
+					Boards  []arch.Board       `json:"boards"`
 				}{specs, techs, boards})
 			}
 			t := newPerfTable(w)
@@ -131,7 +131,7 @@ func newArchShowCmd() *cobra.Command {
 			if err := checkFormat("format", format, "table", "json", "yaml"); err != nil {
 				return err
 			}
-			s, err := hw.ResolveSpec(args[0])
+			s, err := arch.ResolveSpec(args[0])
 			if err != nil {
 				return err
 			}
@@ -155,7 +155,7 @@ func newArchShowCmd() *cobra.Command {
 			t := newPerfTable(w)
 			t.Configure(func(c *tablewriter.Config) { c.Row.Alignment.Global = tw.AlignLeft })
 			t.Header("field", "value")
-			tech, _ := hw.LookupTech(s.Tech)
+			tech, _ := arch.LookupTech(s.Tech)
 			rows := [][2]string{
 				{"name", s.Name},
 				{"array", fmt.Sprintf("%dx%d int8 MACs, %s", s.Array.Rows, s.Array.Cols, s.Array.Dataflow)},

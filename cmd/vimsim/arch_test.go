@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/spf13/cobra"
-	"github.com/vimsim/vimsim/hw"
+	"github.com/vimsim/vimsim/hw/arch"
 )
 
 // perfCLI runs the performance commands (arch, cycles, run, sweep) through
@@ -48,7 +48,7 @@ func TestArchList(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range append(append(hw.PresetNames(), hw.BoardNames()...), hw.TechNames()...) {
+	for _, want := range append(append(arch.PresetNames(), arch.BoardNames()...), arch.TechNames()...) {
 		if !strings.Contains(out, want) {
 			t.Errorf("arch list lacks %s", want)
 		}
@@ -61,10 +61,10 @@ func TestArchList(t *testing.T) {
 		t.Fatal(err)
 	}
 	var doc struct {
-		Presets []hw.Spec  `json:"presets"`
-		Boards  []hw.Board `json:"boards"`
+		Presets []arch.Spec  `json:"presets"`
+		Boards  []arch.Board `json:"boards"`
 	}
-	if err := json.Unmarshal([]byte(js), &doc); err != nil || len(doc.Presets) != 4 || doc.Presets[1] != hw.Systolic16() || len(doc.Boards) != 5 {
+	if err := json.Unmarshal([]byte(js), &doc); err != nil || len(doc.Presets) != 4 || doc.Presets[1] != arch.Systolic16() || len(doc.Boards) != 5 {
 		t.Errorf("arch list json: %v %+v", err, doc)
 	}
 	wantErr(t, "--format", "arch", "list", "--format", "xml")
@@ -83,8 +83,8 @@ func TestArchShow(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s, err := hw.ParseSpec([]byte(out), format)
-		if err != nil || s != hw.Systolic64() {
+		s, err := arch.ParseSpec([]byte(out), format)
+		if err != nil || s != arch.Systolic64() {
 			t.Errorf("show --format %s does not round-trip: %v\n%s", format, err, out)
 		}
 	}

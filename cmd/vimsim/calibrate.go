@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/vimsim/vimsim/data"
 	"github.com/vimsim/vimsim/quant"
-	"github.com/vimsim/vimsim/quant/intprog"
 	"github.com/vimsim/vimsim/vim"
 )
 
@@ -77,21 +76,6 @@ func readQModel(path string, m *vim.Model) (*quant.QModel, error) {
 		return nil, fmt.Errorf("--qmodel %s: %w", path, err)
 	}
 	return qm, nil
-}
-
-// calibratedProgram compiles the integer program of qm, first calibrating
-// qm with opt on calib (described by desc) when it is nil, and returns the
-// quantized model with it; k as for compileProgram.
-func calibratedProgram(m *vim.Model, qm *quant.QModel, opt quant.Options, calib quant.Images, desc string, k int) (*intprog.Program, *quant.QModel, error) {
-	if qm == nil {
-		opt.Data = desc
-		var err error
-		if qm, err = quant.Calibrate(m, calib, opt); err != nil {
-			return nil, nil, err
-		}
-	}
-	p, err := compileProgram(m, qm, calib, desc, k)
-	return p, qm, err
 }
 
 // calibrationImages draws n calibration images for cfg from the split of
@@ -177,7 +161,7 @@ byte for byte.`,
 			fmt.Fprintf(w, "%s: %s W%dA%d (hidden state %d bits), calibrated on %s\n",
 				out, q.Method, q.WBits, q.ABits, q.HBits, desc)
 			fmt.Fprintf(w, "reparameterization: %s multiplies per image applied naively, %s after folding\n",
-				groupDigits(cost.NaivePerImage), groupDigits(cost.FoldedPerImage))
+				commas(cost.NaivePerImage), commas(cost.FoldedPerImage))
 			fmt.Fprintf(cmd.ErrOrStderr(), "calibration took %s\n", elapsed.Round(time.Millisecond))
 			return nil
 		},

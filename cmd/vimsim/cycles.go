@@ -5,31 +5,32 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
-	"github.com/vimsim/vimsim/hw"
+	"github.com/vimsim/vimsim/hw/arch"
+	"github.com/vimsim/vimsim/hw/cost"
 )
 
 // cyclesReport is the JSON form of `vimsim cycles`.
 type cyclesReport struct {
-	ComputeCycles     int64       `json:"compute_cycles"`
-	Folds             int64       `json:"folds"`
-	Util              float64     `json:"util"`
-	CyclesPerFold     int64       `json:"cycles_per_fold"`
-	RowFolds          int64       `json:"row_folds"`
-	ColFolds          int64       `json:"col_folds"`
-	MappingEfficiency float64     `json:"mapping_efficiency"`
-	ComputeUtil       float64     `json:"compute_util"`
-	Rows              int         `json:"rows"`
-	Cols              int         `json:"cols"`
-	Dataflow          hw.Dataflow `json:"dataflow"`
-	M                 int         `json:"m"`
-	K                 int         `json:"k"`
-	N                 int         `json:"n"`
+	ComputeCycles     int64         `json:"compute_cycles"`
+	Folds             int64         `json:"folds"`
+	Util              float64       `json:"util"`
+	CyclesPerFold     int64         `json:"cycles_per_fold"`
+	RowFolds          int64         `json:"row_folds"`
+	ColFolds          int64         `json:"col_folds"`
+	MappingEfficiency float64       `json:"mapping_efficiency"`
+	ComputeUtil       float64       `json:"compute_util"`
+	Rows              int           `json:"rows"`
+	Cols              int           `json:"cols"`
+	Dataflow          arch.Dataflow `json:"dataflow"`
+	M                 int           `json:"m"`
+	K                 int           `json:"k"`
+	N                 int           `json:"n"`
 }
 
 // newCyclesCmd is `vimsim cycles`: SCALE-Sim v2 stall-free compute cycles of
 // one GEMM.
 func newCyclesCmd() *cobra.Command {
-	var arch, array, dataflow, gemm, format string
+	var archArg, array, dataflow, gemm, format string
 	cmd := &cobra.Command{
 		Use:   "cycles --gemm M,K,N [--arch A | --array RxC] [--dataflow os|ws|is]",
 		Short: "Stall-free compute cycles of one GEMM (M×K times K×N), as SCALE-Sim v2 counts them",
@@ -45,35 +46,35 @@ M, N, K: reorder when comparing.`,
 			if gemm == "" {
 				return fmt.Errorf("--gemm is required (M,K,N)")
 			}
-			g, err := hw.ParseGEMM(gemm)
+			g, err := parseGEMM(gemm)
 			if err != nil {
 				return fmt.Errorf("--gemm: %w", err)
 			}
 			var rows, cols int
-			df := hw.OutputStationary
+			df := arch.OutputStationary
 			switch {
-			case arch != "" && array != "":
+			case archArg != "" && array != "":
 				return fmt.Errorf("--arch and --array are exclusive")
 			case array != "":
-				if rows, cols, err = hw.ParseArray(array); err != nil {
+				if rows, cols, err = parseArray(array); err != nil {
 					return fmt.Errorf("--array: %w", err)
 				}
 			default:
-				if arch == "" {
-					arch = "systolic16"
+				if archArg == "" {
+					archArg = "systolic16"
 				}
-				s, err := hw.ResolveSpec(arch)
+				s, err := arch.ResolveSpec(archArg)
 				if err != nil {
 					return fmt.Errorf("--arch: %w", err)
 				}
 				rows, cols, df = s.Array.Rows, s.Array.Cols, s.Array.Dataflow
 			}
 			if dataflow != "" {
-				if df, err = hw.ParseDataflow(dataflow); err != nil {
+				if df, err = arch.ParseDataflow(dataflow); err != nil {
 					return fmt.Errorf("--dataflow: %w", err)
 				}
 			}
-			c, err := hw.ComputeCycles(rows, cols, df, g)
+			c, err := cost.ComputeCycles(rows, cols, df, g)
 			if err != nil {
 				return err
 			}
@@ -98,7 +99,7 @@ M, N, K: reorder when comparing.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&arch, "arch", "", "architecture preset or spec file (default systolic16)")
+	f.StringVar(&archArg, "arch", "", "architecture preset or spec file (default systolic16)")
 	f.StringVar(&array, "array", "", "array size RxC (rows x columns), instead of --arch")
 	f.StringVar(&dataflow, "dataflow", "", "dataflow os, ws or is (default: the architecture's)")
 	f.StringVar(&gemm, "gemm", "", "GEMM shape M,K,N")

@@ -1,24 +1,19 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math"
 	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/mattn/go-isatty"
-	"github.com/olekukonko/tablewriter"
-	"github.com/olekukonko/tablewriter/tw"
 	"github.com/spf13/cobra"
 	"github.com/vimsim/vimsim/data"
-	"github.com/vimsim/vimsim/vim"
+	"github.com/vimsim/vimsim/internal/atomicfile"
+	"github.com/vimsim/vimsim/sim"
 )
 
 // evalOptions are the flags of vimsim eval other than the model's.
@@ -123,16 +118,16 @@ func runEval(cmd *cobra.Command, mf *modelFlags, opt evalOptions) error {
 	loader := data.NewLoader(ds, pre, data.LoaderOptions{Batch: opt.batch, Limit: opt.limit})
 
 	var predW io.Writer
-	var pred *atomicFile
+	var pred *atomicfile.File
 	if opt.predictions != "" {
-		if pred, err = createAtomic(opt.predictions); err != nil {
+		if pred, err = atomicfile.Create(opt.predictions); err != nil {
 			return err
 		}
-		defer pred.abort()
+		defer pred.Abort()
 		predW = pred
 	}
-	methods := evalMethods(m, prec)
-	names, err := opt.quant.rowNames(methods[0].name)
+	methods := []sim.Method{sim.FloatMethod(m, prec)}
+	names, err := opt.quant.rowNames(methods[0].Name)
 	if err != nil {
 		return err
 	}
@@ -142,7 +137,7 @@ func runEval(cmd *cobra.Command, mf *modelFlags, opt evalOptions) error {
 	}
 	methods = append(methods, rows...)
 	bar := newProgressBar(cmd.ErrOrStderr(), loader.Len())
-	stats, n, err := evaluate(loader, cfg.Classes, methods, bar.update, predW)
+	ev, err := sim.Evaluate(loader, cfg.Classes, methods, sim.EvalOptions{Predictions: predW, OnBatch: bar.update})
 	bar.finish()
 	if err != nil {
 		return err
@@ -151,258 +146,30 @@ func runEval(cmd *cobra.Command, mf *modelFlags, opt evalOptions) error {
 	if split != data.Test {
 		dataName += " (" + string(split) + ")"
 	}
-	rep := newEvalReport(mf.model, dataName, n, stats, opt.timing)
+	rep := ev.Report(mf.model, dataName, opt.timing)
 	if pred != nil {
-		if err := pred.commit(); err != nil {
+		if err := pred.Commit(); err != nil {
 			return err
 		}
 	}
 	if opt.out == "" {
-		return rep.write(cmd.OutOrStdout(), opt.format)
+		return writeEvalReport(cmd.OutOrStdout(), rep, opt.format)
 	}
-	f, err := createAtomic(opt.out)
+	f, err := atomicfile.Create(opt.out)
 	if err != nil {
 		return err
 	}
-	defer f.abort()
-	if err := rep.write(f, opt.format); err != nil {
+	defer f.Abort()
+	if err := writeEvalReport(f, rep, opt.format); err != nil {
 		return err
 	}
-	return f.commit()
+	return f.Commit()
 }
 
-// evalMethod is one way of computing logits: a row of the eval report.
-// predict maps n preprocessed images (n·C·H·W values) to n·classes logits.
-// The first method of a run is the reference the others are compared with.
-type evalMethod struct {
-	name    string
-	predict func(imgs []float64, n int) ([]float64, error)
-}
-
-// evalMethods returns the methods vimsim eval runs, the float reference
-// first. Later stages (PTQ, the integer datapath) add their methods here.
-func evalMethods(m *vim.Model, p vim.Precision) []evalMethod {
-	return []evalMethod{floatMethod(m, p)}
-}
-
-// floatMethod is the float reference forward pass: "fp32" or "fp64".
-func floatMethod(m *vim.Model, p vim.Precision) evalMethod {
-	name := "fp64"
-	if p == vim.F32 {
-		name = "fp32"
-	}
-	return evalMethod{name: name, predict: func(imgs []float64, n int) ([]float64, error) {
-		return m.Infer(imgs, n, p)
-	}}
-}
-
-// methodStats accumulates one method's results.
-type methodStats struct {
-	name          string
-	top1, top5    int
-	agree         int           // top-1 prediction equal to the reference's
-	signal, noise float64       // Σ ref², Σ (logit - ref)² over all logits
-	elapsed       time.Duration // inside predict
-}
-
-// evalTopK is the k of the top-k accuracy.
-const evalTopK = 5
-
-// evaluate runs every method on every batch of l, in order, and returns the
-// statistics and the number of images. classes is the logits width. The
-// reference (first) method's predicted classes are written to pred, one per
-// line, when pred is not nil. onBatch, if not nil, is told the number of
-// images done after each batch.
-func evaluate(l *data.Loader, classes int, methods []evalMethod, onBatch func(done int), pred io.Writer) ([]methodStats, int, error) {
-	if len(methods) == 0 {
-		return nil, 0, errors.New("eval: no method to run")
-	}
-	stats := make([]methodStats, len(methods))
-	for i, m := range methods {
-		stats[i].name = m.name
-	}
-	var bw *bufio.Writer
-	if pred != nil {
-		bw = bufio.NewWriter(pred)
-	}
-	done := 0
-	var refTop []int
-	for {
-		b, err := l.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, 0, err
-		}
-		var ref []float64
-		for mi, m := range methods {
-			st := &stats[mi]
-			t0 := time.Now()
-			logits, err := m.predict(b.Images, b.N)
-			st.elapsed += time.Since(t0)
-			if err != nil {
-				return nil, 0, fmt.Errorf("eval %s: images %d..%d: %w", m.name, b.Start, b.Start+b.N-1, err)
-			}
-			if len(logits) != b.N*classes {
-				return nil, 0, fmt.Errorf("eval %s: %d logits for %d images of %d classes", m.name, len(logits), b.N, classes)
-			}
-			for i := range b.N {
-				row := logits[i*classes : (i+1)*classes]
-				for _, v := range row {
-					if math.IsNaN(v) {
-						return nil, 0, fmt.Errorf("eval %s: image %d: NaN logit", m.name, b.Start+i)
-					}
-				}
-				r := labelRank(row, b.Labels[i])
-				if r == 0 {
-					st.top1++
-				}
-				if r < evalTopK {
-					st.top5++
-				}
-				top := argmax(row)
-				if mi == 0 {
-					if i == 0 {
-						refTop = refTop[:0]
-					}
-					refTop = append(refTop, top)
-					if bw != nil {
-						bw.WriteString(strconv.Itoa(top))
-						bw.WriteByte('\n')
-					}
-					continue
-				}
-				if top == refTop[i] {
-					st.agree++
-				}
-				for j, v := range row {
-					r := ref[i*classes+j]
-					st.signal += r * r
-					st.noise += (v - r) * (v - r)
-				}
-			}
-			if mi == 0 {
-				ref = logits
-			}
-		}
-		done += b.N
-		if onBatch != nil {
-			onBatch(done)
-		}
-	}
-	if bw != nil {
-		if err := bw.Flush(); err != nil {
-			return nil, 0, err
-		}
-	}
-	return stats, done, nil
-}
-
-// labelRank is the number of classes ranked above label: those with a
-// larger logit, or an equal one and a smaller index (the order of argmax).
-// The label is in the top k when labelRank < k.
-func labelRank(row []float64, label int) int {
-	v := row[label]
-	r := 0
-	for j, x := range row {
-		if x > v || (x == v && j < label) {
-			r++
-		}
-	}
-	return r
-}
-
-// argmax is the index of the largest value, the first one on ties.
-func argmax(row []float64) int {
-	best := 0
-	for j, x := range row {
-		if x > row[best] {
-			best = j
-		}
-	}
-	return best
-}
-
-// evalReport is the output of vimsim eval; its JSON form is
-// {"model", "data", "images", "results": [{"method", "top1", "top5",
-// "images_per_s", "agreement", "sqnr_db"}, …]}. Data is the --data spec,
-// followed by " (train)" for the train split.
-type evalReport struct {
-	Model   string       `json:"model"`
-	Data    string       `json:"data"`
-	Images  int          `json:"images"`
-	Results []evalResult `json:"results"`
-}
-
-// evalResult is one method's row. Agreement (the fraction of images whose
-// top-1 prediction equals the reference's) and SQNRdB (10·log10 of Σref² /
-// Σ(logit-ref)² over all logits; null when the logits are identical) are
-// given for every method but the reference.
-type evalResult struct {
-	Method     string   `json:"method"`
-	Top1       float64  `json:"top1"`
-	Top5       float64  `json:"top5"`
-	ImagesPerS *float64 `json:"images_per_s,omitempty"`
-	Agreement  *float64 `json:"agreement,omitempty"`
-	SQNRdB     *sqnrDB  `json:"sqnr_db,omitempty"`
-}
-
-// sqnrDB is a signal-to-quantization-noise ratio in dB; +Inf (identical
-// logits) is written as JSON null.
-type sqnrDB float64
-
-func (s sqnrDB) MarshalJSON() ([]byte, error) {
-	if math.IsInf(float64(s), 0) || math.IsNaN(float64(s)) {
-		return []byte("null"), nil
-	}
-	return json.Marshal(float64(s))
-}
-
-func (s sqnrDB) String() string {
-	if math.IsInf(float64(s), 1) {
-		return "inf"
-	}
-	return strconv.FormatFloat(float64(s), 'f', 2, 64)
-}
-
-func newEvalReport(model, dataName string, n int, stats []methodStats, timing bool) evalReport {
-	rep := evalReport{Model: model, Data: dataName, Images: n}
-	for i, st := range stats {
-		res := evalResult{Method: st.name}
-		if n > 0 {
-			res.Top1 = float64(st.top1) / float64(n)
-			res.Top5 = float64(st.top5) / float64(n)
-		}
-		if timing {
-			ips := 0.0
-			if s := st.elapsed.Seconds(); s > 0 {
-				ips = math.Round(float64(n)/s*10) / 10
-			}
-			res.ImagesPerS = &ips
-		}
-		if i > 0 && n > 0 {
-			agree := float64(st.agree) / float64(n)
-			db := sqnrDB(math.Inf(1))
-			if st.noise > 0 {
-				db = sqnrDB(10 * math.Log10(st.signal/st.noise))
-			}
-			res.Agreement, res.SQNRdB = &agree, &db
-		}
-		rep.Results = append(rep.Results, res)
-	}
-	return rep
-}
-
-// write renders the report as a table or as indented JSON.
-func (r evalReport) write(w io.Writer, format string) error {
+// writeEvalReport renders r as a table or as indented JSON.
+func writeEvalReport(w io.Writer, r sim.EvalReport, format string) error {
 	if format == "json" {
-		b, err := json.MarshalIndent(r, "", "  ")
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(append(b, '\n'))
-		return err
+		return writeJSON(w, r)
 	}
 	if _, err := fmt.Fprintf(w, "model %s, data %s, %d images\n", r.Model, r.Data, r.Images); err != nil {
 		return err
@@ -416,11 +183,7 @@ func (r evalReport) write(w io.Writer, format string) error {
 	if compare {
 		header = append(header, "agreement", "SQNR dB")
 	}
-	t := tablewriter.NewTable(w,
-		tablewriter.WithHeaderAutoFormat(tw.Off),
-		tablewriter.WithRowAlignmentConfig(tw.CellAlignment{Global: tw.AlignRight, PerColumn: []tw.Align{tw.AlignLeft}}),
-	)
-	t.Header(header)
+	t := newSimTable(w, header...)
 	for i, res := range r.Results {
 		row := []string{res.Method, fmt.Sprintf("%.4f", res.Top1), fmt.Sprintf("%.4f", res.Top5)}
 		if timing {
@@ -438,6 +201,16 @@ func (r evalReport) write(w io.Writer, format string) error {
 		}
 	}
 	return t.Render()
+}
+
+// writeJSON writes v as indented JSON and a newline.
+func writeJSON(w io.Writer, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
 }
 
 // progressBar draws eval's progress on a terminal. A nil *progressBar (not a
@@ -487,51 +260,4 @@ func (p *progressBar) finish() {
 		return
 	}
 	fmt.Fprint(p.w, "\r\x1b[K")
-}
-
-// atomicFile is an output file written under a temporary name and renamed
-// into place by commit, so that a failed run leaves no partial file.
-type atomicFile struct {
-	*os.File
-	path string
-	done bool
-}
-
-func createAtomic(path string) (*atomicFile, error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return nil, fmt.Errorf("create %s: %w", path, err)
-	}
-	return &atomicFile{File: f, path: path}, nil
-}
-
-// commit closes the file and renames it to its final name.
-func (f *atomicFile) commit() error {
-	if f.done {
-		return nil
-	}
-	f.done = true
-	if err := f.File.Close(); err != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("write %s: %w", f.path, err)
-	}
-	if err := os.Chmod(f.Name(), 0o644); err != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("write %s: %w", f.path, err)
-	}
-	if err := os.Rename(f.Name(), f.path); err != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("write %s: %w", f.path, err)
-	}
-	return nil
-}
-
-// abort removes the temporary file unless commit succeeded.
-func (f *atomicFile) abort() {
-	if f.done {
-		return
-	}
-	f.done = true
-	f.File.Close()
-	os.Remove(f.Name())
 }

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"image"
-	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -16,49 +14,9 @@ import (
 	"testing"
 
 	"github.com/vimsim/vimsim/data"
+	"github.com/vimsim/vimsim/sim"
 	"github.com/vimsim/vimsim/vim"
 )
-
-// indexDataset has n 1x1 gray images whose pixel is the image index, so a
-// fake method can tell which image it sees.
-type indexDataset struct{ n, classes int }
-
-func (d indexDataset) Len() int { return d.n }
-func (d indexDataset) Classes() []string {
-	c := make([]string, d.classes)
-	for i := range c {
-		c[i] = strconv.Itoa(i)
-	}
-	return c
-}
-func (d indexDataset) Close() error { return nil }
-func (d indexDataset) Sample(i int) (data.Sample, error) {
-	img := image.NewGray(image.Rect(0, 0, 1, 1))
-	img.Pix[0] = uint8(i)
-	return data.Sample{Index: i, Label: i * 5 % d.classes, Name: fmt.Sprint(i),
-		Decode: func() (image.Image, error) { return img, nil }}, nil
-}
-
-// fakeLogits are deterministic logits of image i with many ties; shift
-// perturbs them.
-func fakeLogits(i, classes int, shift float64) []float64 {
-	row := make([]float64, classes)
-	for j := range row {
-		row[j] = float64((i*7+j*j*3)%5) + shift*float64((i+j)%3-1)
-	}
-	return row
-}
-
-// fakeMethod returns fakeLogits of the images it is given.
-func fakeMethod(name string, classes int, shift float64) evalMethod {
-	return evalMethod{name: name, predict: func(imgs []float64, n int) ([]float64, error) {
-		var out []float64
-		for _, v := range imgs[:n] {
-			out = append(out, fakeLogits(int(math.Round(v*255)), classes, shift)...)
-		}
-		return out, nil
-	}}
-}
 
 // slowRank is the position of label when the classes are sorted by logit,
 // descending, ties by index: the definition of top-k.
@@ -69,113 +27,6 @@ func slowRank(row []float64, label int) int {
 	}
 	sort.SliceStable(idx, func(a, b int) bool { return row[idx[a]] > row[idx[b]] })
 	return slices.Index(idx, label)
-}
-
-func TestEvaluateStats(t *testing.T) {
-	const n, classes = 53, 9
-	ds := indexDataset{n: n, classes: classes}
-	pre, err := data.NewPreprocessor(vim.Config{ImgH: 1, ImgW: 1, Channels: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	methods := []evalMethod{fakeMethod("ref", classes, 0), fakeMethod("noisy", classes, 0.6), fakeMethod("same", classes, 0)}
-
-	// The expected numbers, from the definitions.
-	var top1, top5, agree [3]int
-	var signal, noise [3]float64
-	var preds strings.Builder
-	for i := range n {
-		label := i * 5 % classes
-		ref := fakeLogits(i, classes, 0)
-		refArg := slices.Index(ref, slices.Max(ref))
-		fmt.Fprintln(&preds, refArg)
-		for m, shift := range []float64{0, 0.6, 0} {
-			row := fakeLogits(i, classes, shift)
-			r := slowRank(row, label)
-			if r == 0 {
-				top1[m]++
-			}
-			if r < 5 {
-				top5[m]++
-			}
-			if slices.Index(row, slices.Max(row)) == refArg {
-				agree[m]++
-			}
-			for j := range row {
-				signal[m] += ref[j] * ref[j]
-				noise[m] += (row[j] - ref[j]) * (row[j] - ref[j])
-			}
-		}
-	}
-	if top1[0] == 0 || top1[0] == n || top1[1] == top1[0] || agree[1] == n {
-		t.Fatalf("degenerate test data: top1 %v agree %v", top1, agree)
-	}
-
-	var first []byte
-	for _, batch := range []int{1, 8, 64} {
-		l := data.NewLoader(ds, pre, data.LoaderOptions{Batch: batch})
-		var dones []int
-		var pred bytes.Buffer
-		stats, got, err := evaluate(l, classes, methods, func(d int) { dones = append(dones, d) }, &pred)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got != n || dones[len(dones)-1] != n || len(dones) != (n+batch-1)/batch {
-			t.Errorf("batch %d: %d images, progress %v", batch, got, dones)
-		}
-		if pred.String() != preds.String() {
-			t.Errorf("batch %d: predictions\n%s\nwant\n%s", batch, pred.String(), preds.String())
-		}
-		for m, st := range stats {
-			if st.top1 != top1[m] || st.top5 != top5[m] {
-				t.Errorf("batch %d %s: top1 %d top5 %d, want %d %d", batch, st.name, st.top1, st.top5, top1[m], top5[m])
-			}
-			if m > 0 && (st.agree != agree[m] || math.Abs(st.signal-signal[m]) > 1e-9 || math.Abs(st.noise-noise[m]) > 1e-9) {
-				t.Errorf("batch %d %s: agree %d signal %g noise %g, want %d %g %g", batch, st.name, st.agree, st.signal, st.noise, agree[m], signal[m], noise[m])
-			}
-		}
-		rep := newEvalReport("m", "d", got, stats, false)
-		var js bytes.Buffer
-		if err := rep.write(&js, "json"); err != nil {
-			t.Fatal(err)
-		}
-		if first == nil {
-			first = js.Bytes()
-		} else if !bytes.Equal(first, js.Bytes()) {
-			t.Errorf("batch %d: report differs:\n%s\nvs\n%s", batch, js.Bytes(), first)
-		}
-	}
-	var rep struct {
-		Results []map[string]any `json:"results"`
-	}
-	if err := json.Unmarshal(first, &rep); err != nil {
-		t.Fatal(err)
-	}
-	r1 := rep.Results[1]
-	wantDB := 10 * math.Log10(signal[1]/noise[1])
-	if math.Abs(r1["sqnr_db"].(float64)-wantDB) > 1e-9 || r1["agreement"].(float64) != float64(agree[1])/n {
-		t.Errorf("noisy row %v, want sqnr %g agreement %g", r1, wantDB, float64(agree[1])/n)
-	}
-	if v, ok := rep.Results[2]["sqnr_db"]; !ok || v != nil {
-		t.Errorf("identical method: sqnr_db %v (present %v), want null", v, ok)
-	}
-	if _, ok := rep.Results[0]["agreement"]; ok {
-		t.Error("the reference row has an agreement")
-	}
-
-	// A method returning the wrong number of logits, or NaN, is an error.
-	bad := []evalMethod{{name: "short", predict: func(imgs []float64, n int) ([]float64, error) { return make([]float64, n), nil }}}
-	if _, _, err := evaluate(data.NewLoader(ds, pre, data.LoaderOptions{}), classes, bad, nil, nil); err == nil || !strings.Contains(err.Error(), "short") {
-		t.Errorf("short logits: %v", err)
-	}
-	nan := []evalMethod{{name: "nan", predict: func(imgs []float64, n int) ([]float64, error) {
-		out := make([]float64, n*classes)
-		out[3] = math.NaN()
-		return out, nil
-	}}}
-	if _, _, err := evaluate(data.NewLoader(ds, pre, data.LoaderOptions{}), classes, nan, nil, nil); err == nil || !strings.Contains(err.Error(), "NaN") {
-		t.Errorf("NaN logits: %v", err)
-	}
 }
 
 // runEvalCmd runs vimsim eval with args and returns its stdout.
@@ -365,7 +216,7 @@ func TestEvalFashionMNIST(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rep evalReport
+	var rep sim.EvalReport
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatal(err)
 	}

@@ -3,10 +3,10 @@ package main
 import (
 	"fmt"
 	"strings"
-	"sync"
 
 	"github.com/spf13/pflag"
 	"github.com/vimsim/vimsim/quant"
+	"github.com/vimsim/vimsim/sim"
 	"github.com/vimsim/vimsim/vim"
 )
 
@@ -33,7 +33,7 @@ func (q *quantEvalFlags) register(fl *pflag.FlagSet) {
 
 // rowNames parses --methods: the float reference first, no duplicates.
 func (q *quantEvalFlags) rowNames(ref string) ([]string, error) {
-	known := map[string]bool{"fp32": true, "fp64": true, "int8": true, "int8-naive": true}
+	known := map[string]bool{"fp32": true, "fp64": true, sim.MethodInt8: true, sim.MethodInt8Naive: true}
 	for _, m := range quant.Methods() {
 		known[m] = true
 	}
@@ -63,80 +63,32 @@ func (q *quantEvalFlags) rowNames(ref string) ([]string, error) {
 	return names, nil
 }
 
-// quantRows returns the eval rows after the float reference: fake-quant
-// rows for the quantization methods, integer-datapath rows for int8 and
-// int8-naive. A method is calibrated once, on first use, and shared by its
-// fake-quant and integer rows.
-func (q *quantEvalFlags) quantRows(names []string, m *vim.Model, cfg vim.Config, dataSpec string) ([]evalMethod, error) {
+// quantRows returns the eval rows after the float reference (see
+// sim.QuantMethods): the quantized model of --qmodel for its method's rows,
+// the others calibrated on --calib images of --calib-data, drawn once when
+// first needed.
+func (q *quantEvalFlags) quantRows(names []string, m *vim.Model, cfg vim.Config, dataSpec string) ([]sim.Method, error) {
 	if q.calib < 1 {
 		return nil, fmt.Errorf("--calib %d: must be at least 1", q.calib)
 	}
-	var file *quant.QModel
+	src := sim.QuantSource{Options: quant.DefaultOptions()}
+	src.Options.WBits, src.Options.ABits, src.Options.Seed = q.wbits, q.abits, q.calibSeed
 	if q.qmodel != "" {
 		var err error
-		if file, err = readQModel(q.qmodel, m); err != nil {
+		if src.File, err = readQModel(q.qmodel, m); err != nil {
 			return nil, err
 		}
 	}
-	var (
-		calibOnce sync.Once
-		calibSet  quant.SliceImages
-		calibErr  error
-		calibDesc string
-	)
-	calibration := func() (quant.SliceImages, error) {
-		calibOnce.Do(func() {
-			spec := q.calibData
-			if spec == "" {
-				spec = dataSpec
-			}
-			calibSet, calibDesc, calibErr = calibrationImages(spec, "train", q.calib, cfg, q.calibSeed)
-			if calibErr != nil {
-				calibErr = fmt.Errorf("calibration: %w", calibErr)
-			}
-		})
-		return calibSet, calibErr
-	}
-	models := map[string]*quant.QModel{}
-	qmodel := func(method string) (*quant.QModel, error) {
-		if file != nil && file.Method == method {
-			return file, nil
+	src.Calibration = func() (quant.Images, string, error) {
+		spec := q.calibData
+		if spec == "" {
+			spec = dataSpec
 		}
-		if qm, ok := models[method]; ok {
-			return qm, nil
-		}
-		imgs, err := calibration()
+		imgs, desc, err := calibrationImages(spec, "train", q.calib, cfg, q.calibSeed)
 		if err != nil {
-			return nil, err
+			return nil, "", fmt.Errorf("calibration: %w", err)
 		}
-		opt := quant.DefaultOptions()
-		opt.Method, opt.WBits, opt.ABits, opt.Seed, opt.Data = method, q.wbits, q.abits, q.calibSeed, calibDesc
-		qm, err := quant.Calibrate(m, imgs, opt)
-		if err != nil {
-			return nil, fmt.Errorf("calibrate %s: %w", method, err)
-		}
-		models[method] = qm
-		return qm, nil
+		return imgs, desc, nil
 	}
-	var rows []evalMethod
-	for _, name := range names {
-		if name == "int8" || name == "int8-naive" {
-			imgs, err := calibration()
-			if err != nil {
-				return nil, err
-			}
-			r, err := simEvalMethods([]string{name}, m, imgs, calibDesc, qmodel)
-			if err != nil {
-				return nil, err
-			}
-			rows = append(rows, r...)
-			continue
-		}
-		qm, err := qmodel(name)
-		if err != nil {
-			return nil, err
-		}
-		rows = append(rows, evalMethod{name: name, predict: qm.Infer})
-	}
-	return rows, nil
+	return sim.QuantMethods(m, names, src)
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/tw"
 	"github.com/spf13/cobra"
+	"github.com/vimsim/vimsim/quant/intprog"
 	"github.com/vimsim/vimsim/vim"
 )
 
@@ -41,11 +42,16 @@ func layerType(name string) string {
 	return strings.TrimSuffix(name, "_b")
 }
 
-func describeModel(c vim.Config) modelInfo {
+func describeModel(c vim.Config) (modelInfo, error) {
 	info := modelInfo{Config: c, Patches: c.Patches(), Tokens: c.Tokens(), ClsPos: c.ClsPos(),
 		Params: c.ParamCount(), TotalMACs: c.TotalMACs()}
+	l, err := intprog.Lower(c)
+	if err != nil {
+		return info, err
+	}
 	index := map[string]int{}
-	for _, op := range c.Workload() {
+	for i := range l.Ops {
+		op := &l.Ops[i]
 		if op.MACs() == 0 {
 			continue
 		}
@@ -61,7 +67,7 @@ func describeModel(c vim.Config) modelInfo {
 			info.MACs[i].PerBlock += op.MACs()
 		}
 	}
-	return info
+	return info, nil
 }
 
 func newModelInfoCmd() *cobra.Command {
@@ -81,7 +87,10 @@ func newModelInfoCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			info := describeModel(c)
+			info, err := describeModel(c)
+			if err != nil {
+				return fmt.Errorf("--model: %w", err)
+			}
 			if format == "json" {
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")
@@ -105,29 +114,11 @@ func writeModelInfo(w io.Writer, info modelInfo) error {
 	t := tablewriter.NewTable(w, tablewriter.WithHeaderAutoFormat(tw.Off))
 	t.Header("layer type", "MACs per block", "MACs total", "share")
 	for _, r := range info.MACs {
-		if err := t.Append(r.Type, groupDigits(r.PerBlock), groupDigits(r.Total),
+		if err := t.Append(r.Type, commas(r.PerBlock), commas(r.Total),
 			fmt.Sprintf("%.2f%%", 100*float64(r.Total)/float64(info.TotalMACs))); err != nil {
 			return err
 		}
 	}
-	t.Footer("total", "", groupDigits(info.TotalMACs), fmt.Sprintf("%.4f GMAC", float64(info.TotalMACs)/1e9))
+	t.Footer("total", "", commas(info.TotalMACs), fmt.Sprintf("%.4f GMAC", float64(info.TotalMACs)/1e9))
 	return t.Render()
-}
-
-// groupDigits formats n with thousands separators.
-func groupDigits(n int64) string {
-	s := fmt.Sprint(n)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	for i, r := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(r)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
 }

@@ -85,7 +85,7 @@ func writeQModelInfo(w io.Writer, info qmodelInfo) error {
 		cal.Images, orDash(cal.Data), cal.K, cal.Rounds, cal.SearchRows, cal.WeightSearchRows, cal.SSMImages,
 		map[bool]string{false: "tensor", true: "channel"}[cal.PerChannel])
 	fmt.Fprintf(w, "reparameterization: %s multiplies per image applied naively (%s per token and direction), %s folded\n\n",
-		groupDigits(info.Reparam.NaivePerImage), groupDigits(info.Reparam.NaivePerToken), groupDigits(info.Reparam.FoldedPerImage))
+		commas(info.Reparam.NaivePerImage), commas(info.Reparam.NaivePerToken), commas(info.Reparam.FoldedPerImage))
 	t := tablewriter.NewTable(w)
 	t.Header("point", "kind", "format", "scales / values", "groups")
 	for _, p := range info.Points {

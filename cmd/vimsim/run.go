@@ -10,7 +10,11 @@ import (
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/tw"
 	"github.com/spf13/cobra"
-	"github.com/vimsim/vimsim/hw"
+	"github.com/vimsim/vimsim/hw/arch"
+	"github.com/vimsim/vimsim/hw/cost"
+	"github.com/vimsim/vimsim/internal/atomicfile"
+	"github.com/vimsim/vimsim/sim"
+	"github.com/vimsim/vimsim/vim"
 )
 
 // archOverrides are the flags that modify an architecture: --dataflow,
@@ -22,30 +26,30 @@ type archOverrides struct {
 func (o *archOverrides) register(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVar(&o.dataflow, "dataflow", "", "array dataflow os, ws or is (default: the architecture's)")
-	f.StringVar(&o.tech, "tech", "", "energy table: "+strings.Join(hw.TechNames(), ", ")+" (default: the architecture's)")
+	f.StringVar(&o.tech, "tech", "", "energy table: "+strings.Join(arch.TechNames(), ", ")+" (default: the architecture's)")
 	f.StringVar(&o.overlap, "overlap", "", "unit overlap: serial or pipelined (default: the architecture's)")
-	f.StringVar(&o.fpga, "fpga", "", "FPGA board for the resource estimate: "+strings.Join(hw.BoardNames(), ", "))
+	f.StringVar(&o.fpga, "fpga", "", "FPGA board for the resource estimate: "+strings.Join(arch.BoardNames(), ", "))
 	f.StringVar(&o.packing, "dsp-packing", "", "int8 MACs per DSP: none, dual or dot3 (Versal) (default dual)")
 }
 
 // apply returns s with the overrides, naming the flag of a bad value.
-func (o *archOverrides) apply(s hw.Spec) (hw.Spec, error) {
+func (o *archOverrides) apply(s arch.Spec) (arch.Spec, error) {
 	if o.dataflow != "" {
-		d, err := hw.ParseDataflow(o.dataflow)
+		d, err := arch.ParseDataflow(o.dataflow)
 		if err != nil {
 			return s, fmt.Errorf("--dataflow: %w", err)
 		}
 		s = s.WithDataflow(d)
 	}
 	if o.tech != "" {
-		t, err := hw.LookupTech(o.tech)
+		t, err := arch.LookupTech(o.tech)
 		if err != nil {
 			return s, fmt.Errorf("--tech: %w", err)
 		}
 		s = s.WithTech(t.Name)
 	}
 	if o.overlap != "" {
-		v, err := hw.ParseOverlap(o.overlap)
+		v, err := arch.ParseOverlap(o.overlap)
 		if err != nil {
 			return s, fmt.Errorf("--overlap: %w", err)
 		}
@@ -57,7 +61,7 @@ func (o *archOverrides) apply(s hw.Spec) (hw.Spec, error) {
 	if o.fpga != "" || o.packing != "" {
 		board := s.FPGA.Board
 		if o.fpga != "" {
-			b, err := hw.LookupBoard(o.fpga)
+			b, err := arch.LookupBoard(o.fpga)
 			if err != nil {
 				return s, fmt.Errorf("--fpga: %w", err)
 			}
@@ -65,13 +69,13 @@ func (o *archOverrides) apply(s hw.Spec) (hw.Spec, error) {
 		}
 		p := s.FPGA.DSPPacking
 		if o.packing != "" {
-			q, err := hw.ParseDSPPacking(o.packing)
+			q, err := arch.ParseDSPPacking(o.packing)
 			if err != nil {
 				return s, fmt.Errorf("--dsp-packing: %w", err)
 			}
 			p = q
 		}
-		b, _ := hw.LookupBoard(board)
+		b, _ := arch.LookupBoard(board)
 		if err := s.WithFPGA(board, p).Validate(); err != nil {
 			return s, fmt.Errorf("--dsp-packing %s on %s: %w", p, b.Name, err)
 		}
@@ -91,14 +95,14 @@ func writeOutput(w io.Writer, path string, render func(io.Writer) error) error {
 		_, err := w.Write(buf.Bytes())
 		return err
 	}
-	return hw.WriteFileAtomic(path, buf.Bytes())
+	return atomicfile.WriteFile(path, buf.Bytes())
 }
 
 // newRunCmd is `vimsim run`: the per-layer cycle, traffic and energy
 // estimate of one model on one architecture.
 func newRunCmd() *cobra.Command {
 	var mf modelFlags
-	var arch, format, out, actions string
+	var archArg, format, out, actions string
 	var perOp bool
 	var ov archOverrides
 	var fid fidelityFlags
@@ -125,14 +129,14 @@ func newRunCmd() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("--model: %w", err)
 			}
-			s, err := hw.ResolveSpec(arch)
+			s, err := arch.ResolveSpec(archArg)
 			if err != nil {
 				return fmt.Errorf("--arch: %w", err)
 			}
 			if s, err = ov.apply(s); err != nil {
 				return err
 			}
-			e, err := hw.EstimateModel(s, cfg)
+			e, err := cost.EstimateModel(s, cfg)
 			if err != nil {
 				return err
 			}
@@ -146,7 +150,7 @@ func newRunCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var summary *fidelitySummary
+			var summary *sim.FidelitySummary
 			if nfid > 0 && format != "csv" {
 				if summary, err = runFidelity(&mf, fid, nfid); err != nil {
 					return fmt.Errorf("fidelity: %w", err)
@@ -155,19 +159,7 @@ func newRunCmd() *cobra.Command {
 			err = writeOutput(cmd.OutOrStdout(), out, func(w io.Writer) error {
 				switch format {
 				case "json":
-					if summary == nil {
-						return e.WriteJSON(w)
-					}
-					var buf bytes.Buffer
-					if err := e.WriteJSON(&buf); err != nil {
-						return err
-					}
-					b, err := appendFidelityJSON(buf.Bytes(), summary)
-					if err != nil {
-						return err
-					}
-					_, err = w.Write(b)
-					return err
+					return writeJSON(w, runReport{Estimate: e, Fidelity: summary})
 				case "csv":
 					return e.WriteCSV(w, perOp)
 				}
@@ -183,14 +175,14 @@ func newRunCmd() *cobra.Command {
 				return err
 			}
 			if actionsFormat != "" {
-				return hw.WriteFileAtomic(actions, actionBytes.Bytes())
+				return atomicfile.WriteFile(actions, actionBytes.Bytes())
 			}
 			return nil
 		},
 	}
 	f := cmd.Flags()
 	mf.register(cmd)
-	f.StringVar(&arch, "arch", "systolic16", "architecture preset ("+strings.Join(hw.PresetNames(), ", ")+") or spec file")
+	f.StringVar(&archArg, "arch", "systolic16", "architecture preset ("+strings.Join(arch.PresetNames(), ", ")+") or spec file")
 	ov.register(cmd)
 	f.StringVar(&format, "format", "table", "output format: table, csv or json")
 	f.StringVar(&out, "out", "", "write the report to this file instead of stdout")
@@ -200,13 +192,20 @@ func newRunCmd() *cobra.Command {
 	return cmd
 }
 
+// runReport is the JSON form of vimsim run: the estimate's members and, when
+// computed, the fidelity summary.
+type runReport struct {
+	cost.Estimate
+	Fidelity *sim.FidelitySummary `json:"fidelity,omitempty"`
+}
+
 func pct(v float64) string { return fmt.Sprintf("%.1f", 100*v) }
 
 func uj(pj float64) string { return fmt.Sprintf("%.1f", pj/1e6) }
 
 // writeRunTable renders the estimate as the per-layer (or per-op) table,
 // the totals and, with an FPGA target, the resource estimate.
-func writeRunTable(w io.Writer, e hw.Estimate, perOp bool) error {
+func writeRunTable(w io.Writer, e cost.Estimate, perOp bool) error {
 	s := e.Arch
 	fmt.Fprintf(w, "%s on %s: %dx%d int8 array (%s), %s MHz, %s, %s overlap, scan %d lanes %s\n",
 		e.Model, s.Name, s.Array.Rows, s.Array.Cols, s.Array.Dataflow, fmtNum(s.ClockMHz), s.Tech, s.Overlap, s.Scan.Lanes, s.Scan.Mode)
@@ -215,7 +214,7 @@ func writeRunTable(w io.Writer, e hw.Estimate, perOp bool) error {
 	if perOp {
 		t.Header("layer", "op", "unit", "MACs", "cycles", "stalls", "util %", "DRAM bytes", "energy µJ")
 		for _, c := range e.Ops {
-			t.Append(hw.LayerName(c.Layer), c.Name, string(c.Unit), commas(c.MACs), commas(c.Cycles), commas(c.StallCycles),
+			t.Append(vim.LayerName(c.Layer), c.Name, string(c.Unit), commas(c.MACs), commas(c.Cycles), commas(c.StallCycles),
 				pct(c.Util), commas(c.Traffic.Total()), uj(c.Energy.Total()))
 		}
 		t.Footer("total", "", "", commas(tot.MACs), commas(tot.Cycles), commas(tot.StallCycles), pct(tot.ArrayUtil),

@@ -8,7 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vimsim/vimsim/hw"
+	"github.com/vimsim/vimsim/hw/arch"
+	"github.com/vimsim/vimsim/hw/cost"
 	"github.com/vimsim/vimsim/vim"
 )
 
@@ -18,7 +19,7 @@ func TestRunTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg, _ := vim.Preset("vim-ti")
-	e, err := hw.EstimateModel(hw.Systolic16(), cfg)
+	e, err := cost.EstimateModel(arch.Systolic16(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,12 +49,12 @@ func TestRunJSONMatchesLibrary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got hw.Estimate
+	var got cost.Estimate
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		t.Fatal(err)
 	}
 	cfg, _ := vim.Preset("vim-s")
-	want, _ := hw.EstimateModel(hw.Systolic32().WithDataflow(hw.WeightStationary).WithTech("tpuv4i-7nm").WithOverlap(hw.Pipelined), cfg)
+	want, _ := cost.EstimateModel(arch.Systolic32().WithDataflow(arch.WeightStationary).WithTech("tpuv4i-7nm").WithOverlap(arch.Pipelined), cfg)
 	if got.Totals.Cycles != want.Totals.Cycles || got.Totals.MACs != want.Totals.MACs || got.Arch != want.Arch ||
 		len(got.Ops) != len(want.Ops) || got.Totals.Energy != want.Totals.Energy {
 		t.Errorf("CLI json differs from the library estimate")

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 
@@ -42,20 +40,10 @@ func (f *fidelityFlags) count(model string) (int, error) {
 	return f.images, nil
 }
 
-// fidelitySummary is the part of sim.Report that vimsim run prints.
-type fidelitySummary struct {
-	Method      string          `json:"method"`
-	Data        string          `json:"data"`
-	Images      int             `json:"images"`
-	Paths       []sim.PathStats `json:"paths"`
-	Overflows   int64           `json:"accumulator_overflows"`
-	Saturations int64           `json:"saturations"`
-}
-
 // runFidelity calibrates the paper method on f.data, compiles the integer
 // program and compares n images of f.data on the int8 datapath with the
 // float reference and the fake-quant path.
-func runFidelity(mf *modelFlags, f fidelityFlags, n int) (*fidelitySummary, error) {
+func runFidelity(mf *modelFlags, f fidelityFlags, n int) (*sim.FidelitySummary, error) {
 	m, err := mf.load()
 	if err != nil {
 		return nil, err
@@ -64,16 +52,11 @@ func runFidelity(mf *modelFlags, f fidelityFlags, n int) (*fidelitySummary, erro
 	if err != nil {
 		return nil, fmt.Errorf("--fidelity-data: %w", err)
 	}
-	opt := quant.DefaultOptions()
-	opt.Data = desc
-	qm, err := quant.Calibrate(m, calib, opt)
+	b, err := quant.Build(m, calib, quant.BuildOptions{Quant: quant.DefaultOptions(), Data: desc})
 	if err != nil {
 		return nil, err
 	}
-	p, err := compileProgram(m, qm, calib, desc, 0)
-	if err != nil {
-		return nil, err
-	}
+	p, qm := b.Program, b.QModel
 	pre, err := data.NewPreprocessor(m.Config)
 	if err != nil {
 		return nil, err
@@ -91,12 +74,12 @@ func runFidelity(mf *modelFlags, f fidelityFlags, n int) (*fidelitySummary, erro
 	if err != nil {
 		return nil, err
 	}
-	return &fidelitySummary{Method: qm.Method, Data: f.data, Images: rep.Images, Paths: rep.Paths,
-		Overflows: rep.Total.Overflows, Saturations: rep.Total.Saturations}, nil
+	s := rep.Summary(f.data)
+	return &s, nil
 }
 
 // writeFidelityTable prints the summary under the run table.
-func writeFidelityTable(w io.Writer, s *fidelitySummary) error {
+func writeFidelityTable(w io.Writer, s *sim.FidelitySummary) error {
 	fmt.Fprintf(w, "\nfidelity (%s W8A8 on the int8 datapath, %d images of %s):\n", s.Method, s.Images, s.Data)
 	for _, p := range s.Paths {
 		top1 := "n/a"
@@ -107,23 +90,4 @@ func writeFidelityTable(w io.Writer, s *fidelitySummary) error {
 	}
 	_, err := fmt.Fprintf(w, "  accumulator overflows %d, saturations %d\n", s.Overflows, s.Saturations)
 	return err
-}
-
-// appendFidelityJSON adds a "fidelity" member to the JSON object in obj.
-func appendFidelityJSON(obj []byte, s *fidelitySummary) ([]byte, error) {
-	b, err := json.Marshal(s)
-	if err != nil {
-		return nil, err
-	}
-	obj = bytes.TrimRight(obj, " \n")
-	if len(obj) < 2 || obj[len(obj)-1] != '}' {
-		return nil, fmt.Errorf("run report: not a JSON object")
-	}
-	out := append(append([]byte{}, obj[:len(obj)-1]...), []byte(`,"fidelity":`)...)
-	out = append(out, b...)
-	var check bytes.Buffer
-	if err := json.Indent(&check, append(out, '}'), "", "  "); err != nil {
-		return nil, err
-	}
-	return append(check.Bytes(), '\n'), nil
 }

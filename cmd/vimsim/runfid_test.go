@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/vimsim/vimsim/sim"
 )
 
 func TestRunFidelitySummary(t *testing.T) {
@@ -21,7 +23,7 @@ func TestRunFidelitySummary(t *testing.T) {
 		t.Fatal(errOut)
 	}
 	var rep struct {
-		Fidelity *fidelitySummary `json:"fidelity"`
+		Fidelity *sim.FidelitySummary `json:"fidelity"`
 	}
 	if err := json.Unmarshal([]byte(js), &rep); err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -12,8 +11,8 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/vimsim/vimsim/data"
 	"github.com/vimsim/vimsim/hw/datapath"
+	"github.com/vimsim/vimsim/internal/atomicfile"
 	"github.com/vimsim/vimsim/quant"
-	"github.com/vimsim/vimsim/quant/intprog"
 	"github.com/vimsim/vimsim/sim"
 	"github.com/vimsim/vimsim/vim"
 )
@@ -70,7 +69,7 @@ N: the first N). The report is deterministic (whatever the number of cores).`,
 	fl.StringVar(&opt.out, "out", "", "write the report to this file instead of stdout")
 	fl.StringVar(&opt.program, "program", "", "also write the compiled integer program to this file (safetensors)")
 	fl.BoolVar(&opt.ops, "ops", false, "print the counters of every operation, not only per layer")
-	fl.IntVar(&opt.mergeK, "merge-k", 0, fmt.Sprintf("channel groups of the merged out_proj input, 1-16 (0: %d, 1 for the naive method)", intprog.DefaultMergeGroups))
+	fl.IntVar(&opt.mergeK, "merge-k", 0, fmt.Sprintf("channel groups of the merged out_proj input, 1-16 (0: %d, 1 for the naive method)", quant.DefaultMergeGroups))
 	return cmd
 }
 
@@ -116,10 +115,11 @@ func runSim(cmd *cobra.Command, mf *modelFlags, cf *calibFlags, opt simOptions) 
 	if err != nil {
 		return err
 	}
-	p, qm, err := calibratedProgram(m, qm, qopt, calib, desc, opt.mergeK)
+	b, err := quant.Build(m, calib, quant.BuildOptions{QModel: qm, Quant: qopt, Data: desc, MergeGroups: opt.mergeK})
 	if err != nil {
 		return err
 	}
+	p, qm := b.Program, b.QModel
 	if opt.program != "" {
 		if err := p.Write(opt.program); err != nil {
 			return err
@@ -140,22 +140,11 @@ func runSim(cmd *cobra.Command, mf *modelFlags, cf *calibFlags, opt simOptions) 
 		return err
 	}
 	bar := newProgressBar(cmd.ErrOrStderr(), loader.Len())
-	done := 0
-	for {
-		b, err := loader.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return err
-		}
-		if err := fid.Add(b.Images, b.Labels, b.N); err != nil {
-			return err
-		}
-		done += b.N
-		bar.update(done)
-	}
+	err = fid.AddAll(loader, bar.update)
 	bar.finish()
+	if err != nil {
+		return err
+	}
 	rep, err := fid.Report()
 	if err != nil {
 		return err
@@ -164,95 +153,20 @@ func runSim(cmd *cobra.Command, mf *modelFlags, cf *calibFlags, opt simOptions) 
 	if split != data.Test {
 		dataName += " (" + string(split) + ")"
 	}
-	out := simReport{Model: mf.model, Data: dataName, Program: p.Source, Report: rep}
-	write := func(w io.Writer) error { return out.write(w, opt.format, opt.ops) }
+	out := sim.DatasetReport{Model: mf.model, Data: dataName, Program: p.Source, Report: rep}
+	write := func(w io.Writer) error { return writeSimReport(w, out, opt.format, opt.ops) }
 	if opt.out == "" {
 		return write(cmd.OutOrStdout())
 	}
-	f, err := createAtomic(opt.out)
+	f, err := atomicfile.Create(opt.out)
 	if err != nil {
 		return err
 	}
-	defer f.abort()
+	defer f.Abort()
 	if err := write(f); err != nil {
 		return err
 	}
-	return f.commit()
-}
-
-// compileProgram calibrates the merge scales of qm's method on calib (the
-// float model's merged scan outputs; k channel groups, 0: the method's
-// default) and compiles the integer program.
-func compileProgram(m *vim.Model, qm *quant.QModel, calib quant.Images, desc string, k int) (*intprog.Program, error) {
-	mo := intprog.MergeOptionsFor(qm)
-	if k > 0 {
-		mo.K = k
-	}
-	ms, err := intprog.CalibrateMerge(m, calib, mo)
-	if err != nil {
-		return nil, err
-	}
-	how := "min-max"
-	if mo.Search {
-		how = "searched"
-	}
-	src := fmt.Sprintf("merge scales: %d channel groups by max |m|, %s, headroom for the gated outputs, on %s", mo.K, how, desc)
-	return intprog.CompileWith(qm, intprog.Options{Merge: ms, Source: src})
-}
-
-// simEvalMethods returns the integer-datapath rows of vimsim eval: "int8"
-// (the paper method's quantized model on the datapath) and "int8-naive"
-// (the naive one), for the names requested. qmodel returns the quantized
-// model of a method (shared with the fake-quant rows, so that both run the
-// same calibration); the merge scales are calibrated on calib.
-func simEvalMethods(names []string, m *vim.Model, calib quant.Images, desc string, qmodel func(method string) (*quant.QModel, error)) ([]evalMethod, error) {
-	var out []evalMethod
-	for _, name := range names {
-		var method string
-		switch name {
-		case "int8":
-			method = quant.MethodPaper
-		case "int8-naive":
-			method = quant.MethodNaive
-		default:
-			continue
-		}
-		qm, err := qmodel(method)
-		if err != nil {
-			return nil, err
-		}
-		p, err := compileProgram(m, qm, calib, desc, 0)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, evalMethod{name: name, predict: func(imgs []float64, n int) ([]float64, error) {
-			res, err := sim.Run(p, imgs, n, sim.Options{})
-			if err != nil {
-				return nil, err
-			}
-			return res.Logits, nil
-		}})
-	}
-	return out, nil
-}
-
-// simReport is the output of vimsim sim: the fidelity report with what was
-// run.
-type simReport struct {
-	Model   string `json:"model"`
-	Data    string `json:"data"`
-	Program string `json:"program"`
-	*sim.Report
-}
-
-func layerLabel(l int) string {
-	switch l {
-	case vim.LayerEmbed:
-		return "embed"
-	case vim.LayerHead:
-		return "head"
-	}
-	return strconv.Itoa(l)
+	return f.Commit()
 }
 
 func newSimTable(w io.Writer, header ...string) *tablewriter.Table {
@@ -265,19 +179,14 @@ func newSimTable(w io.Writer, header ...string) *tablewriter.Table {
 }
 
 func counterRow(label string, c datapath.Counters) []string {
-	return []string{label, groupDigits(c.MACs), groupDigits(c.Requants), groupDigits(c.LUTLookups), groupDigits(c.Exps),
-		groupDigits(c.Rsqrts), groupDigits(c.Saturations), groupDigits(c.Overflows)}
+	return []string{label, commas(c.MACs), commas(c.Requants), commas(c.LUTLookups), commas(c.Exps),
+		commas(c.Rsqrts), commas(c.Saturations), commas(c.Overflows)}
 }
 
-// write renders r as tables or as indented JSON.
-func (r simReport) write(w io.Writer, format string, ops bool) error {
+// writeSimReport renders r as tables or as indented JSON.
+func writeSimReport(w io.Writer, r sim.DatasetReport, format string, ops bool) error {
 	if format == "json" {
-		b, err := json.MarshalIndent(r, "", "  ")
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(append(b, '\n'))
-		return err
+		return writeJSON(w, r)
 	}
 	fmt.Fprintf(w, "model %s (%s), data %s, %d images\nprogram: %s\n\n", r.Model, r.Method, r.Data, r.Images, r.Program)
 	t := newSimTable(w, "path", "top-1", "agree fp64", "agree fake-quant", "logits SQNR fp64 dB", "logits SQNR fake-quant dB")
@@ -317,7 +226,7 @@ func (r simReport) write(w io.Writer, format string, ops bool) error {
 	if ops {
 		t = newSimTable(w, append([]string{"layer", "op"}, header[1:]...)...)
 		for _, o := range r.Ops {
-			row := counterRow(layerLabel(o.Layer), o.Counters)
+			row := counterRow(vim.LayerName(o.Layer), o.Counters)
 			if err := t.Append(append([]string{row[0], o.Name}, row[1:]...)); err != nil {
 				return err
 			}
@@ -329,7 +238,7 @@ func (r simReport) write(w io.Writer, format string, ops bool) error {
 	}
 	t = newSimTable(w, header...)
 	for _, l := range r.Layers {
-		if err := t.Append(counterRow(layerLabel(l.Layer), l.Counters)); err != nil {
+		if err := t.Append(counterRow(vim.LayerName(l.Layer), l.Counters)); err != nil {
 			return err
 		}
 	}

@@ -3,16 +3,12 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
-	"github.com/vimsim/vimsim/quant"
 	"github.com/vimsim/vimsim/quant/intprog"
-	"github.com/vimsim/vimsim/vim"
 )
 
 const simToyModel = "../../vim/testdata/toy_pert.weights.safetensors"
@@ -140,57 +136,5 @@ func TestSimCmdErrors(t *testing.T) {
 				t.Errorf("error %q: want one line mentioning %q", msg, c.want)
 			}
 		})
-	}
-}
-
-func TestSimEvalMethods(t *testing.T) {
-	if testing.Short() {
-		t.Skip("calibrates a model")
-	}
-	m, err := vim.Load(simToyModel, vim.LoadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	calib, desc, err := calibrationImages("sample", "train", 4, m.Config, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	calls := map[string]int{}
-	qmodel := func(method string) (*quant.QModel, error) {
-		calls[method]++
-		opt := quant.DefaultOptions()
-		opt.Method, opt.Rounds, opt.SearchRows, opt.SSMImages = method, 1, 64, 2
-		return quant.Calibrate(m, calib, opt)
-	}
-	methods, err := simEvalMethods([]string{"fp32", "int8-naive", "paper", "int8"}, m, calib, desc, qmodel)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(methods) != 2 || methods[0].name != "int8-naive" || methods[1].name != "int8" {
-		t.Fatalf("methods %v", methods)
-	}
-	if calls[quant.MethodNaive] != 1 || calls[quant.MethodPaper] != 1 || len(calls) != 2 {
-		t.Errorf("quantized models requested: %v", calls)
-	}
-	c := m.Config
-	size := c.Channels * c.ImgH * c.ImgW
-	imgs := calib.Data[:2*size]
-	for _, em := range methods {
-		logits, err := em.predict(imgs, 2)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(logits) != 2*c.Classes {
-			t.Fatalf("%s: %d logits", em.name, len(logits))
-		}
-		again, err := em.predict(imgs, 2)
-		if err != nil || !slices.Equal(logits, again) {
-			t.Errorf("%s: not deterministic (%v)", em.name, err)
-		}
-	}
-	if _, err := simEvalMethods([]string{"int8"}, m, calib, desc, func(string) (*quant.QModel, error) {
-		return nil, errors.New("no calibration")
-	}); err == nil || !strings.Contains(err.Error(), "no calibration") {
-		t.Errorf("qmodel error: %v", err)
 	}
 }

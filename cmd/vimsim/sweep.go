@@ -8,7 +8,10 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-	"github.com/vimsim/vimsim/hw"
+	"github.com/vimsim/vimsim/hw/arch"
+	"github.com/vimsim/vimsim/hw/cost"
+	"github.com/vimsim/vimsim/internal/atomicfile"
+	"github.com/vimsim/vimsim/quant/intprog"
 )
 
 // sweepFlags hold the design-space flags of `vimsim sweep`: comma lists,
@@ -18,14 +21,14 @@ type sweepFlags struct {
 }
 
 // space builds the design space, naming the flag of a bad value.
-func (f *sweepFlags) space(ov *archOverrides) (hw.SweepSpace, error) {
-	var sp hw.SweepSpace
+func (f *sweepFlags) space(ov *archOverrides) (cost.SweepSpace, error) {
+	var sp cost.SweepSpace
 	for _, a := range strings.Split(f.arch, ",") {
 		a = strings.TrimSpace(a)
 		if a == "" {
 			return sp, fmt.Errorf("--arch %q: empty item", f.arch)
 		}
-		s, err := hw.ResolveSpec(a)
+		s, err := arch.ResolveSpec(a)
 		if err != nil {
 			return sp, fmt.Errorf("--arch: %w", err)
 		}
@@ -36,37 +39,37 @@ func (f *sweepFlags) space(ov *archOverrides) (hw.SweepSpace, error) {
 	}
 	var err error
 	if f.array != "" {
-		if sp.Arrays, err = hw.ParseArrayList(f.array); err != nil {
+		if sp.Arrays, err = parseArrayList(f.array); err != nil {
 			return sp, fmt.Errorf("--array: %w", err)
 		}
 	}
 	for _, item := range splitList(f.dataflow) {
 		if item == "all" {
-			sp.Dataflows = append(sp.Dataflows, hw.OutputStationary, hw.WeightStationary, hw.InputStationary)
+			sp.Dataflows = append(sp.Dataflows, arch.OutputStationary, arch.WeightStationary, arch.InputStationary)
 			continue
 		}
-		d, err := hw.ParseDataflow(item)
+		d, err := arch.ParseDataflow(item)
 		if err != nil {
 			return sp, fmt.Errorf("--dataflow: %w", err)
 		}
 		sp.Dataflows = append(sp.Dataflows, d)
 	}
 	for _, item := range splitList(f.scanMode) {
-		m, err := hw.ParseScanMode(item)
+		m, err := arch.ParseScanMode(item)
 		if err != nil {
 			return sp, fmt.Errorf("--scan-mode: %w", err)
 		}
 		sp.ScanModes = append(sp.ScanModes, m)
 	}
 	for _, item := range splitList(f.tech) {
-		t, err := hw.LookupTech(item)
+		t, err := arch.LookupTech(item)
 		if err != nil {
 			return sp, fmt.Errorf("--tech: %w", err)
 		}
 		sp.Techs = append(sp.Techs, t.Name)
 	}
 	for _, item := range splitList(f.overlap) {
-		o, err := hw.ParseOverlap(item)
+		o, err := arch.ParseOverlap(item)
 		if err != nil {
 			return sp, fmt.Errorf("--overlap: %w", err)
 		}
@@ -80,7 +83,7 @@ func (f *sweepFlags) space(ov *archOverrides) (hw.SweepSpace, error) {
 		if l.v == "" {
 			continue
 		}
-		if *l.dst, err = hw.ParseIntList(l.v); err != nil {
+		if *l.dst, err = parseIntList(l.v); err != nil {
 			return sp, fmt.Errorf("--%s: %w", l.flag, err)
 		}
 	}
@@ -92,7 +95,7 @@ func (f *sweepFlags) space(ov *archOverrides) (hw.SweepSpace, error) {
 		if l.v == "" {
 			continue
 		}
-		if *l.dst, err = hw.ParseFloatList(l.v); err != nil {
+		if *l.dst, err = parseFloatList(l.v); err != nil {
 			return sp, fmt.Errorf("--%s: %w", l.flag, err)
 		}
 	}
@@ -152,31 +155,32 @@ utilisation is a third objective.`,
 			if err != nil {
 				return fmt.Errorf("--model: %w", err)
 			}
-			if err := cfg.Validate(); err != nil {
+			l, err := intprog.Lower(cfg)
+			if err != nil {
 				return fmt.Errorf("--model: %w", err)
 			}
-			pts, err := hw.Sweep(designs, cfg.Name, cfg.Workload(), jobs)
+			pts, err := cost.Sweep(designs, cfg.Name, l.Ops, jobs)
 			if err != nil {
 				return err
 			}
 			// Render everything before writing anything.
 			var files [len(sweepFiles)][]byte
 			var buf bytes.Buffer
-			if err := hw.WriteSweepCSV(&buf, pts); err != nil {
+			if err := cost.WriteSweepCSV(&buf, pts); err != nil {
 				return err
 			}
 			files[0] = append([]byte(nil), buf.Bytes()...)
 			buf.Reset()
-			if err := hw.WriteSweepJSON(&buf, pts); err != nil {
+			if err := cost.WriteSweepJSON(&buf, pts); err != nil {
 				return err
 			}
 			files[1] = buf.Bytes()
 			title := fmt.Sprintf("%s: %d designs", cfg.Name, len(pts))
 			for i, format := range []string{"png", "svg"} {
-				if files[2+i], err = hw.PlotFront(pts, title, format); err != nil {
+				if files[2+i], err = cost.PlotFront(pts, title, format); err != nil {
 					return err
 				}
-				if files[4+i], err = hw.PlotEnergyBreakdown(pts, cfg.Name+": energy per image of the Pareto designs", format); err != nil {
+				if files[4+i], err = cost.PlotEnergyBreakdown(pts, cfg.Name+": energy per image of the Pareto designs", format); err != nil {
 					return err
 				}
 			}
@@ -184,7 +188,7 @@ utilisation is a third objective.`,
 				return fmt.Errorf("--out: %w", err)
 			}
 			for i, name := range sweepFiles {
-				if err := hw.WriteFileAtomic(filepath.Join(out, name), files[i]); err != nil {
+				if err := atomicfile.WriteFile(filepath.Join(out, name), files[i]); err != nil {
 					return err
 				}
 			}
@@ -201,9 +205,9 @@ utilisation is a third objective.`,
 	f.StringVar(&sf.dramBW, "dram-bw", "", "DRAM bandwidths in GB/s")
 	f.StringVar(&sf.bufKiB, "buffer-kib", "", "ifmap/filter/ofmap buffer sizes in KiB (each)")
 	f.StringVar(&sf.actKiB, "act-kib", "", "activation buffer sizes in KiB")
-	f.StringVar(&sf.tech, "tech", "", "energy tables: "+strings.Join(hw.TechNames(), ", "))
+	f.StringVar(&sf.tech, "tech", "", "energy tables: "+strings.Join(arch.TechNames(), ", "))
 	f.StringVar(&sf.overlap, "overlap", "", "overlap modes: serial, pipelined")
-	f.StringVar(&ov.fpga, "fpga", "", "FPGA board for resources and fit: "+strings.Join(hw.BoardNames(), ", "))
+	f.StringVar(&ov.fpga, "fpga", "", "FPGA board for resources and fit: "+strings.Join(arch.BoardNames(), ", "))
 	f.StringVar(&ov.packing, "dsp-packing", "", "int8 MACs per DSP: none, dual or dot3")
 	mf.register(cmd)
 	f.StringVar(&out, "out", "", "output directory")
@@ -212,9 +216,9 @@ utilisation is a third objective.`,
 }
 
 // writeSweepSummary prints the Pareto designs by latency.
-func writeSweepSummary(cmd *cobra.Command, pts []hw.DesignPoint, out string) error {
+func writeSweepSummary(cmd *cobra.Command, pts []cost.DesignPoint, out string) error {
 	w := cmd.OutOrStdout()
-	var front []hw.DesignPoint
+	var front []cost.DesignPoint
 	for _, p := range pts {
 		if p.Pareto {
 			front = append(front, p)
@@ -235,7 +239,7 @@ func writeSweepSummary(cmd *cobra.Command, pts []hw.DesignPoint, out string) err
 	return t.Render()
 }
 
-func sortFront(f []hw.DesignPoint) {
+func sortFront(f []cost.DesignPoint) {
 	for i := 1; i < len(f); i++ {
 		for j := i; j > 0 && (f[j].LatencyMS < f[j-1].LatencyMS ||
 			(f[j].LatencyMS == f[j-1].LatencyMS && f[j].UJPerImage < f[j-1].UJPerImage)); j-- {

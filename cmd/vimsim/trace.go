@@ -6,7 +6,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-	"github.com/vimsim/vimsim/hw"
+	"github.com/vimsim/vimsim/hw/arch"
+	"github.com/vimsim/vimsim/hw/cost"
 	"github.com/vimsim/vimsim/traces"
 )
 
@@ -14,7 +15,7 @@ import (
 // as a Chrome/Perfetto trace.
 func newTraceCmd() *cobra.Command {
 	var mf modelFlags
-	var arch, out string
+	var archArg, out string
 	var ov archOverrides
 	cmd := &cobra.Command{
 		Use:   "trace --model M --arch A --out trace.json",
@@ -23,7 +24,7 @@ func newTraceCmd() *cobra.Command {
 event JSON (open it in ui.perfetto.dev or chrome://tracing): a "layers" track
 with one slice per layer, and one track per unit (array, scan, dwconv,
 vector, norm, dram) with one slice per operation, in microseconds at the
-architecture's clock. Cycles are those of 'vimsim run' (hw.EstimateModel);
+architecture's clock. Cycles are those of 'vimsim run' (cost.EstimateModel);
 the schedule follows the architecture's overlap mode (docs/RTL.md §11).
 Without --out the trace goes to stdout.`,
 		Args: cobra.NoArgs,
@@ -32,14 +33,14 @@ Without --out the trace goes to stdout.`,
 			if err != nil {
 				return fmt.Errorf("--model: %w", err)
 			}
-			s, err := hw.ResolveSpec(arch)
+			s, err := arch.ResolveSpec(archArg)
 			if err != nil {
 				return fmt.Errorf("--arch: %w", err)
 			}
 			if s, err = ov.apply(s); err != nil {
 				return err
 			}
-			e, err := hw.EstimateModel(s, cfg)
+			e, err := cost.EstimateModel(s, cfg)
 			if err != nil {
 				return err
 			}
@@ -50,7 +51,7 @@ Without --out the trace goes to stdout.`,
 	}
 	mf.register(cmd)
 	f := cmd.Flags()
-	f.StringVar(&arch, "arch", "systolic16", "architecture preset ("+strings.Join(hw.PresetNames(), ", ")+") or spec file")
+	f.StringVar(&archArg, "arch", "systolic16", "architecture preset ("+strings.Join(arch.PresetNames(), ", ")+") or spec file")
 	ov.register(cmd)
 	f.StringVar(&out, "out", "", "write the trace to this file (atomically) instead of stdout")
 	return cmd

@@ -12,7 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/vimsim/vimsim/data"
-	"github.com/vimsim/vimsim/hw"
+	"github.com/vimsim/vimsim/hw/arch"
 	"github.com/vimsim/vimsim/quant"
 	"github.com/vimsim/vimsim/quant/intprog"
 	"github.com/vimsim/vimsim/sim"
@@ -96,7 +96,7 @@ refused without --force.`,
 	cf.calib = vectorsCalib
 	cmd.Flags().Lookup("calib").DefValue = fmt.Sprint(vectorsCalib)
 	f := cmd.Flags()
-	f.StringVar(&opt.arch, "arch", "systolic16", "architecture preset ("+strings.Join(hw.PresetNames(), ", ")+") or spec file; sets the array size and dataflow")
+	f.StringVar(&opt.arch, "arch", "systolic16", "architecture preset ("+strings.Join(arch.PresetNames(), ", ")+") or spec file; sets the array size and dataflow")
 	f.StringVar(&opt.dataflow, "dataflow", "", "array dataflow of the GEMM vectors: os (gemm_os), ws or is (gemm_ws) (default: the architecture's)")
 	f.StringVar(&opt.out, "out", "", "output directory (required)")
 	f.BoolVar(&opt.force, "force", false, "replace an existing non-empty output directory")
@@ -131,12 +131,12 @@ func runVectors(ctx context.Context, cmd *cobra.Command, mf modelFlags, cf calib
 	if err != nil {
 		return fmt.Errorf("--layers: %w", err)
 	}
-	spec, err := hw.ResolveSpec(opt.arch)
+	spec, err := arch.ResolveSpec(opt.arch)
 	if err != nil {
 		return fmt.Errorf("--arch: %w", err)
 	}
 	if opt.dataflow != "" {
-		if spec.Array.Dataflow, err = hw.ParseDataflow(opt.dataflow); err != nil {
+		if spec.Array.Dataflow, err = arch.ParseDataflow(opt.dataflow); err != nil {
 			return fmt.Errorf("--dataflow: %w", err)
 		}
 	}
@@ -305,11 +305,11 @@ func prepareVectorsRun(mf modelFlags, cf calibFlags, opt vectorsOptions) (*vecto
 	if err != nil {
 		return nil, fmt.Errorf("--calib-data: %w", err)
 	}
-	p, qm, err := calibratedProgram(m, qm, qopt, calib, desc, opt.mergeK)
+	b, err := quant.Build(m, calib, quant.BuildOptions{QModel: qm, Quant: qopt, Data: desc, MergeGroups: opt.mergeK})
 	if err != nil {
 		return nil, err
 	}
-	q := qm.Method
+	p, q := b.Program, b.QModel.Method
 	if opt.qmodel != "" {
 		q += " from " + filepath.Base(opt.qmodel)
 	} else {
@@ -319,7 +319,7 @@ func prepareVectorsRun(mf modelFlags, cf calibFlags, opt vectorsOptions) (*vecto
 }
 
 // record runs the program on the image with rec attached.
-func (r *vectorsRun) record(rec traces.Sink) error {
+func (r *vectorsRun) record(rec sim.Recorder) error {
 	res, err := sim.Run(r.p, r.img, 1, sim.Options{Recorder: rec})
 	if err != nil {
 		return err

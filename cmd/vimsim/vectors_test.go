@@ -14,8 +14,10 @@ import (
 	"testing"
 
 	"github.com/spf13/cobra"
-	"github.com/vimsim/vimsim/hw"
+	"github.com/vimsim/vimsim/hw/arch"
+	"github.com/vimsim/vimsim/hw/cost"
 	"github.com/vimsim/vimsim/models"
+	"github.com/vimsim/vimsim/quant/intprog"
 	"github.com/vimsim/vimsim/traces"
 	"github.com/vimsim/vimsim/vim"
 )
@@ -99,7 +101,7 @@ var (
 // the integer simulator's run of the embedded sample's first image on the
 // default model, every unit, two layers, then `make` with Icarus Verilog
 // against hw/rtl: every set prints PASS with the manifest's vector count,
-// every GEMM's fold and total cycles equal hw.ComputeCycles, and one
+// every GEMM's fold and total cycles equal cost.ComputeCycles, and one
 // flipped expected word makes make fail.
 func TestVectorsRunRTL(t *testing.T) {
 	requireRTLTools(t, "iverilog", "vvp", "make")
@@ -181,8 +183,12 @@ func TestVectorsRunRTL(t *testing.T) {
 			layerSets++
 		}
 	}
-	for _, op := range cfg.Workload() {
-		if op.Kind != vim.OpGEMM || op.Layer < 0 || op.Layer > 1 {
+	l, err := intprog.Lower(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, op := range l.Ops {
+		if op.Kind != intprog.KindGEMM || op.Layer < 0 || op.Layer > 1 {
 			continue
 		}
 		prefix := fmt.Sprintf("l%02d_%s_", op.Layer, op.Name)
@@ -203,7 +209,7 @@ func TestVectorsRunRTL(t *testing.T) {
 			continue
 		}
 		checked++
-		cc, err := hw.ComputeCycles(16, 16, hw.OutputStationary, hw.GEMM{M: int(p["M"]), K: int(p["K"]), N: int(p["N"])})
+		cc, err := cost.ComputeCycles(16, 16, arch.OutputStationary, cost.GEMM{M: int(p["M"]), K: int(p["K"]), N: int(p["N"])})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -279,7 +285,7 @@ func TestVectorsWSRTL(t *testing.T) {
 	checked := 0
 	for _, c := range vecCyclesRe.FindAllStringSubmatch(log, -1) {
 		p := consts[c[1]]
-		cc, err := hw.ComputeCycles(16, 16, hw.WeightStationary, hw.GEMM{M: int(p["M"]), K: int(p["K"]), N: int(p["N"])})
+		cc, err := cost.ComputeCycles(16, 16, arch.WeightStationary, cost.GEMM{M: int(p["M"]), K: int(p["K"]), N: int(p["N"])})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -22,6 +22,8 @@ const (
 	// DefaultExpTableBits is the table size the scan unit uses: 2^7 + 1
 	// entries.
 	DefaultExpTableBits = 7
+	// scanKernelTableBits is the table size the scan kernel is built for.
+	scanKernelTableBits = 7
 )
 
 // Exp2Unit evaluates 2^x in fixed point (DATAPATH.md §5): the input z (Q.20)
@@ -33,6 +35,9 @@ type Exp2Unit struct {
 	tableBits int
 	table     []int64  // round(2^(i/2^b) · 2^30), i = 0..2^b
 	segs      []expSeg // table[i] and table[i+1] − table[i], i < 2^b
+	// base and slope are the segments in 32 bits for the scan kernels;
+	// nil unless b = 7 and every slope is below 2^24 (scan_kernels.go).
+	base, slope []uint32
 }
 
 // expSeg is one interpolation segment: the table entry and the difference to
@@ -87,6 +92,16 @@ func newExp2Unit(tableBits int, entry func(i int) int64) (*Exp2Unit, error) {
 	u.segs = make([]expSeg, 1<<tableBits)
 	for i := range u.segs {
 		u.segs[i] = expSeg{u.table[i], u.table[i+1] - u.table[i]}
+	}
+	if tableBits == scanKernelTableBits {
+		u.base, u.slope = make([]uint32, len(u.segs)), make([]uint32, len(u.segs))
+		for i, sg := range u.segs {
+			if sg.base < 0 || sg.base > 1<<31 || sg.slope < 0 || sg.slope >= 1<<24 {
+				u.base, u.slope = nil, nil
+				break
+			}
+			u.base[i], u.slope[i] = uint32(sg.base), uint32(sg.slope)
+		}
 	}
 	return u, nil
 }

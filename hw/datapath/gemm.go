@@ -16,8 +16,13 @@ type Weights struct {
 	MaxAbs int  // max |w| over Data
 	Int4   bool // values restricted to [−8, 7]
 
+	// The packed forms for the fast GEMM: vnni for the AVX-512 VNNI
+	// kernels (gemm_vnni.go) when the CPU has them, else packed.
 	packed []int64 // ⌈N/3⌉×K words, three 21-bit lanes per word
 	chunk  int     // K-steps after which the lanes are unpacked
+	vnni   []byte  // w in the micro-kernels' panel layout
+	// vnniCorr[j] = 128·Σ_q w[j][q], N padded to the panels
+	vnniCorr []int32
 }
 
 // NewWeights wraps the n×k int8 matrix data (row-major, row = output).
@@ -66,6 +71,19 @@ const (
 )
 
 func (w *Weights) pack() {
+	w.chunk = w.K
+	if w.MaxAbs > 0 {
+		w.chunk = min(w.K, laneLimit/(128*w.MaxAbs))
+	}
+	if useVNNI {
+		w.packVNNI()
+	} else {
+		w.packLanes()
+	}
+}
+
+// packLanes builds the lane-packed words of gemmPacked.
+func (w *Weights) packLanes() {
 	groups := (w.N + 2) / 3
 	w.packed = make([]int64, groups*w.K)
 	for g := 0; g < groups; g++ {
@@ -80,10 +98,6 @@ func (w *Weights) pack() {
 				dst[q] += int64(v) << (laneBits * l)
 			}
 		}
-	}
-	w.chunk = w.K
-	if w.MaxAbs > 0 {
-		w.chunk = min(w.K, laneLimit/(128*w.MaxAbs))
 	}
 }
 
@@ -107,17 +121,20 @@ func GEMM(dst Matrix[int32], a Matrix[int8], w *Weights, c *Counters) error {
 	}
 	var k Counters
 	k.MACs = int64(a.Rows) * int64(w.N) * int64(w.K)
-	if w.safe() {
-		gemmPacked(dst, a, w)
-	} else {
+	switch {
+	case !w.safe():
 		k.Overflows = gemmWide(dst, a, w)
+	case w.vnni != nil:
+		gemmVNNI(dst, a, w)
+	default:
+		gemmPacked(dst, a, w)
 	}
 	c.add(k)
 	return nil
 }
 
 func gemmCheck(dst Matrix[int32], a Matrix[int8], w *Weights) error {
-	if w == nil || w.packed == nil {
+	if w == nil || w.chunk == 0 {
 		return fmt.Errorf("gemm: weights not built by NewWeights")
 	}
 	if err := a.valid("gemm: activations"); err != nil {
@@ -378,17 +395,28 @@ func DepthwiseConv(dst Matrix[int32], x Matrix[int8], w Matrix[int8], c *Counter
 		return err
 	}
 	T, E := w.Cols, x.Cols
+	taps := make([]int32, T*E) // tap k of every channel, contiguous
+	for e := 0; e < E; e++ {
+		for k := 0; k < T; k++ {
+			taps[k*E+e] = int32(w.Data[e*T+k])
+		}
+	}
+	kernel := asmDwconvRow()
 	for t := 0; t < x.Rows; t++ {
 		out := dst.Row(t)
-		clear(out)
-		for k := 0; k < T; k++ {
-			src := t - T + 1 + k
-			if src < 0 {
-				continue
-			}
-			xr := x.Row(src)
-			for e := 0; e < E; e++ {
-				out[e] += int32(w.Data[e*T+k]) * int32(xr[e])
+		k0 := max(0, T-1-t) // taps before the sequence start multiply zeros
+		e0 := 0
+		if kernel != nil && E >= 16 {
+			e0 = E &^ 15
+			kernel(&out[0], &x.Data[(t-T+1+k0)*E], &taps[k0*E], T-k0, e0, E)
+		}
+		clear(out[e0:])
+		for k := k0; k < T; k++ {
+			xr := x.Row(t - T + 1 + k)[e0:]
+			tk := taps[k*E+e0 : (k+1)*E]
+			xr, out := xr[:len(tk)], out[e0:e0+len(tk)]
+			for e, wv := range tk {
+				out[e] += wv * int32(xr[e])
 			}
 		}
 	}
@@ -396,3 +424,7 @@ func DepthwiseConv(dst Matrix[int32], x Matrix[int8], w Matrix[int8], c *Counter
 	c.add(Counters{MACs: int64(x.Rows) * int64(E) * int64(T)})
 	return nil
 }
+
+// dwconvRowKernel computes out[i] = Σ_{j<nk} taps[j·stride+i]·x[j·stride+i]
+// for i < e (a multiple of 16): one output row of DepthwiseConv.
+type dwconvRowKernel func(out *int32, x *int8, taps *int32, nk, e, stride int)

@@ -200,7 +200,7 @@ func TestDepthwiseConv(t *testing.T) {
 	r := rand.New(rand.NewPCG(6, 6))
 	var outputs int
 	for iter := 0; outputs < 100000; iter++ {
-		L, E, T := 1+r.IntN(30), 1+r.IntN(40), 1+r.IntN(6)
+		L, E, T := 1+r.IntN(30), 1+r.IntN(100), 1+r.IntN(6)
 		x := NewMatrix[int8](L, E)
 		w := NewMatrix[int8](E, T)
 		fillInt8(r, x.Data, -128, 127)

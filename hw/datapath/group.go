@@ -1,6 +1,9 @@
 package datapath
 
-import "fmt"
+import (
+	"fmt"
+	"unsafe"
+)
 
 // GroupMultBits is the width of the mantissas of a GroupRequantizer (the
 // largest is normalised to [2^26, 2^27)) and MaxGroups its largest number of
@@ -70,15 +73,51 @@ func RequantizeGroups[T Integer](dst Matrix[T], accs []Matrix[int32], r *GroupRe
 	if b := bitsOf[T](); r.Bits > b {
 		return fmt.Errorf("group requantizer: %d-bit output into %d-bit elements", r.Bits, b)
 	}
+	// Per row: the first cols &^ 7 outputs by the assembly kernel where
+	// the CPU has it, the rest (or all) in Go: Σ_g acc_g·Mult[g]
+	// accumulated group by group over a row-sized buffer, rounded and
+	// saturated.
+	lo, hi := satBounds(r.Bits)
+	sh := int64(r.Shift)
+	rc := requantConsts{shift: &sh, zp: int64(r.ZeroPoint), lo: lo, hi: hi}
+	rnd := int64(1) << (uint(sh-1) & 63)
+	mult := make([]int64, len(accs))
+	for g, m := range r.Mult {
+		mult[g] = int64(m)
+	}
+	kernel := asmGroupRow(bitsOf[T]())
+	rows := make([]*int32, len(accs))
 	var sat int64
-	for i := range dst.Data {
-		var s int64
-		for g, a := range accs {
-			s += int64(a.Data[i]) * int64(r.Mult[g])
+	sum := make([]int64, dst.Cols)
+	for i := 0; i < dst.Rows; i++ {
+		j0 := 0
+		if kernel != nil && dst.Cols >= 8 {
+			j0 = dst.Cols &^ 7
+			for g, a := range accs {
+				rows[g] = &a.Row(i)[0]
+			}
+			sat += kernel(unsafe.Pointer(&dst.Row(i)[0]), &rows[0], &mult[0], len(accs), j0, &rc)
 		}
-		v, clamped := Saturate(RoundShift(s, uint(r.Shift))+int64(r.ZeroPoint), r.Bits)
-		dst.Data[i] = T(v)
-		sat += b2i(clamped)
+		s := sum[j0:]
+		for j := range s {
+			s[j] = rnd
+		}
+		for g, a := range accs {
+			m := mult[g]
+			row := a.Row(i)[j0:]
+			row = row[:len(s)]
+			for j, x := range row {
+				s[j] += int64(x) * m
+			}
+		}
+		out := dst.Row(i)[j0:]
+		out = out[:len(s)]
+		for j, v := range s {
+			v = v>>(uint(sh)&63) + rc.zp
+			vc := max(min(v, hi), lo)
+			sat += b2i(vc != v)
+			out[j] = T(vc)
+		}
 	}
 	n := int64(len(dst.Data))
 	c.add(Counters{Requants: n, MACs: n * int64(len(accs)), Saturations: sat})
@@ -142,3 +181,9 @@ func (w *Weights) Columns(cols []int) (*Weights, error) {
 	}
 	return newWeights(w.N, len(cols), data, w.Int4)
 }
+
+// groupRowKernel computes the first n outputs (n a multiple of 8) of a row
+// of RequantizeGroups: rows[g] points at the row of partial sums of group g
+// of k, mult[g] is its multiplier; c holds the shift (through c.shift), the
+// zero point and the output range. It returns the saturations.
+type groupRowKernel func(dst unsafe.Pointer, rows **int32, mult *int64, k, n int, c *requantConsts) (sat int64)

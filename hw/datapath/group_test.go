@@ -94,3 +94,76 @@ func TestGroupedGEMMProperty(t *testing.T) {
 		t.Error("missing partial sums accepted")
 	}
 }
+
+// TestRequantizeGroupsProperty checks RequantizeGroups (its rows of 8 and
+// more run the AVX-512 kernel where the CPU has it) against math/big on
+// extreme partial sums, up to MaxGroups groups, the largest mantissas and
+// all shifts, zero points, and int8, int16 and int32 outputs, with the
+// saturation count.
+func TestRequantizeGroupsProperty(t *testing.T) {
+	r := rand.New(rand.NewPCG(19, 20))
+	for iter := 0; iter < 1500; iter++ {
+		rows, cols, groups := 1+r.IntN(5), 1+r.IntN(50), 1+r.IntN(MaxGroups)
+		rq := &GroupRequantizer{Mult: make([]int32, groups), Shift: 1 + r.IntN(62), Bits: []int{8, 16, 32, 5, 12}[r.IntN(5)]}
+		for g := range rq.Mult {
+			rq.Mult[g] = pick(r, []int32{0, 1<<GroupMultBits - 1}, func() int32 { return int32(r.IntN(1 << GroupMultBits)) })
+		}
+		lo, hi := satBounds(rq.Bits)
+		if r.IntN(3) == 0 {
+			rq.ZeroPoint = int32(lo + r.Int64N(hi-lo+1))
+		}
+		accs := make([]Matrix[int32], groups)
+		for g := range accs {
+			accs[g] = NewMatrix[int32](rows, cols)
+			for i := range accs[g].Data {
+				accs[g].Data[i] = extremeInt32(r)
+			}
+		}
+		want := make([]int64, rows*cols)
+		var wantSat int64
+		for i := range want {
+			s := new(big.Int)
+			for g := range accs {
+				s.Add(s, new(big.Int).Mul(big.NewInt(int64(accs[g].Data[i])), big.NewInt(int64(rq.Mult[g]))))
+			}
+			v, sat := refSat(s.Add(refRoundShift(s, rq.Shift), big.NewInt(int64(rq.ZeroPoint))), rq.Bits)
+			want[i] = v
+			wantSat += b2i(sat)
+		}
+		var c Counters
+		var got []int64
+		var err error
+		switch {
+		case rq.Bits <= 8:
+			got, err = runGroups[int8](rows, cols, accs, rq, &c)
+		case rq.Bits <= 16:
+			got, err = runGroups[int16](rows, cols, accs, rq, &c)
+		default:
+			got, err = runGroups[int32](rows, cols, accs, rq, &c)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("iter %d (%d groups, shift %d, bits %d) elem %d: got %d, want %d", iter, groups, rq.Shift, rq.Bits, i, got[i], want[i])
+			}
+		}
+		if c.Saturations != wantSat || c.Requants != int64(rows*cols) || c.MACs != int64(rows*cols*groups) {
+			t.Fatalf("iter %d: counters %+v, want %d saturations", iter, c, wantSat)
+		}
+	}
+}
+
+// runGroups runs RequantizeGroups into a T matrix and returns its values.
+func runGroups[T Integer](rows, cols int, accs []Matrix[int32], rq *GroupRequantizer, c *Counters) ([]int64, error) {
+	dst := NewMatrix[T](rows, cols)
+	if err := RequantizeGroups(dst, accs, rq, c); err != nil {
+		return nil, err
+	}
+	out := make([]int64, len(dst.Data))
+	for i, v := range dst.Data {
+		out[i] = int64(v)
+	}
+	return out, nil
+}

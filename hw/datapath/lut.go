@@ -57,13 +57,51 @@ func (ct *ChannelTables) Apply(dst, src Matrix[int8], c *Counters) error {
 			return fmt.Errorf("channel tables: channel %d uses table %d of %d", ch, i, len(ct.Tables))
 		}
 	}
+	// Each table as one array of entry | clamped<<8, and each channel's
+	// offset into them.
+	comb := make([]uint16, 256*len(ct.Tables))
+	for i := range ct.Tables {
+		for x, v := range ct.Tables[i].Entries {
+			comb[i*256+x] = uint16(uint8(v)) | uint16(b2i(ct.Tables[i].Clamped[x]))<<8
+		}
+	}
+	off := make([]int, src.Cols)
+	for ch, i := range ct.Index {
+		off[ch] = 256 * int(i)
+	}
 	var sat int64
+	// The assembly kernel takes whole chunks of 64 channels: per table its
+	// entries and clamped flags, per chunk and table the lanes that use it.
+	kernel := asmLUTRow()
+	c0 := 0
+	var tabs []byte
+	var masks []uint64
+	if kernel != nil && src.Cols >= 64 {
+		c0 = src.Cols &^ 63
+		k := len(ct.Tables)
+		tabs = make([]byte, 512*k)
+		for i := range ct.Tables {
+			for x, v := range ct.Tables[i].Entries {
+				tabs[512*i+x] = byte(v)
+				tabs[512*i+256+x] = byte(b2i(ct.Tables[i].Clamped[x]))
+			}
+		}
+		masks = make([]uint64, c0/64*k)
+		for ch, i := range ct.Index[:c0] {
+			masks[ch/64*k+int(i)] |= 1 << (ch % 64)
+		}
+	}
 	for r := 0; r < src.Rows; r++ {
 		in, out := src.Row(r), dst.Row(r)
-		for ch, x := range in {
-			t := &ct.Tables[ct.Index[ch]]
-			out[ch] = t.Entries[uint8(x)]
-			sat += b2i(t.Clamped[uint8(x)])
+		if c0 > 0 {
+			sat += kernel(&out[0], &in[0], c0, &tabs[0], &masks[0], len(ct.Tables))
+		}
+		in, out = in[:len(off)], out[:len(off)]
+		for ch := c0; ch < len(off); ch++ {
+			o := off[ch]
+			v := comb[o+int(uint8(in[ch]))]
+			out[ch] = int8(v)
+			sat += int64(v >> 8)
 		}
 	}
 	c.add(Counters{LUTLookups: int64(len(src.Data)), Saturations: sat})
@@ -145,3 +183,9 @@ func ApplyInterp16[T Integer](dst []T, src []int16, t *InterpTable16, c *Counter
 	c.add(Counters{LUTLookups: int64(len(src)), MACs: int64(len(src)), Saturations: sat})
 	return nil
 }
+
+// lutRowKernel maps the first n inputs (n a multiple of 64) of a row
+// through the channel tables: tabs holds per table the 256 entries and the
+// 256 clamped flags, masks[c·k+j] the lanes of chunk c that use table j of
+// k. It returns the number of clamped lookups.
+type lutRowKernel func(dst, src *int8, n int, tabs *byte, masks *uint64, k int) (sat int64)

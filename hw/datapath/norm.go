@@ -127,6 +127,11 @@ func RMSNorm[T Integer](dst Matrix[T], x Matrix[int32], u *NormUnit, p *NormPara
 	}
 	var k Counters
 	F := p.Frac()
+	// The output multiplier (Out.Apply(·, 0)), zero point and range.
+	om, os := int64(p.Out.M), uint(p.Out.Shift)&63
+	orn := int64(1) << (os - 1)
+	zp := int64(p.ZeroPoint)
+	lo, hi := satBounds(p.Bits)
 	for i := 0; i < x.Rows; i++ {
 		row, out := x.Row(i), dst.Row(i)
 		var ss uint64
@@ -152,13 +157,21 @@ func RMSNorm[T Integer](dst Matrix[T], x Matrix[int32], u *NormUnit, p *NormPara
 		k.Rsqrts++
 		k.LUTLookups++
 		sh := uint(RsqrtFrac + e - F)
-		for j, xv := range row {
-			n := RoundShift(int64(xv)*int64(r), sh)
-			acc := n * int64(p.Gamma[j]) // |acc| < 2^31 since |n| ≤ 2^F
-			y, sat := Saturate(p.Out.Apply(int32(acc), 0)+int64(p.ZeroPoint), p.Bits)
-			out[j] = T(y)
-			k.Saturations += b2i(sat)
+		var half int64 // RoundShift(·, sh), hoisted
+		if sh > 0 {
+			half = 1 << (sh - 1)
 		}
+		gamma, out := p.Gamma[:len(row)], out[:len(row)]
+		var sat int64
+		for j, xv := range row {
+			n := (int64(xv)*int64(r) + half) >> (sh & 63)
+			acc := n * int64(gamma[j]) // |acc| < 2^31 since |n| ≤ 2^F
+			y := (int64(int32(acc))*om+orn)>>os + zp
+			yc := max(min(y, hi), lo)
+			sat += b2i(yc != y)
+			out[j] = T(yc)
+		}
+		k.Saturations += sat
 	}
 	n := int64(len(x.Data))
 	k.MACs += 3 * n

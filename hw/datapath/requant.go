@@ -3,6 +3,7 @@ package datapath
 import (
 	"fmt"
 	"math"
+	"unsafe"
 )
 
 // Multiplier is a positive real scale factor in fixed point: the value
@@ -184,13 +185,73 @@ func Requantize[T Integer](dst Matrix[T], acc Matrix[int32], r *Requantizer, tok
 	if err := r.Validate(tokens, acc.Cols); err != nil {
 		return err
 	}
-	var k Counters
-	for i := 0; i < acc.Rows; i++ {
-		src, out := acc.Row(i), dst.Row(i)
-		for j, a := range src {
-			out[j] = T(r.at(a, tokenOffset+i, j, &k))
+	// Per-channel mantissa, shift and bias, then one pass per row with the
+	// row's token shift: the arithmetic of at.
+	cols := acc.Cols
+	mant, shift, bias := make([]int32, cols), make([]int64, cols), make([]int64, cols)
+	for j := range cols {
+		m := r.Mult[0]
+		if r.ChannelGroup != nil {
+			m = r.Mult[r.ChannelGroup[j]]
+		}
+		mant[j], shift[j] = m.M, int64(m.Shift)
+		if r.Bias != nil {
+			bias[j] = int64(r.Bias[j])
 		}
 	}
+	lo, hi := satBounds(r.Bits)
+	rc := requantConsts{zp: int64(r.ZeroPoint), lo: lo, hi: hi}
+	if cols > 0 {
+		rc.mant, rc.shift, rc.bias = &mant[0], &shift[0], &bias[0]
+	}
+	kernel := asmRequantRow(bitsOf[T]())
+	var over, sat int64
+	for i := 0; i < acc.Rows; i++ {
+		var extra int64
+		if r.TokenGroup != nil {
+			extra = int64(r.TokenShift[r.TokenGroup[tokenOffset+i]])
+		}
+		src, out := acc.Row(i), dst.Row(i)
+		j0 := 0
+		if kernel != nil && cols >= 8 {
+			j0 = cols &^ 7
+			o, s := kernel(unsafe.Pointer(&out[0]), &src[0], j0, &rc, extra)
+			over, sat = over+o, sat+s
+		}
+		o, s := requantRowGo(out[j0:], src[j0:], mant[j0:], shift[j0:], bias[j0:], &rc, extra)
+		over, sat = over+o, sat+s
+	}
+	k := Counters{Requants: int64(len(acc.Data)), Overflows: over, Saturations: sat}
 	c.add(k)
 	return nil
+}
+
+// requantConsts are the per-channel constants of a Requantize call: the
+// mantissa, the shift (without the token shift) and the bias of each
+// channel, the zero point and the output range.
+type requantConsts struct {
+	mant        *int32
+	shift, bias *int64
+	zp, lo, hi  int64
+}
+
+// requantRowKernel requantizes the n accumulators at src into dst (n a
+// multiple of 8), the constants starting at the same channel, with the
+// row's token shift extra; it returns the overflows and saturations.
+type requantRowKernel func(dst unsafe.Pointer, src *int32, n int, c *requantConsts, extra int64) (over, sat int64)
+
+// requantRowGo is the Go form of the row kernel, on slices.
+func requantRowGo[T Integer](out []T, src []int32, mant []int32, shift, bias []int64, c *requantConsts, extra int64) (over, sat int64) {
+	out, mant, shift, bias = out[:len(src)], mant[:len(src)], shift[:len(src)], bias[:len(src)]
+	for j, x := range src {
+		a := int64(x) + bias[j]
+		ac := max(min(a, math.MaxInt32), math.MinInt32)
+		over += b2i(ac != a)
+		s := uint(min(shift[j]+extra, 63)) & 63
+		v := (ac*int64(mant[j])+1<<(s-1))>>s + c.zp
+		vc := max(min(v, c.hi), c.lo)
+		sat += b2i(vc != v)
+		out[j] = T(vc)
+	}
+	return over, sat
 }

@@ -188,11 +188,22 @@ type ScanTaps struct {
 //	V     = ShiftRound(y′, e_g(t) + SkipShift[d]) + SkipD[d]·x
 //	out   = sat16(Gate[d].Apply(V·z, 0))
 func Scan(dst Matrix[int16], in ScanInputs, p *ScanParams, u *Exp2Unit, taps *ScanTaps, c *Counters) error {
+	ks, ok := asmScanKernels()
+	if !ok {
+		ks = goScanKernels()
+	}
+	_, err := scan(dst, in, p, u, taps, c, ks)
+	return err
+}
+
+// scan is Scan with the given kernels; it also returns the number of steps
+// that ran the exact 64-bit states pass.
+func scan(dst Matrix[int16], in ScanInputs, p *ScanParams, u *Exp2Unit, taps *ScanTaps, c *Counters, ks scanKernels) (wideSteps int, err error) {
 	if err := p.Validate(); err != nil {
-		return err
+		return 0, err
 	}
 	if u == nil || len(u.segs) == 0 {
-		return fmt.Errorf("scan: exponent unit not built by NewExp2Unit")
+		return 0, fmt.Errorf("scan: exponent unit not built by NewExp2Unit")
 	}
 	E, N, L := p.Channels, p.States, p.Steps
 	for _, m := range []struct {
@@ -201,57 +212,97 @@ func Scan(dst Matrix[int16], in ScanInputs, p *ScanParams, u *Exp2Unit, taps *Sc
 		cols int
 	}{{"x", in.X, E}, {"delta", in.Delta, E}, {"z", in.Z, E}, {"b", in.B, N}, {"c", in.C, N}} {
 		if err := m.m.check("scan: input "+m.name, L, m.cols); err != nil {
-			return err
+			return 0, err
 		}
 	}
 	if err := dst.check("scan: output", L, E); err != nil {
-		return err
+		return 0, err
 	}
 	var tapY, tapV bool
 	if taps != nil {
 		if tapY = taps.Y.Data != nil; tapY {
 			if err := taps.Y.check("scan: tap y", L, E); err != nil {
-				return err
+				return 0, err
 			}
 		}
 		if tapV = taps.Skip.Data != nil; tapV {
 			if err := taps.Skip.check("scan: tap skip", L, E); err != nil {
-				return err
+				return 0, err
 			}
 		}
 	}
-	state := make([]int8, E*N)
+	// Channels padded to whole kernel blocks; the pad lanes have zero inputs
+	// and constants that map zero to zero.
+	e := (E + scanLanes - 1) / scanLanes * scanLanes
+	u1M, skipD, gM := make([]int32, e), make([]int32, e), make([]int32, e)
+	u1Rnd, u1Sh, norm := make([]int64, e), make([]int64, e), make([]int64, e)
+	skipShift, gRnd, gSh := make([]int64, e), make([]int64, e), make([]int64, e)
+	for d := 0; d < e; d++ {
+		u1Sh[d], gSh[d] = 1, 1
+		if d >= E {
+			continue
+		}
+		u1M[d], u1Sh[d], u1Rnd[d] = p.UChan[d].M, int64(p.UChan[d].Shift), 1<<(p.UChan[d].Shift-1)
+		norm[d] = int64(p.UChanNorm[d]) - ScanAccFrac
+		skipShift[d], skipD[d] = int64(p.SkipShift[d]), p.SkipD[d]
+		gM[d], gSh[d], gRnd[d] = p.Gate[d].M, int64(p.Gate[d].Shift), 1<<(p.Gate[d].Shift-1)
+	}
+	aneg := make([]int32, N*e) // transposed: row n is state n of every channel
+	var maxANeg int64
+	for d := 0; d < E; d++ {
+		for n := 0; n < N; n++ {
+			aneg[n*e+d] = p.ANeg[d*N+n]
+			maxANeg = max(maxANeg, int64(p.ANeg[d*N+n]))
+		}
+	}
+	// wide: the 32-bit states pass cannot be used at all.
+	wide := N > scanMaxN || u.base == nil || 127*maxANeg > scanMaxDA
+	q := make([]int8, N*e)
+	bc := make([]int32, 2*N)
+	xu, yacc, v := make([]int32, e), make([]int32, e), make([]int32, e)
+	yq := make([]int8, e)
+	out := make([]int16, e)
+	rows := make([]int8, 3*e) // Δ, x, z of the step, padded
+	a := &scanArgs{e: e, n: N, delta: &rows[0], x: &rows[e], z: &rows[2*e], bc: &bc[0],
+		u1M: &u1M[0], u1Rnd: &u1Rnd[0], u1Sh: &u1Sh[0], norm: &norm[0],
+		skipShift: &skipShift[0], skipD: &skipD[0], gM: &gM[0], gRnd: &gRnd[0], gSh: &gSh[0],
+		q: &q[0], aneg: &aneg[0], xu: &xu[0], yacc: &yacc[0], out: &out[0], yq: &yq[0], v: &v[0]}
+	if !wide {
+		a.base, a.slope = &u.base[0], &u.slope[0]
+	}
 	var k Counters
 	for t := 0; t < L; t++ {
-		xr, dr, zr := in.X.Row(t), in.Delta.Row(t), in.Z.Row(t)
+		copy(rows[:E], in.Delta.Row(t))
+		copy(rows[e:e+E], in.X.Row(t))
+		copy(rows[2*e:2*e+E], in.Z.Row(t))
 		br, cr := in.B.Row(t), in.C.Row(t)
-		out := dst.Row(t)
-		ct := int64(p.StepLog2[t])
-		ustep := p.UStep[t]
-		ystep := p.YStep[t]
-		eg := int(p.GroupShift[p.TokenGroup[t]])
-		for d := 0; d < E; d++ {
-			delta, x := dr[d], xr[d]
-			y1 := p.UChan[d].Apply(int32(delta)*int32(x), 0)
-			xu64 := ustep.Apply(int32(y1), int(p.UChanNorm[d])-ScanAccFrac)
-			xu, sat := clampInt32(xu64)
-			k.Saturations += b2i(sat)
-			sr := scanStates(state[d*N:(d+1)*N], p.ANeg[d*N:(d+1)*N], br, cr, u, ct, int64(delta), int64(xu), &k)
-			yacc, over := clampWrap32(sr)
-			k.Overflows += b2i(over)
-			yq, sat := Saturate(ystep.Apply(yacc, eg), ScanYBits)
-			k.Saturations += b2i(sat)
-			v := ShiftRound(yq, eg+int(p.SkipShift[d])) + int64(p.SkipD[d])*int64(x)
-			g := v * int64(zr[d]) // |g| ≤ 2^30
-			o, sat := Saturate(p.Gate[d].Apply(int32(g), 0), GateBits)
-			k.Saturations += b2i(sat)
-			out[d] = int16(o)
-			if tapY {
-				taps.Y.Data[t*E+d] = int8(yq)
+		for i := range br {
+			bc[2*i], bc[2*i+1] = int32(br[i]), int32(cr[i])
+		}
+		eg := int64(p.GroupShift[p.TokenGroup[t]])
+		a.ct = int64(p.StepLog2[t])
+		a.utM, a.utSh = int64(p.UStep[t].M), int64(p.UStep[t].Shift)
+		a.yM, a.ySh, a.eg = int64(p.YStep[t].M), min(int64(p.YStep[t].Shift)+eg, 63), eg
+		sat, fits := ks.xu(a)
+		k.Saturations += sat
+		if fits && !wide && a.ct < scanZLimit && a.ct-127*maxANeg >= math.MinInt32 {
+			k.Saturations += ks.states(a)
+		} else {
+			wideSteps++
+			for d := 0; d < E; d++ {
+				s := scanStates(q[d:], aneg[d:], e, br, cr, u, a.ct, int64(rows[d]), int64(xu[d]), &k)
+				ya, over := clampWrap32(s)
+				k.Overflows += b2i(over)
+				yacc[d] = ya
 			}
-			if tapV {
-				taps.Skip.Data[t*E+d] = int32(v)
-			}
+		}
+		k.Saturations += ks.out(a)
+		copy(dst.Row(t), out[:E])
+		if tapY {
+			copy(taps.Y.Row(t), yq[:E])
+		}
+		if tapV {
+			copy(taps.Skip.Row(t), v[:E])
 		}
 	}
 	steps := int64(L) * int64(E)
@@ -259,24 +310,27 @@ func Scan(dst Matrix[int16], in ScanInputs, p *ScanParams, u *Exp2Unit, taps *Sc
 	k.MACs += 4*steps*int64(N) + 3*steps
 	k.Requants += 4 * steps
 	c.add(k)
-	return nil
+	return wideSteps, nil
 }
 
 // scanStates runs the N state lanes of one channel for one step and returns
-// Σ_n H·C (exact). The exponent unit is inlined (same arithmetic as
+// Σ_n H·C (exact): the exact 64-bit form of the states pass, for steps
+// outside the 32-bit bounds. State n of the channel is q[n·stride] with its
+// decay aneg[n·stride]. The exponent unit is inlined (same arithmetic as
 // Exp2Unit.eval); z is formed exactly in int64, and every z below
 // −26·2^20 gives 0 as in the unit.
-func scanStates(q []int8, aneg []int32, b, cc []int8, u *Exp2Unit, ct, delta, xu int64, k *Counters) int64 {
-	n := len(q)
-	aneg, b, cc = aneg[:n], b[:n], cc[:n]
+func scanStates(q []int8, aneg []int32, stride int, b, cc []int8, u *Exp2Unit, ct, delta, xu int64, k *Counters) int64 {
+	n := len(b)
+	cc = cc[:n]
 	segs := u.segs
 	sh := uint(ExpInFrac - u.tableBits)
 	mask := int64(1)<<sh - 1
 	half := int64(1) << (sh - 1)
 	const hmax = 1<<(ScanHBits-1) - 1
 	var yacc, sat int64
-	for i, qn := range q {
-		z := ct - delta*int64(aneg[i])
+	for i := range b {
+		qn := q[i*stride]
+		z := ct - delta*int64(aneg[i*stride])
 		if z > ExpZMax {
 			z = ExpZMax // only for Δ < 0: the decay would exceed the output range
 			sat++
@@ -295,7 +349,7 @@ func scanStates(q []int8, aneg []int32, b, cc []int8, u *Exp2Unit, ct, delta, xu
 		} else if s < -128 {
 			s, sat = -128, sat+1
 		}
-		q[i] = int8(s)
+		q[i*stride] = int8(s)
 		h := (hacc + 1<<(ScanAccFrac-ScanHFrac-1)) >> (ScanAccFrac - ScanHFrac)
 		if h > hmax {
 			h, sat = hmax, sat+1
@@ -354,10 +408,12 @@ func Merge(dst Matrix[int8], fwd, bwd Matrix[int16], c *Counters) error {
 		return err
 	}
 	var sat int64
+	bd, out := bwd.Data[:len(fwd.Data)], dst.Data[:len(fwd.Data)]
 	for i, f := range fwd.Data {
-		v, s := Saturate(RoundShift(int64(f)+int64(bwd.Data[i]), GateFrac+1), 8)
-		dst.Data[i] = int8(v)
-		sat += b2i(s)
+		v := (int32(f) + int32(bd[i]) + 1<<GateFrac) >> (GateFrac + 1)
+		vc := max(min(v, 127), -128)
+		sat += b2i(vc != v)
+		out[i] = int8(vc)
 	}
 	c.add(Counters{Saturations: sat})
 	return nil
@@ -373,10 +429,12 @@ func ResidualAdd(dst, src Matrix[int32], c *Counters) error {
 		return err
 	}
 	var sat int64
+	d := dst.Data[:len(src.Data)]
 	for i, s := range src.Data {
-		v, over := clampInt32(int64(dst.Data[i]) + int64(s))
-		dst.Data[i] = v
-		sat += b2i(over)
+		v := int64(d[i]) + int64(s)
+		vc := max(min(v, math.MaxInt32), math.MinInt32)
+		sat += b2i(vc != v)
+		d[i] = int32(vc)
 	}
 	c.add(Counters{Saturations: sat})
 	return nil

@@ -270,17 +270,28 @@ func refScan(p *ScanParams, u *Exp2Unit, in ScanInputs) (out []int64, y []int64,
 }
 
 // TestScanProperty checks the scan unit bit for bit against the math/big
-// reference on random directions, with extreme inputs mixed in.
+// reference on random directions, with extreme inputs mixed in, with every
+// kernel set (the Go forms and, where the CPU runs them, the assembly
+// ones). The state counts include multiples of 8 and 16 and counts above
+// the 32-bit states pass's bound, the channel counts partial kernel
+// blocks; the extremes (negative Δ, saturating codes, extreme step
+// constants) send steps to the exact 64-bit states pass.
 func TestScanProperty(t *testing.T) {
 	u, err := NewExp2Unit(DefaultExpTableBits)
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := rand.New(rand.NewPCG(14, 14))
+	sets := kernelSets()
+	steps := map[string][2]int{}
 	var lanes int
 	var sats int64
 	for iter := 0; lanes < 150000; iter++ {
-		sc := newScanCase(r, 1+r.IntN(12), 1+r.IntN(16), 2+r.IntN(30))
+		N := 1 + r.IntN(16)
+		if r.IntN(4) == 0 {
+			N = []int{24, 31, 32, 40}[r.IntN(4)]
+		}
+		sc := newScanCase(r, 1+r.IntN(40), N, 2+r.IntN(30))
 		p, err := NewScanParams(sc.E, sc.N, sc.L, &sc.scales)
 		if err != nil {
 			t.Fatalf("iter %d: %v", iter, err)
@@ -295,7 +306,7 @@ func TestScanProperty(t *testing.T) {
 			}
 			for i := range p.StepLog2 {
 				if r.IntN(6) == 0 {
-					p.StepLog2[i] = []int32{ExpZMax, 0, -30 << 20, 7 << 20}[r.IntN(4)]
+					p.StepLog2[i] = []int32{ExpZMax, 0, -30 << 20, scanZLimit - 1, scanZLimit}[r.IntN(5)]
 				}
 			}
 			for d := range p.SkipShift {
@@ -305,30 +316,43 @@ func TestScanProperty(t *testing.T) {
 			}
 		}
 		want, wantY, wantV, wantK := refScan(p, u, sc.in)
-		dst := NewMatrix[int16](sc.L, sc.E)
-		taps := &ScanTaps{Y: NewMatrix[int8](sc.L, sc.E), Skip: NewMatrix[int32](sc.L, sc.E)}
-		var k Counters
-		if err := Scan(dst, sc.in, p, u, taps, &k); err != nil {
-			t.Fatal(err)
-		}
-		for i := range want {
-			if int64(dst.Data[i]) != want[i] || int64(taps.Y.Data[i]) != wantY[i] || int64(taps.Skip.Data[i]) != wantV[i] {
-				t.Fatalf("iter %d elem %d: out %d y %d v %d; want %d %d %d",
-					iter, i, dst.Data[i], taps.Y.Data[i], taps.Skip.Data[i], want[i], wantY[i], wantV[i])
+		for name, ks := range sets {
+			dst := NewMatrix[int16](sc.L, sc.E)
+			taps := &ScanTaps{Y: NewMatrix[int8](sc.L, sc.E), Skip: NewMatrix[int32](sc.L, sc.E)}
+			var k Counters
+			wide, err := scan(dst, sc.in, p, u, taps, &k, ks)
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
-		if k.Saturations != wantK.Saturations || k.Overflows != wantK.Overflows {
-			t.Fatalf("iter %d: counters %+v, want %+v", iter, k, wantK)
-		}
-		sats += k.Saturations
-		steps := int64(sc.L * sc.E)
-		if k.Exps != steps*int64(sc.N) || k.MACs != 4*steps*int64(sc.N)+3*steps || k.Requants != 4*steps {
-			t.Fatalf("iter %d: operation counts %+v", iter, k)
+			for i := range want {
+				if int64(dst.Data[i]) != want[i] || int64(taps.Y.Data[i]) != wantY[i] || int64(taps.Skip.Data[i]) != wantV[i] {
+					t.Fatalf("%s iter %d (E %d N %d) elem %d: out %d y %d v %d; want %d %d %d", name, iter, sc.E, sc.N, i,
+						dst.Data[i], taps.Y.Data[i], taps.Skip.Data[i], want[i], wantY[i], wantV[i])
+				}
+			}
+			if k.Saturations != wantK.Saturations || k.Overflows != wantK.Overflows {
+				t.Fatalf("%s iter %d: counters %+v, want %+v", name, iter, k, wantK)
+			}
+			sats += k.Saturations
+			n := int64(sc.L * sc.E)
+			if k.Exps != n*int64(sc.N) || k.MACs != 4*n*int64(sc.N)+3*n || k.Requants != 4*n {
+				t.Fatalf("%s iter %d: operation counts %+v", name, iter, k)
+			}
+			s := steps[name]
+			s[0] += sc.L - wide
+			s[1] += wide
+			steps[name] = s
 		}
 		lanes += sc.L * sc.E * sc.N
 	}
 	if sats == 0 {
 		t.Error("no saturation exercised")
+	}
+	for name, s := range steps {
+		t.Logf("%s kernels: %d steps in the 32-bit states pass, %d in the 64-bit one", name, s[0], s[1])
+		if s[0] == 0 || s[1] == 0 {
+			t.Errorf("%s kernels: a states pass not exercised: %v", name, s)
+		}
 	}
 }
 

@@ -1,10 +1,8 @@
 package intprog
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
-	"slices"
 	"strconv"
 
 	"github.com/vimsim/vimsim/hw/datapath"
@@ -12,43 +10,27 @@ import (
 	"github.com/vimsim/vimsim/vim/ckpt"
 )
 
-// File format of a Program: a safetensors file whose metadata holds
-// "format" = FileFormat, "version" = FileVersion and "intprog" = a JSON
-// header {format, version, config, method, source, exp_table_bits,
-// rsqrt_table_bits, scalars}; "scalars" maps NAME to the integer scalars
-// of the parts (requantizer widths and zero points, group-requantizer
-// shifts, norm constants). Tensors (shapes for Vim: D dim, E d_inner, L
-// tokens, N d_state, K d_conv, R dt_rank, XO = R+2N, kk = C·P·P):
-//
-//	input.gain, input.offset                 F64 [C]  boundary conversion (Input)
-//	patch_embed.weight I8 [D, kk], .in_group U8 [kk], .bias I32 [D], .mult I32 [k]
-//	patch_embed.residual.*                   requantizer (below)
-//	pos_embed                                I32 [L, D]
-//	layers.i.norm.gamma                      I16 [D]
-//	layers.i.in_proj.weight I8 [2E, D] + requantizer
-//	layers.i.silu_z.tables I8 [T, 256], .clamped U8 [T, 256], .index U8 [E]
-//	layers.i.{fwd,bwd}.conv1d.weight I8 [E, K] + requantizer, .silu tables,
-//	  .x_proj.weight I8 [XO, E], .in_group U8 [E], .mult I32 [k],
-//	  .dt_proj.weight I8 [E, R] + requantizer, .softplus tables,
-//	  .scan.a_neg I32 [E·N], .step_log2 I32 [L], .u_chan/.u_step/.y_step/.gate
-//	  multipliers, .u_chan_norm I8 [E], .token_group U8 [L], .group_shift I8 [k],
-//	  .skip_shift I8 [E], .skip_d I32 [E]
-//	layers.i.out_proj.weight I8 [D, E] + requantizer, optionally
-//	  .split.in_group U8 [E], .split.mult I32 [k] (split-K by merge groups),
-//	layers.i.residual requantizer
-//	norm_f.gamma I16 [D], head.weight I8 [classes, D] + requantizer
-//	scales.*                                 F64 dequantization scales (Scales)
+// FileFormat names the file format of a Program: a safetensors file whose
+// metadata holds "format" = FileFormat, "version" = FileVersion and
+// "intprog" = a JSON header {format, version, config, method, source,
+// exp_table_bits, rsqrt_table_bits, scalars}; "scalars" maps NAME to the
+// integer scalars of the parts (requantizer widths and zero points,
+// group-requantizer shifts, norm constants). The tensors are the constants
+// of the ops, in op order, under the names the op list gives them
+// (Program.list, next to FileVersion), then the report scales (scales.*,
+// F64).
 //
 // A requantizer NAME has NAME.mult.m I32 [k] and NAME.mult.shift I8 [k]
 // (the multipliers M·2^−shift), and optionally NAME.bias I32 [channels],
 // NAME.channel_group U16 [channels], NAME.token_group U8 [L],
 // NAME.token_shift I8 [g]; scalars NAME.bits and NAME.zero_point. A
-// multiplier vector NAME is stored the same way (NAME.m, NAME.shift).
-const (
-	FileFormat = "vimsim-intprog"
-	// FileVersion 2: gated scan outputs with GateFrac = 7 (version 1: 8).
-	FileVersion = 2
-)
+// multiplier vector NAME is stored the same way (NAME.m, NAME.shift). A
+// table set NAME has NAME.tables I8 [T, 256], NAME.clamped U8 [T, 256] and
+// NAME.index U8 [channels]; weights NAME.weight I8 [N, K].
+const FileFormat = "vimsim-intprog"
+
+// fileFormat is the file format of a Program.
+var fileFormat = ckpt.Format{Name: FileFormat, Version: FileVersion, Key: "intprog", Noun: "integer program"}
 
 // header is the JSON metadata of a program file.
 type header struct {
@@ -64,7 +46,7 @@ type header struct {
 
 // anyLen marks a dimension whose length the file decides (bounded by the
 // shape rules checked when the program is built).
-const anyLen = -1
+const anyLen = ckpt.AnyLen
 
 // visitor is called for every part of a Program, in file order. Slices are
 // read or written through the pointers; shapes give the expected
@@ -78,20 +60,13 @@ type visitor interface {
 
 // File returns p as a safetensors file (see FileFormat).
 func (p *Program) File() (*ckpt.File, error) {
-	w := &writer{f: &ckpt.File{Metadata: map[string]string{}}, scalars: map[string]int64{}}
+	w := &writer{w: fileFormat.NewWriter(), scalars: map[string]int64{}}
 	if err := p.walk(w); err != nil {
 		return nil, err
 	}
 	h := header{Format: FileFormat, Version: FileVersion, Config: p.Config, Method: p.Method, Source: p.Source,
 		ExpTableBits: p.ExpTableBits, RsqrtTableBits: p.RsqrtTableBits, Scalars: w.scalars}
-	b, err := json.Marshal(h)
-	if err != nil {
-		return nil, err
-	}
-	w.f.Metadata["format"] = FileFormat
-	w.f.Metadata["version"] = strconv.Itoa(FileVersion)
-	w.f.Metadata["intprog"] = string(b)
-	return w.f, nil
+	return w.w.File(h)
 }
 
 // Write stores p at path through a temporary file renamed into place.
@@ -109,7 +84,7 @@ func (p *Program) Write(path string) error {
 // Read reads a program written by Write; every error is one line naming
 // the file.
 func Read(path string) (*Program, error) {
-	f, err := ckpt.ReadSafetensors(path)
+	f, err := ckpt.Read(path) // by content: says what a non-safetensors file is
 	if err != nil {
 		return nil, fmt.Errorf("read program: %w", err)
 	}
@@ -132,18 +107,10 @@ func Parse(b []byte) (*Program, error) {
 // FromFile builds a Program from the tensors and metadata of a program
 // file, checking every shape, range and consistency rule.
 func FromFile(f *ckpt.File) (*Program, error) {
-	if f.Metadata["format"] != FileFormat {
-		return nil, fmt.Errorf("not an integer program (metadata format %q, want %q)", f.Metadata["format"], FileFormat)
-	}
-	if v := f.Metadata["version"]; v != strconv.Itoa(FileVersion) {
-		return nil, fmt.Errorf("unsupported integer-program version %q (this vimsim reads %d)", v, FileVersion)
-	}
 	var h header
-	if err := json.Unmarshal([]byte(f.Metadata["intprog"]), &h); err != nil {
-		return nil, fmt.Errorf("metadata intprog: %w", err)
-	}
-	if h.Format != FileFormat || h.Version != FileVersion {
-		return nil, fmt.Errorf("metadata intprog: format %q version %d, want %q %d", h.Format, h.Version, FileFormat, FileVersion)
+	ar, err := fileFormat.NewReader(f, &h)
+	if err != nil {
+		return nil, err
 	}
 	c := h.Config
 	if err := c.Validate(); err != nil {
@@ -155,14 +122,12 @@ func FromFile(f *ckpt.File) (*Program, error) {
 	p := &Program{Config: c, Method: h.Method, Source: h.Source, ExpTableBits: h.ExpTableBits,
 		RsqrtTableBits: h.RsqrtTableBits, Layers: make([]Layer, c.Depth)}
 	p.Scales.Layers = make([]LayerScales, c.Depth)
-	r := &reader{f: f, used: map[string]bool{}, scalars: h.Scalars, usedScalar: map[string]bool{}}
+	r := &reader{r: ar, scalars: h.Scalars, usedScalar: map[string]bool{}}
 	if err := p.walk(r); err != nil {
 		return nil, err
 	}
-	for _, t := range f.Tensors {
-		if !r.used[t.Name] {
-			return nil, fmt.Errorf("unexpected tensor %s", t.Name)
-		}
+	if err := ar.Unused(); err != nil {
+		return nil, err
 	}
 	for name := range h.Scalars {
 		if !r.usedScalar[name] {
@@ -175,42 +140,15 @@ func FromFile(f *ckpt.File) (*Program, error) {
 	return p, nil
 }
 
-// walk visits every part of p.
+// walk visits every part of p, in the order of its ops (Program.list).
 func (p *Program) walk(v visitor) error {
-	c := p.Config
-	D, E, L, N, K, R := c.Dim, c.DInner, c.Tokens(), c.DState, c.DConv, c.DtRank
-	XO, C := c.XProjOut(), c.Channels
-	kk := C * c.Patch * c.Patch
 	w := &walker{v: v}
-	w.f64("input.gain", &p.Input.Gain, C)
-	w.f64("input.offset", &p.Input.Offset, C)
-	w.groupLinear("patch_embed", &p.Embed.Patch, D, kk, true)
-	w.requant("patch_embed.residual", &p.Embed.ToResidual, c.Patches(), D)
-	w.matrix32("pos_embed", &p.Embed.Pos, L, D)
-	for i := range p.Layers {
-		l := &p.Layers[i]
-		pre := "layers." + strconv.Itoa(i) + "."
-		w.norm(pre+"norm", &l.Norm, D)
-		w.linear(pre+"in_proj", &l.InProj, 2*E, D, L)
-		w.tables(pre+"silu_z", &l.SiLUZ, E)
-		for d := range l.Dir {
-			dr := &l.Dir[d]
-			dp := pre + [2]string{"fwd.", "bwd."}[d]
-			w.matrix8(dp+"conv1d.weight", &dr.ConvW, E, K)
-			w.requant(dp+"conv1d", &dr.Conv, L, E)
-			w.tables(dp+"silu", &dr.SiLU, E)
-			w.groupLinear(dp+"x_proj", &dr.XProj, XO, E, false)
-			w.linear(dp+"dt_proj", &dr.DtProj, E, R, L)
-			w.tables(dp+"softplus", &dr.Softplus, E)
-			w.scan(dp+"scan", &dr.Scan, E, N, L)
+	for _, pt := range p.list(false).parts {
+		if pt.walk != nil && w.err == nil {
+			pt.walk(w)
 		}
-		w.linear(pre+"out_proj", &l.OutProj, D, E, L)
-		w.split(pre+"out_proj.split", &l.OutSplit, E)
-		w.requant(pre+"residual", &l.ToResidual, L, D)
 	}
-	w.norm("norm_f", &p.NormF, D)
-	w.linear("head", &p.Head, c.Classes, D, 1)
-	w.scales(&p.Scales, c)
+	w.scales(&p.Scales, p.Config)
 	return w.err
 }
 
@@ -524,7 +462,7 @@ func (w *walker) scales(s *Scales, c vim.Config) {
 
 // writer collects tensors and scalars.
 type writer struct {
-	f       *ckpt.File
+	w       *ckpt.ArtifactWriter
 	scalars map[string]int64
 }
 
@@ -538,41 +476,11 @@ func (w *writer) ints(name, dtype string, shape []int, optional bool, get func()
 		}
 		return fmt.Errorf("%s: missing", name)
 	}
-	sh := slices.Clone(shape)
-	free := -1
-	known := 1
-	for i, d := range sh {
-		if d == anyLen {
-			free = i
-		} else {
-			known *= d
-		}
-	}
-	if free >= 0 {
-		if known == 0 || len(v)%known != 0 {
-			return fmt.Errorf("%s: %d values do not fill shape %v", name, len(v), shape)
-		}
-		sh[free] = len(v) / known
-	} else if len(v) != known {
-		return fmt.Errorf("%s: %d values for shape %v", name, len(v), shape)
-	}
-	data := make([]float64, len(v))
-	for i, x := range v {
-		data[i] = float64(x)
-	}
-	w.f.Tensors = append(w.f.Tensors, ckpt.Tensor{Name: name, DType: dtype, Shape: sh, Data: data})
-	return nil
+	return ckpt.PutInts(w.w, name, dtype, shape, v)
 }
 
 func (w *writer) f64(name string, v *[]float64, shape []int) error {
-	sh := slices.Clone(shape)
-	for i, d := range sh {
-		if d == anyLen {
-			sh[i] = len(*v)
-		}
-	}
-	w.f.Tensors = append(w.f.Tensors, ckpt.Tensor{Name: name, DType: "F64", Shape: sh, Data: slices.Clone(*v)})
-	return nil
+	return w.w.PutFloats(name, shape, *v)
 }
 
 func (w *writer) scalar(name string, v *int64) error {
@@ -582,76 +490,28 @@ func (w *writer) scalar(name string, v *int64) error {
 
 // reader fills a Program from a file.
 type reader struct {
-	f          *ckpt.File
-	used       map[string]bool
+	r          *ckpt.ArtifactReader
 	scalars    map[string]int64
 	usedScalar map[string]bool
 }
 
 func (r *reader) reading() bool { return true }
 
-// tensor returns the named tensor after checking its dtype and shape
-// (anyLen: a free dimension of 1 to 65536 elements).
-func (r *reader) tensor(name, dtype string, shape []int, optional bool) (*ckpt.Tensor, error) {
-	t, ok := r.f.Get(name)
-	if !ok {
-		if optional {
-			return nil, nil
-		}
-		return nil, fmt.Errorf("missing tensor %s", name)
-	}
-	r.used[name] = true
-	if t.DType != dtype {
-		return nil, fmt.Errorf("tensor %s: dtype %s, want %s", name, t.DType, dtype)
-	}
-	if len(t.Shape) != len(shape) {
-		return nil, fmt.Errorf("tensor %s: shape %v, want rank %d", name, t.Shape, len(shape))
-	}
-	for i, d := range shape {
-		if d == anyLen {
-			if t.Shape[i] < 1 || t.Shape[i] > 1<<16 {
-				return nil, fmt.Errorf("tensor %s: dimension %d = %d out of [1, 65536]", name, i, t.Shape[i])
-			}
-			continue
-		}
-		if t.Shape[i] != d {
-			return nil, fmt.Errorf("tensor %s: shape %v, want %v", name, t.Shape, shape)
-		}
-	}
-	return t, nil
-}
-
 func (r *reader) ints(name, dtype string, shape []int, optional bool, _ func() []int64, set func([]int64)) error {
-	t, err := r.tensor(name, dtype, shape, optional)
+	v, err := ckpt.GetInts[int64](r.r, name, dtype, shape, optional)
 	if err != nil {
 		return err
-	}
-	if t == nil {
-		set(nil)
-		return nil
-	}
-	v := make([]int64, len(t.Data))
-	for i, x := range t.Data {
-		if x != math.Trunc(x) || math.IsNaN(x) {
-			return fmt.Errorf("tensor %s: element %d = %g is not an integer", name, i, x)
-		}
-		v[i] = int64(x)
 	}
 	set(v)
 	return nil
 }
 
 func (r *reader) f64(name string, v *[]float64, shape []int) error {
-	t, err := r.tensor(name, "F64", shape, false)
+	f, err := r.r.Floats(name, shape, false)
 	if err != nil {
 		return err
 	}
-	for i, x := range t.Data {
-		if math.IsNaN(x) || math.IsInf(x, 0) {
-			return fmt.Errorf("tensor %s: element %d is %v", name, i, x)
-		}
-	}
-	*v = slices.Clone(t.Data)
+	*v = f
 	return nil
 }
 

@@ -1,4 +1,4 @@
-package intprog
+package intprog_test
 
 import (
 	"bytes"
@@ -11,21 +11,23 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vimsim/vimsim/internal/fixture"
 	"github.com/vimsim/vimsim/quant"
+	"github.com/vimsim/vimsim/quant/intprog"
 	"github.com/vimsim/vimsim/vim/ckpt"
 )
 
 func TestRoundTrip(t *testing.T) {
-	tv := loadToy(t)
+	tv := fixture.Toy(t)
 	dir := t.TempDir()
 	for _, method := range []string{quant.MethodPaper, quant.MethodNaive} {
 		t.Run(method, func(t *testing.T) {
-			p := tv.program(t, method)
+			p := tv.Program(t, method)
 			path := filepath.Join(dir, method+".safetensors")
 			if err := p.Write(path); err != nil {
 				t.Fatal(err)
 			}
-			q, err := Read(path)
+			q, err := intprog.Read(path)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -48,7 +50,7 @@ func TestRoundTrip(t *testing.T) {
 				t.Error("re-encoding the program read back changes its bytes")
 			}
 			// The same model compiles to the same bytes.
-			f2, err := tv.program(t, method).File()
+			f2, err := tv.Program(t, method).File()
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -98,8 +100,8 @@ func tensor(f *ckpt.File, name string) *ckpt.Tensor {
 }
 
 func TestReadErrors(t *testing.T) {
-	tv := loadToy(t)
-	base, err := tv.program(t, quant.MethodPaper).File()
+	tv := fixture.Toy(t)
+	base, err := tv.Program(t, quant.MethodPaper).File()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +148,7 @@ func TestReadErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := FromFile(mutateFile(base, c.fn))
+			_, err := intprog.FromFile(mutateFile(base, c.fn))
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -166,23 +168,23 @@ func TestReadErrors(t *testing.T) {
 		if err := os.WriteFile(path, bad, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		_, err := Read(path)
+		_, err := intprog.Read(path)
 		if err == nil || !strings.Contains(err.Error(), path) || strings.Contains(err.Error(), "\n") {
 			t.Errorf("%d bytes: error %v, want one line naming %s", len(bad), err, path)
 		}
 	}
 	qpath := filepath.Join(dir, "q.safetensors")
-	if err := tv.qm[quant.MethodNaive].Write(qpath); err != nil {
+	if err := tv.QModel[quant.MethodNaive].Write(qpath); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Read(qpath); err == nil || !strings.Contains(err.Error(), "not an integer program") {
+	if _, err := intprog.Read(qpath); err == nil || !strings.Contains(err.Error(), "not an integer program") {
 		t.Errorf("a quantized-model file: error %v", err)
 	}
 }
 
 func FuzzParse(f *testing.F) {
-	tv := loadToy(f)
-	p := tv.program(f, quant.MethodNaive)
+	tv := fixture.Toy(f)
+	p := tv.Program(f, quant.MethodNaive)
 	file, err := p.File()
 	if err != nil {
 		f.Fatal(err)
@@ -196,7 +198,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte{8, 0, 0, 0, 0, 0, 0, 0, '{', '}', ' ', ' ', ' ', ' ', ' ', ' '})
 	f.Add([]byte("garbage"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		q, err := Parse(data)
+		q, err := intprog.Parse(data)
 		if err != nil {
 			if strings.Contains(err.Error(), "\n") {
 				t.Errorf("multi-line error %q", err)

@@ -10,10 +10,12 @@ package ckpt
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
+	"strings"
+	"unicode/utf8"
 )
 
 // Tensor is one named tensor, values widened to float64.
@@ -44,68 +46,73 @@ func (f *File) Get(name string) (*Tensor, bool) {
 	return nil, false
 }
 
-// Read reads a tensor file, recognising its format by content: a zip archive
-// is a PyTorch checkpoint (see ReadPTH), anything else safetensors (see
-// ReadSafetensors). Errors name the file.
+// Read reads a tensor file, recognising its format by content, whatever
+// its extension: a zip archive is a PyTorch checkpoint (see ReadPTH), an
+// 8-byte header length followed by a JSON object is safetensors (see
+// ReadSafetensors); anything else is refused as not a checkpoint, saying
+// what it looks like. Errors name the file.
 func Read(path string) (*File, error) {
 	fh, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
-	var magic [4]byte
-	n, err := io.ReadFull(fh, magic[:])
+	if st, err := fh.Stat(); err == nil && st.IsDir() {
+		fh.Close()
+		return nil, fmt.Errorf("read %s: a directory, not a checkpoint file", path)
+	}
+	var head [16]byte
+	n, err := io.ReadFull(fh, head[:])
 	fh.Close()
 	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
+	b := head[:n]
 	switch {
-	case isZip(magic[:n]):
+	case isZip(b):
 		return ReadPTH(path)
-	case n >= 2 && magic[0] == 0x80 && magic[1] <= 5:
+	case len(b) >= 2 && b[0] == 0x80 && b[1] <= 5:
 		// A bare pickle: torch.save before PyTorch 1.6, or with
 		// _use_new_zipfile_serialization=False.
 		return nil, fmt.Errorf("read %s: legacy (non-zip) PyTorch serialization is not supported; "+
 			"re-save it with torch.save from PyTorch >= 1.6", path)
+	case len(b) >= 9 && b[8] == '{' && binary.LittleEndian.Uint64(b) <= MaxHeaderSize:
+		return ReadSafetensors(path)
 	}
-	return ReadSafetensors(path)
+	return nil, fmt.Errorf("read %s: not a checkpoint (safetensors or PyTorch zip): %s", path, describeStart(b))
+}
+
+// describeStart says what a file that is not a checkpoint looks like, from
+// its first bytes.
+func describeStart(b []byte) string {
+	for _, k := range []struct {
+		magic, what string
+	}{
+		{"\x89PNG", "a PNG image"}, {"\xff\xd8\xff", "a JPEG image"}, {"\x1f\x8b", "gzip data (decompress it first)"},
+		{"\x89HDF", "an HDF5 file (Keras?)"}, {"\x93NUMPY", "a NumPy .npy array"}, {"PK", "a truncated zip"},
+		{"GGUF", "a GGUF file"}, {"\x7fELF", "an executable"},
+	} {
+		if bytes.HasPrefix(b, []byte(k.magic)) {
+			return "it is " + k.what
+		}
+	}
+	switch {
+	case len(b) == 0:
+		return "the file is empty"
+	case len(b) < 9:
+		return fmt.Sprintf("the file is only %d bytes", len(b))
+	case utf8.Valid(b) && !bytes.ContainsFunc(b, func(r rune) bool { return r < ' ' && r != '\n' && r != '\r' && r != '\t' }):
+		return fmt.Sprintf("it starts with text %q", strings.TrimRight(string(b), "\r\n"))
+	case b[8] != '{':
+		return fmt.Sprintf("no safetensors header (byte 8 is %#02x, not '{') and no zip signature", b[8])
+	}
+	return fmt.Sprintf("no zip signature, and a safetensors header length of %d bytes, more than the %d-byte limit",
+		binary.LittleEndian.Uint64(b), MaxHeaderSize)
 }
 
 // isZip reports whether b starts with a zip local file header or, for an
 // empty archive, an end-of-central-directory record.
 func isZip(b []byte) bool {
 	return bytes.HasPrefix(b, []byte("PK\x03\x04")) || bytes.HasPrefix(b, []byte("PK\x05\x06"))
-}
-
-// writeFileAtomic writes b to a temporary file next to path and renames it
-// to path, so that path never holds partial output.
-func writeFileAtomic(path string, b []byte) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if _, err = tmp.Write(b); err != nil {
-		return err
-	}
-	if err = tmp.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 // numElements returns the product of shape, or an error when a dimension is

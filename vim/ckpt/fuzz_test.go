@@ -172,3 +172,34 @@ func FuzzPTHPickle(f *testing.F) {
 		checkParsed(t, file, 2*len(b)+1<<20)
 	})
 }
+
+// FuzzRead fuzzes the format recognition of Read on files of any content:
+// never a panic, one-line errors that name the file.
+func FuzzRead(f *testing.F) {
+	for _, p := range []string{"testdata/views.pth", "testdata/legacy.pth", "testdata/expected.safetensors"} {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		addTruncations(f, b)
+	}
+	for _, s := range []string{"", "PK", "hello\n", "\x89PNG\r\n\x1a\n", "\x80\x02", "{\"a\": 1}", "\x08\x00\x00\x00\x00\x00\x00\x00{}      "} {
+		f.Add([]byte(s))
+	}
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, b []byte) {
+		path := filepath.Join(dir, "in")
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		file, err := Read(path)
+		if err != nil {
+			checkOneLine(t, err)
+			if !strings.Contains(err.Error(), path) {
+				t.Fatalf("error %q does not name the file", err)
+			}
+			return
+		}
+		checkParsed(t, file, 2*len(b)+1<<20)
+	})
+}

@@ -68,9 +68,13 @@ type pthReader struct {
 }
 
 func readPTH(r io.ReaderAt, size int64) (*File, error) {
+	var magic [4]byte
+	if n, _ := r.ReadAt(magic[:], 0); !isZip(magic[:n]) {
+		return nil, fmt.Errorf("pth: not a PyTorch zip checkpoint: no zip signature")
+	}
 	zr, err := zip.NewReader(r, size)
 	if err != nil {
-		return nil, fmt.Errorf("pth: not a PyTorch zip checkpoint: %w", err)
+		return nil, fmt.Errorf("pth: truncated or corrupt zip archive (%w): not a complete torch.save checkpoint", err)
 	}
 	p := &pthReader{
 		records:  make(map[string]*zip.File, len(zr.File)),
@@ -92,7 +96,7 @@ func readPTH(r io.ReaderAt, size int64) (*File, error) {
 		}
 	}
 	if pkl == nil {
-		return nil, fmt.Errorf("pth: zip archive has no data.pkl: not a torch.save checkpoint")
+		return nil, fmt.Errorf("pth: zip archive has no data.pkl: not a torch.save checkpoint (a .npz or another zip?)")
 	}
 	p.prefix = strings.TrimSuffix(pkl.Name, "data.pkl")
 	if _, ok := p.records[p.prefix+"constants.pkl"]; ok {

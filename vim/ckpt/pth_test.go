@@ -93,7 +93,7 @@ func TestReadDispatch(t *testing.T) {
 	short := filepath.Join(dir, "short")
 	os.WriteFile(short, []byte("PK"), 0o644)
 	_, err = Read(short)
-	checkError(t, err, "read "+short+": safetensors: file is 2 bytes")
+	checkError(t, err, "read "+short+": not a checkpoint (safetensors or PyTorch zip): it is a truncated zip")
 	// A truncated zip is recognised by its magic and reported as a zip.
 	b, err := os.ReadFile("testdata/views.pth")
 	if err != nil {
@@ -102,7 +102,7 @@ func TestReadDispatch(t *testing.T) {
 	trunc := filepath.Join(dir, "trunc.pth")
 	os.WriteFile(trunc, b[:len(b)/2], 0o644)
 	_, err = Read(trunc)
-	checkError(t, err, "read "+trunc+": pth: not a PyTorch zip checkpoint")
+	checkError(t, err, "read "+trunc+": pth: truncated or corrupt zip archive")
 }
 
 // ok32 is a valid storage "0" of four F32 values.

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/vimsim/vimsim/internal/atomicfile"
 )
 
 // MaxHeaderSize is the largest safetensors JSON header accepted, in bytes
@@ -75,7 +77,7 @@ func parseSafetensors(b []byte) (*File, error) {
 	case n > MaxHeaderSize:
 		return nil, fmt.Errorf("header length %d exceeds the %d-byte limit", n, MaxHeaderSize)
 	case n > uint64(len(b)-8):
-		return nil, fmt.Errorf("header length %d exceeds the file (%d bytes after the length)", n, len(b)-8)
+		return nil, fmt.Errorf("header length %d exceeds the file (%d bytes after the length): truncated?", n, len(b)-8)
 	}
 	data := b[8+n:]
 	entries, meta, err := parseHeader(b[8 : 8+n])
@@ -101,13 +103,18 @@ func parseSafetensors(b []byte) (*File, error) {
 			return nil, fmt.Errorf("tensor %q: data_offsets [%d, %d] overlap tensor %q",
 				e.name, e.begin, e.end, entries[i-1].name)
 		case e.begin > pos:
-			return nil, fmt.Errorf("tensor %q: data_offsets [%d, %d] leave bytes [%d, %d) unused",
-				e.name, e.begin, e.end, pos, e.begin)
+			prev := "the data start"
+			if i > 0 {
+				prev = fmt.Sprintf("tensor %q", entries[i-1].name)
+			}
+			return nil, fmt.Errorf("no header entry for data bytes [%d, %d) (between %s and tensor %q): "+
+				"a tensor removed from the header?", pos, e.begin, prev, e.name)
 		}
 		pos = e.end
 	}
 	if pos != int64(len(data)) {
-		return nil, fmt.Errorf("tensors end at byte %d of the data but the file holds %d bytes of data", pos, len(data))
+		return nil, fmt.Errorf("tensors end at byte %d of the data but the file holds %d bytes of data: "+
+			"a header entry removed, or data appended?", pos, len(data))
 	}
 
 	f := &File{Tensors: make([]Tensor, len(entries)), Metadata: meta}
@@ -130,6 +137,10 @@ func (e *stEntry) check(dataLen int64) error {
 		return err
 	}
 	e.numel = numel
+	if e.begin <= e.end && e.end > dataLen && e.begin <= dataLen {
+		return fmt.Errorf("data_offsets [%d, %d] out of range of the %d data bytes: the file is truncated (%d bytes missing)?",
+			e.begin, e.end, dataLen, e.end-dataLen)
+	}
 	if e.begin > e.end || e.end > dataLen {
 		return fmt.Errorf("data_offsets [%d, %d] out of range of the %d data bytes", e.begin, e.end, dataLen)
 	}
@@ -255,10 +266,7 @@ func WriteSafetensors(path string, f *File) error {
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	if err := writeFileAtomic(path, b); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return atomicfile.WriteFile(path, b)
 }
 
 // EncodeSafetensors returns f in the safetensors format. Each tensor is stored

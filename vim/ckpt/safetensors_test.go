@@ -294,11 +294,16 @@ func TestParseSafetensorsErrors(t *testing.T) {
 		{"begin after end", stFile(w(`"U8"`, `[0]`, `[2,1]`), make([]byte, 4)), `data_offsets [2, 1] out of range`},
 		{"overlap", stFile(`{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}`, make([]byte, 8)),
 			`tensor "b": data_offsets [4, 8] overlap tensor "a"`},
-		{"gap", stFile(`{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}`, make([]byte, 8)), `data_offsets [4, 8] leave bytes [0, 4) unused`},
+		{"gap", stFile(`{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}`, make([]byte, 8)), `no header entry for data bytes [0, 4) (between the data start and tensor "a"): a tensor removed from the header?`},
 		{"trailing data", stFile(w(`"F32"`, `[1]`, `[0,4]`), make([]byte, 6)), `tensors end at byte 4 of the data but the file holds 6 bytes of data`},
 		{"metadata not strings", stFile(`{"__metadata__":{"a":1}}`, nil), `__metadata__ must map strings to strings`},
 		{"metadata not object", stFile(`{"__metadata__":[]}`, nil), `__metadata__ must map strings to strings`},
 	}
+	// Read recognises the format by content: these do not look like
+	// safetensors (nor a zip) at all, so Read says what they are instead.
+	notCheckpoint := map[string]string{"empty": "the file is empty", "short": "the file is only 3 bytes",
+		"huge header": "header length of 4611686018427387904 bytes", "header at limit": "the file is only 8 bytes",
+		"not json": "byte 8 is 0x68, not '{'", "array": "byte 8 is 0x5b, not '{'"}
 	dir := t.TempDir()
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -315,6 +320,11 @@ func TestParseSafetensorsErrors(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, err = Read(path)
+			if what, ok := notCheckpoint[tc.name]; ok {
+				checkError(t, err, "read "+path+": not a checkpoint (safetensors or PyTorch zip): ")
+				checkError(t, err, what)
+				return
+			}
 			checkError(t, err, tc.frag)
 			if !strings.HasPrefix(err.Error(), "read "+path+": safetensors: ") {
 				t.Errorf("error %q does not name the file", err)
@@ -406,4 +416,14 @@ func TestEncodeSafetensorsErrors(t *testing.T) {
 	}
 	err := WriteSafetensors(filepath.Join(dir, "no", "such", "dir.safetensors"), &File{})
 	checkError(t, err, "no/such/dir.safetensors")
+	// A directory as the output: refused up front, nothing written next
+	// to it (it used to leave nothing but say "rename .../.tmp.tmp-N ...:
+	// file exists").
+	out := filepath.Join(t.TempDir(), "out")
+	os.Mkdir(out, 0o755)
+	checkError(t, WriteSafetensors(out, &File{}), out+": is a directory (give a file name inside it)")
+	checkError(t, WriteSafetensors(out+"/", &File{}), out+"/: a directory name, not a file name")
+	if entries, _ := os.ReadDir(filepath.Dir(out)); len(entries) != 1 {
+		t.Errorf("%d entries next to the output directory, want 1", len(entries))
+	}
 }

@@ -16,10 +16,11 @@ import (
 	"encoding/binary"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
-	"io"
+	"github.com/vimsim/vimsim/internal/atomicfile"
 )
 
 func main() {
@@ -48,31 +49,11 @@ func run(src, out string, n int) error {
 		if err := zw.Close(); err != nil {
 			return err
 		}
-		if err := writeFile(filepath.Join(out, f), gz.Bytes()); err != nil {
+		if err := atomicfile.WriteFile(filepath.Join(out, f), gz.Bytes()); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// writeFile writes b to path through a temporary file and a rename.
-func writeFile(path string, b []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".mksample-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 // head returns the header of the gzipped unsigned-byte IDX file at path,

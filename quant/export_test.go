@@ -1,0 +1,4 @@
+package quant
+
+// CombLayer exposes combLayer to the external tests.
+var CombLayer = combLayer
