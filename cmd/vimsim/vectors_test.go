@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -296,6 +297,57 @@ func TestVectorsWSRTL(t *testing.T) {
 	}
 	if checked != layerSets || checked == 0 {
 		t.Errorf("%d WS cycle checks, want %d", checked, layerSets)
+	}
+}
+
+// TestVectorsVerilatorRTL is the CI subset of the Verilator acceptance
+// run (scripts/rtl-check.sh accept runs every set): the default model's
+// block 0 with the ws GEMM sets beside it, and for every testbench the
+// set the mutation harness runs first (a corner set where there is one),
+// built and run with make SIM=verilator against hw/rtl. Each must PASS
+// with the manifest's vector count.
+func TestVectorsVerilatorRTL(t *testing.T) {
+	requireRTLTools(t, "verilator", "make")
+	if testing.Short() {
+		t.Skip("-short: one Verilator build per testbench takes minutes")
+	}
+	tmp := t.TempDir()
+	for _, df := range []string{"os", "ws"} {
+		dir := filepath.Join(tmp, df)
+		args := []string{"vectors", "--model", vectorsModel(), "--layers", "0", "--dataflow", df, "--out", dir}
+		if df == "ws" {
+			args = append(args, "--units", "gemm", "--synthetic")
+		}
+		if _, err := rtlCLI(t, args...); err != nil {
+			t.Fatal(err)
+		}
+		m := readManifest(t, dir)
+		var sets []string
+		seen := map[string]bool{}
+		for _, s := range m.Sets {
+			if !seen[s.Testbench] {
+				seen[s.Testbench] = true
+				sets = append(sets, harnessOrder(m, []string{s.Testbench})[0])
+			}
+		}
+		if want := map[string]int{"os": 12, "ws": 2}[df]; len(sets) != want {
+			t.Errorf("%s: %d testbenches %v, want %d", df, len(sets), sets, want)
+		}
+		mout, err := exec.Command("make", append([]string{"-k", "-C", dir, "SIM=verilator"}, sets...)...).CombinedOutput()
+		log := string(mout)
+		if err != nil {
+			t.Errorf("make SIM=verilator %v: %v\n%s", sets, err, log)
+			continue
+		}
+		passed := map[string]string{}
+		for _, p := range vecPassRe.FindAllStringSubmatch(log, -1) {
+			passed[p[1]] = p[2]
+		}
+		for _, s := range m.Sets {
+			if slices.Contains(sets, s.Name) && passed[s.Name] != fmt.Sprint(s.Vectors) {
+				t.Errorf("set %s: PASS count %q, manifest %d", s.Name, passed[s.Name], s.Vectors)
+			}
+		}
 	}
 }
 
