@@ -25,7 +25,8 @@ type Loader struct {
 	ds      Dataset
 	pre     *Preprocessor
 	batch   int
-	n       int
+	first   int // first sample read (Restrict)
+	n       int // samples before n are read
 	workers int
 	next    int
 	cur     Batch
@@ -55,7 +56,21 @@ func NewLoader(ds Dataset, pre *Preprocessor, opt LoaderOptions) *Loader {
 }
 
 // Len is the number of samples the Loader returns in all.
-func (l *Loader) Len() int { return l.n }
+func (l *Loader) Len() int { return l.n - l.first }
+
+// Restrict narrows the samples the Loader returns to [first, end) of its
+// selection (the samples of one shard of a run); it must be called before
+// the first Next. Batch.Start still counts from the dataset's first sample.
+func (l *Loader) Restrict(first, end int) error {
+	if first < 0 || end < first || end > l.n {
+		return fmt.Errorf("loader: samples %d..%d outside the %d selected", first, end, l.n)
+	}
+	if l.next != l.first {
+		return fmt.Errorf("loader: Restrict after Next")
+	}
+	l.first, l.next, l.n = first, first, end
+	return nil
+}
 
 // Next returns the next batch, or io.EOF after the last one. The returned
 // Batch's slices are reused by the following call to Next.

@@ -75,6 +75,37 @@ func TestLoaderDeterministic(t *testing.T) {
 	if l.Len() != SampleLen {
 		t.Errorf("Len without limit = %d, want %d", l.Len(), SampleLen)
 	}
+
+	// Restricted loaders return their range of the same images, with
+	// dataset indices.
+	for _, r := range [][2]int{{0, 50}, {13, 29}, {49, 50}, {20, 20}, {0, 0}} {
+		l := NewLoader(ds, p, LoaderOptions{Batch: 5, Limit: 50})
+		if err := l.Restrict(r[0], r[1]); err != nil {
+			t.Fatal(err)
+		}
+		imgs, labels, starts := readLoader(t, l)
+		if l.Len() != r[1]-r[0] || fmt.Sprint(labels) != fmt.Sprint(refLabels[r[0]:r[1]]) {
+			t.Fatalf("range %v: Len %d, labels %v", r, l.Len(), labels)
+		}
+		if len(starts) > 0 && starts[0] != r[0] {
+			t.Errorf("range %v: first batch starts at %d", r, starts[0])
+		}
+		if fmt.Sprint(imgs) != fmt.Sprint(refImgs[r[0]*p.Len():r[1]*p.Len()]) {
+			t.Fatalf("range %v: images differ", r)
+		}
+	}
+	for _, r := range [][2]int{{-1, 3}, {5, 4}, {0, 51}} {
+		if err := NewLoader(ds, p, LoaderOptions{Limit: 50}).Restrict(r[0], r[1]); err == nil {
+			t.Errorf("Restrict%v accepted", r)
+		}
+	}
+	l = NewLoader(ds, p, LoaderOptions{Batch: 5, Limit: 50})
+	if _, err := l.Next(); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Restrict(10, 20); err == nil {
+		t.Error("Restrict after Next accepted")
+	}
 }
 
 // failingDataset decodes to an error for the listed indices.

@@ -162,6 +162,9 @@ type EvalOptions struct {
 	// OnBatch, if not nil, is told the number of images done after each
 	// batch.
 	OnBatch func(done int)
+	// Part, if not nil, receives the evaluation's per-image results (see
+	// EvalPart), for a sharded run.
+	Part *EvalPart
 }
 
 // MethodStats are one method's results over an evaluation.
@@ -170,7 +173,8 @@ type MethodStats struct {
 	Top1, Top5 int // images whose label is the top-1, in the top 5
 	// Agree counts the images whose top-1 class is the reference's.
 	Agree int
-	// Signal and Noise are Σ ref² and Σ (logit − ref)² over all logits.
+	// Signal and Noise are Σ ref² and Σ (logit − ref)² over all logits:
+	// each image's sum, added in image order.
 	Signal, Noise float64
 	// Elapsed is the time spent in Predict.
 	Elapsed time.Duration
@@ -196,6 +200,9 @@ func Evaluate(l *data.Loader, classes int, methods []Method, opt EvalOptions) (*
 	stats := make([]MethodStats, len(methods))
 	for i, m := range methods {
 		stats[i].Name = m.Name
+	}
+	if opt.Part != nil {
+		*opt.Part = EvalPart{Methods: make([]MethodPart, len(methods))}
 	}
 	var bw *bufio.Writer
 	if opt.Predictions != nil {
@@ -247,15 +254,24 @@ func Evaluate(l *data.Loader, classes int, methods []Method, opt EvalOptions) (*
 						bw.WriteString(strconv.Itoa(top))
 						bw.WriteByte('\n')
 					}
+					if opt.Part != nil {
+						opt.Part.Predictions = append(opt.Part.Predictions, top)
+					}
 					continue
 				}
 				if top == refTop[i] {
 					st.Agree++
 				}
+				var signal, noise float64
 				for j, v := range row {
 					r := ref[i*classes+j]
-					st.Signal += r * r
-					st.Noise += (v - r) * (v - r)
+					signal += r * r
+					noise += (v - r) * (v - r)
+				}
+				st.addImage(signal, noise)
+				if opt.Part != nil {
+					opt.Part.Methods[mi].Signal = append(opt.Part.Methods[mi].Signal, signal)
+					opt.Part.Methods[mi].Noise = append(opt.Part.Methods[mi].Noise, noise)
 				}
 			}
 			if mi == 0 {
@@ -270,6 +286,12 @@ func Evaluate(l *data.Loader, classes int, methods []Method, opt EvalOptions) (*
 	if bw != nil {
 		if err := bw.Flush(); err != nil {
 			return nil, err
+		}
+	}
+	if p := opt.Part; p != nil {
+		p.Images = done
+		for i, st := range stats {
+			p.Methods[i].Name, p.Methods[i].Top1, p.Methods[i].Top5, p.Methods[i].Agree = st.Name, st.Top1, st.Top5, st.Agree
 		}
 	}
 	return &Evaluation{Images: done, Methods: stats}, nil

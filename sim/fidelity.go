@@ -24,6 +24,8 @@ type FidelityOptions struct {
 	// Batch is the number of images whose float and fake-quant tensors are
 	// held at once (0: 2·workers).
 	Batch int
+	// Part keeps what each image adds to the report, for Fidelity.Part.
+	Part bool
 }
 
 // Report is the fidelity of the integer path against the float reference
@@ -216,15 +218,12 @@ type tensorStats struct{ float, fq acc }
 // float reference and the fake-quant model over batches of images (Add)
 // and produces the Report. It is not safe for concurrent use.
 type Fidelity struct {
-	p      *intprog.Program
-	m      *vim.Model
-	qm     *quant.QModel
-	opt    FidelityOptions
-	images int
-	order  []string
-	totals map[string]*tensorStats
-	ops    []OpCounters
-	paths  [3]pathAcc
+	p   *intprog.Program
+	m   *vim.Model
+	qm  *quant.QModel
+	opt FidelityOptions
+	fidelitySums
+	part *FidelityPart
 }
 
 // pathAcc accumulates the logits statistics of one execution path.
@@ -251,8 +250,10 @@ func NewFidelity(p *intprog.Program, m *vim.Model, qm *quant.QModel, opt Fidelit
 	if opt.Batch <= 0 {
 		opt.Batch = 2 * opt.Workers
 	}
-	f := &Fidelity{p: p, m: m, qm: qm, opt: opt, totals: map[string]*tensorStats{}}
-	f.paths[0].labelled, f.paths[1].labelled, f.paths[2].labelled = true, true, true
+	f := &Fidelity{p: p, m: m, qm: qm, opt: opt, fidelitySums: newFidelitySums()}
+	if opt.Part {
+		f.part = &FidelityPart{Model: c.Name, Method: p.Method, Classes: c.Classes}
+	}
 	return f, nil
 }
 
@@ -324,42 +325,36 @@ func (f *Fidelity) Add(imgs []float64, labels []int, n int) error {
 			return err
 		}
 		copy(logits[2], res.Logits)
-		if f.ops == nil {
-			f.ops = res.Ops
-		} else {
-			for i := range f.ops {
-				f.ops[i].Counters.Add(res.Ops[i].Counters)
-			}
+		f.addOps(res.Ops)
+		if f.part != nil {
+			f.part.Ops = f.ops
 		}
 		for j := range per {
-			if f.order == nil {
-				f.order = per[j].order
+			var rows [3][]float64
+			for k := range rows {
+				rows[k] = logits[k][j*c.Classes : (j+1)*c.Classes]
 			}
-			for _, name := range per[j].order {
-				t := f.totals[name]
-				if t == nil {
-					t = &tensorStats{}
-					f.totals[name] = t
-				}
-				t.float.merge(&per[j].stats[name].float)
-				t.fq.merge(&per[j].stats[name].fq)
+			var lab []int
+			if labels != nil {
+				lab = labels[start+j : start+j+1]
 			}
-		}
-		var lab []int
-		if labels != nil {
-			lab = labels[start : start+cnt]
-		}
-		for k := range f.paths {
-			f.paths[k].add(logits[k], logits[0], logits[1], lab, cnt, c.Classes)
+			f.addImage(per[j].order, per[j].stats, rows, lab)
+			if f.part != nil {
+				f.part.add(per[j].order, per[j].stats, rows, lab)
+			}
 		}
 	}
-	f.images += n
 	return nil
 }
 
 // Report returns the comparison over every image added so far.
 func (f *Fidelity) Report() (*Report, error) {
-	rep := &Report{Model: f.p.Config.Name, Method: f.p.Method, Images: f.images}
+	return f.report(f.p.Config.Name, f.p.Method)
+}
+
+// report returns the report of the sums, on the model and method named.
+func (f *fidelitySums) report(model, method string) (*Report, error) {
+	rep := &Report{Model: model, Method: method, Images: f.images}
 	for _, name := range f.order {
 		t := f.totals[name]
 		if t.float.mismatch || t.fq.mismatch {

@@ -99,10 +99,10 @@ func newArchListCmd() *cobra.Command {
 			}
 			fmt.Fprintln(w)
 			t = newPerfTable(w)
-			t.Header("tech", "int8 MAC pJ", "SRAM 8/32/1024 KiB pJ/B", "DRAM pJ/B", "source")
+			t.Header("tech", "int8 MAC pJ", "psum reg pJ", "SRAM 64 b read 8/32/1024 KiB pJ", "DRAM pJ/B", "source")
 			for _, e := range techs {
-				t.Append(e.Name, fmtNum(e.MAC8),
-					fmt.Sprintf("%s/%s/%s", fmtNum(e.SRAMPJPerByte(8)), fmtNum(e.SRAMPJPerByte(32)), fmtNum(e.SRAMPJPerByte(1024))),
+				t.Append(e.Name, fmtNum(e.MAC8), fmtNum(e.PsumReg),
+					fmt.Sprintf("%s/%s/%s", fmtNum(e.SRAMRead(8, 64)), fmtNum(e.SRAMRead(32, 64)), fmtNum(e.SRAMRead(1024, 64))),
 					fmtNum(e.DRAMPJPerByte), e.Source)
 			}
 			if err := t.Render(); err != nil {

@@ -25,6 +25,7 @@ type evalOptions struct {
 	mean, std         string
 	timing            bool
 	quant             quantEvalFlags
+	shard             string
 }
 
 func newEvalCmd() *cobra.Command {
@@ -49,10 +50,14 @@ center crop); grayscale images are replicated into RGB models. --mean and
 
 Each method is one row: the float reference (fp32 or fp64) first; methods of
 later stages are compared with it (agreement of top-1 predictions, SQNR of
-the logits). images/s counts inference only. The dataset is streamed in
-batches; images are preprocessed and inferred on all cores, and the results
-do not depend on the number of cores (--timing=false makes the output
-byte-identical from run to run).`,
+the logits). The dataset is streamed in batches; images are preprocessed and
+inferred on all cores, and the results do not depend on the number of cores:
+the output is byte-identical from run to run. --timing adds each method's
+images/s (inference only), which varies from run to run.
+
+--shard i/n evaluates only the i-th of n contiguous ranges of the images and
+writes a partial result to --out; vimsim merge combines the partials into
+exactly the output of the whole run (see vimsim slurm).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runEval(cmd, &mf, opt)
@@ -70,7 +75,8 @@ byte-identical from run to run).`,
 	fl.StringVar(&opt.predictions, "predictions", "", "write the reference method's predicted class of each image, one per line, to this file")
 	fl.StringVar(&opt.mean, "mean", "", "preprocessing mean: one value or one per channel (default: the checkpoint's)")
 	fl.StringVar(&opt.std, "std", "", "preprocessing std: one value or one per channel (default: the checkpoint's)")
-	fl.BoolVar(&opt.timing, "timing", true, "report images per second (the only run-dependent number)")
+	fl.BoolVar(&opt.timing, "timing", false, "report images per second (the only run-dependent number)")
+	fl.StringVar(&opt.shard, "shard", "", shardUsage)
 	opt.quant.register(fl)
 	return cmd
 }
@@ -95,6 +101,10 @@ func runEval(cmd *cobra.Command, mf *modelFlags, opt evalOptions) error {
 	if err != nil {
 		return fmt.Errorf("--split: %w", err)
 	}
+	sr, err := newEvalShard(cmd, opt)
+	if err != nil {
+		return err
+	}
 	m, err := mf.load()
 	if err != nil {
 		return err
@@ -116,6 +126,10 @@ func runEval(cmd *cobra.Command, mf *modelFlags, opt evalOptions) error {
 		return fmt.Errorf("dataset %s has %d classes but model %s has %d outputs", opt.data, n, mf.model, cfg.Classes)
 	}
 	loader := data.NewLoader(ds, pre, data.LoaderOptions{Batch: opt.batch, Limit: opt.limit})
+	images := loader.Len()
+	if err := sr.restrict(loader); err != nil {
+		return err
+	}
 
 	var predW io.Writer
 	var pred *atomicfile.File
@@ -136,8 +150,12 @@ func runEval(cmd *cobra.Command, mf *modelFlags, opt evalOptions) error {
 		return err
 	}
 	methods = append(methods, rows...)
-	bar := newProgressBar(cmd.ErrOrStderr(), loader.Len())
-	ev, err := sim.Evaluate(loader, cfg.Classes, methods, sim.EvalOptions{Predictions: predW, OnBatch: bar.update})
+	bar := newRunProgress(cmd.ErrOrStderr(), sr.spec, "images", loader.Len())
+	var part *sim.EvalPart
+	if sr.sharded() {
+		part = &sim.EvalPart{}
+	}
+	ev, err := sim.Evaluate(loader, cfg.Classes, methods, sim.EvalOptions{Predictions: predW, OnBatch: bar.update, Part: part})
 	bar.finish()
 	if err != nil {
 		return err
@@ -145,6 +163,9 @@ func runEval(cmd *cobra.Command, mf *modelFlags, opt evalOptions) error {
 	dataName := opt.data
 	if split != data.Test {
 		dataName += " (" + string(split) + ")"
+	}
+	if sr.sharded() {
+		return sr.write(images, nil, evalPartial{Model: mf.model, Data: dataName, Format: opt.format, Part: part})
 	}
 	rep := ev.Report(mf.model, dataName, opt.timing)
 	if pred != nil {

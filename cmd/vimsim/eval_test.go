@@ -133,9 +133,10 @@ func TestEvalCommand(t *testing.T) {
 		}
 	}
 
-	// Table to a file: nothing on stdout, the file holds the table.
+	// Table to a file, with timings: nothing on stdout, the file holds the
+	// table.
 	outPath := filepath.Join(dir, "report.txt")
-	o, err := runEvalCmd(t, "--model", "vim-toy", "--data", "sample", "--limit", "8", "--out", outPath)
+	o, err := runEvalCmd(t, "--model", "vim-toy", "--data", "sample", "--limit", "8", "--out", outPath, "--timing")
 	if err != nil || o != "" {
 		t.Fatalf("--out: stdout %q, %v", o, err)
 	}

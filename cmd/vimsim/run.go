@@ -18,9 +18,9 @@ import (
 )
 
 // archOverrides are the flags that modify an architecture: --dataflow,
-// --tech, --overlap, --fpga and --dsp-packing.
+// --tech, --overlap, --memory, --fpga and --dsp-packing.
 type archOverrides struct {
-	dataflow, tech, overlap, fpga, packing string
+	dataflow, tech, overlap, memory, fpga, packing string
 }
 
 func (o *archOverrides) register(cmd *cobra.Command) {
@@ -28,8 +28,14 @@ func (o *archOverrides) register(cmd *cobra.Command) {
 	f.StringVar(&o.dataflow, "dataflow", "", "array dataflow os, ws or is (default: the architecture's)")
 	f.StringVar(&o.tech, "tech", "", "energy table: "+strings.Join(arch.TechNames(), ", ")+" (default: the architecture's)")
 	f.StringVar(&o.overlap, "overlap", "", "unit overlap: serial or pipelined (default: the architecture's)")
+	o.registerMemory(cmd)
 	f.StringVar(&o.fpga, "fpga", "", "FPGA board for the resource estimate: "+strings.Join(arch.BoardNames(), ", "))
 	f.StringVar(&o.packing, "dsp-packing", "", "int8 MACs per DSP: none, dual or dot3 (Versal) (default dual)")
+}
+
+// registerMemory adds --memory.
+func (o *archOverrides) registerMemory(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&o.memory, "memory", "", "memory model: vimsim (its own) or scalesim (SCALE-Sim v2's, USER bandwidth) (default: the architecture's)")
 }
 
 // apply returns s with the overrides, naming the flag of a bad value.
@@ -54,6 +60,16 @@ func (o *archOverrides) apply(s arch.Spec) (arch.Spec, error) {
 			return s, fmt.Errorf("--overlap: %w", err)
 		}
 		s = s.WithOverlap(v)
+	}
+	if o.memory != "" {
+		m, err := arch.ParseMemoryModel(o.memory)
+		if err != nil {
+			return s, fmt.Errorf("--memory: %w", err)
+		}
+		s = s.WithMemory(m)
+		if err := s.Validate(); err != nil {
+			return s, fmt.Errorf("--memory %s on %s: %w", m, s.Name, err)
+		}
 	}
 	if o.packing != "" && o.fpga == "" && s.FPGA.Board == "" {
 		return s, fmt.Errorf("--dsp-packing needs --fpga")
@@ -102,7 +118,7 @@ func writeOutput(w io.Writer, path string, render func(io.Writer) error) error {
 // estimate of one model on one architecture.
 func newRunCmd() *cobra.Command {
 	var mf modelFlags
-	var archArg, format, out, actions string
+	var archArg, format, out, actions, accArch string
 	var perOp bool
 	var ov archOverrides
 	var fid fidelityFlags
@@ -125,6 +141,9 @@ func newRunCmd() *cobra.Command {
 					return fmt.Errorf("--actions %q: want a .yaml, .yml or .csv file", actions)
 				}
 			}
+			if ext := strings.ToLower(filepath.Ext(accArch)); accArch != "" && ext != ".yaml" && ext != ".yml" {
+				return fmt.Errorf("--accelergy-arch %q: want a .yaml or .yml file", accArch)
+			}
 			cfg, err := mf.config()
 			if err != nil {
 				return fmt.Errorf("--model: %w", err)
@@ -140,9 +159,14 @@ func newRunCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var actionBytes bytes.Buffer
+			var actionBytes, archBytes bytes.Buffer
 			if actionsFormat != "" {
 				if err := e.WriteActionCounts(&actionBytes, actionsFormat); err != nil {
+					return err
+				}
+			}
+			if accArch != "" {
+				if err := e.WriteAccelergyArch(&archBytes); err != nil {
 					return err
 				}
 			}
@@ -174,6 +198,11 @@ func newRunCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if accArch != "" {
+				if err := atomicfile.WriteFile(accArch, archBytes.Bytes()); err != nil {
+					return err
+				}
+			}
 			if actionsFormat != "" {
 				return atomicfile.WriteFile(actions, actionBytes.Bytes())
 			}
@@ -186,7 +215,8 @@ func newRunCmd() *cobra.Command {
 	ov.register(cmd)
 	f.StringVar(&format, "format", "table", "output format: table, csv or json")
 	f.StringVar(&out, "out", "", "write the report to this file instead of stdout")
-	f.StringVar(&actions, "actions", "", "also write Accelergy-style action counts to this .yaml or .csv file")
+	f.StringVar(&actions, "actions", "", "also write Accelergy action counts to this .yaml (Accelergy 0.4) or .csv file")
+	f.StringVar(&accArch, "accelergy-arch", "", "also write the Accelergy 0.4 architecture the action counts name to this .yaml file")
 	f.BoolVar(&perOp, "per-op", false, "one row per operation instead of per layer (table and csv)")
 	fid.register(f)
 	return cmd
@@ -207,8 +237,12 @@ func uj(pj float64) string { return fmt.Sprintf("%.1f", pj/1e6) }
 // the totals and, with an FPGA target, the resource estimate.
 func writeRunTable(w io.Writer, e cost.Estimate, perOp bool) error {
 	s := e.Arch
-	fmt.Fprintf(w, "%s on %s: %dx%d int8 array (%s), %s MHz, %s, %s overlap, scan %d lanes %s\n",
-		e.Model, s.Name, s.Array.Rows, s.Array.Cols, s.Array.Dataflow, fmtNum(s.ClockMHz), s.Tech, s.Overlap, s.Scan.Lanes, s.Scan.Mode)
+	mem := ""
+	if s.SCALESimMemory() {
+		mem = fmt.Sprintf(", SCALE-Sim memory (%d words/cycle)", s.WordsPerCycle())
+	}
+	fmt.Fprintf(w, "%s on %s: %dx%d int8 array (%s), %s MHz, %s, %s overlap, scan %d lanes %s%s\n",
+		e.Model, s.Name, s.Array.Rows, s.Array.Cols, s.Array.Dataflow, fmtNum(s.ClockMHz), s.Tech, s.Overlap, s.Scan.Lanes, s.Scan.Mode, mem)
 	t := newPerfTable(w)
 	tot := e.Totals
 	if perOp {

@@ -26,6 +26,7 @@ type simOptions struct {
 	program             string
 	ops                 bool
 	mergeK              int
+	shard               string
 }
 
 func newSimCmd() *cobra.Command {
@@ -51,7 +52,11 @@ on --calib images of the train split of --data. The scales of the
 quantization points the integer datapath adds (the merged scan output) are
 calibrated on the same images. The program can be written with --program.
 The images of --split (default test) of --data are then evaluated (--limit
-N: the first N). The report is deterministic (whatever the number of cores).`,
+N: the first N). The report is deterministic (whatever the number of cores).
+
+--shard i/n runs only the i-th of n contiguous ranges of the images and
+writes a partial result to --out; vimsim merge combines the partials into
+exactly the report of the whole run (see vimsim slurm).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runSim(cmd, &mf, &cf, opt)
@@ -69,6 +74,7 @@ N: the first N). The report is deterministic (whatever the number of cores).`,
 	fl.StringVar(&opt.out, "out", "", "write the report to this file instead of stdout")
 	fl.StringVar(&opt.program, "program", "", "also write the compiled integer program to this file (safetensors)")
 	fl.BoolVar(&opt.ops, "ops", false, "print the counters of every operation, not only per layer")
+	fl.StringVar(&opt.shard, "shard", "", shardUsage)
 	fl.IntVar(&opt.mergeK, "merge-k", 0, fmt.Sprintf("channel groups of the merged out_proj input, 1-16 (0: %d, 1 for the naive method)", quant.DefaultMergeGroups))
 	return cmd
 }
@@ -93,6 +99,10 @@ func runSim(cmd *cobra.Command, mf *modelFlags, cf *calibFlags, opt simOptions) 
 		return fmt.Errorf("--split: %w", err)
 	}
 	qopt, err := cf.options(mf.seed)
+	if err != nil {
+		return err
+	}
+	sr, err := newShardRun(cmd, "sim", opt.shard, opt.out, "program")
 	if err != nil {
 		return err
 	}
@@ -135,23 +145,30 @@ func runSim(cmd *cobra.Command, mf *modelFlags, cf *calibFlags, opt simOptions) 
 	}
 	defer ds.Close()
 	loader := data.NewLoader(ds, pre, data.LoaderOptions{Batch: opt.batch, Limit: opt.limit})
-	fid, err := sim.NewFidelity(p, m, qm, sim.FidelityOptions{})
+	images := loader.Len()
+	if err := sr.restrict(loader); err != nil {
+		return err
+	}
+	fid, err := sim.NewFidelity(p, m, qm, sim.FidelityOptions{Part: sr.sharded()})
 	if err != nil {
 		return err
 	}
-	bar := newProgressBar(cmd.ErrOrStderr(), loader.Len())
+	bar := newRunProgress(cmd.ErrOrStderr(), sr.spec, "images", loader.Len())
 	err = fid.AddAll(loader, bar.update)
 	bar.finish()
-	if err != nil {
-		return err
-	}
-	rep, err := fid.Report()
 	if err != nil {
 		return err
 	}
 	dataName := opt.data
 	if split != data.Test {
 		dataName += " (" + string(split) + ")"
+	}
+	if sr.sharded() {
+		return writeSimPartial(sr, fid, p, images, simPartial{Model: mf.model, Data: dataName, Program: p.Source, Format: opt.format, Ops: opt.ops})
+	}
+	rep, err := fid.Report()
+	if err != nil {
+		return err
 	}
 	out := sim.DatasetReport{Model: mf.model, Data: dataName, Program: p.Source, Report: rep}
 	write := func(w io.Writer) error { return writeSimReport(w, out, opt.format, opt.ops) }

@@ -122,7 +122,7 @@ func newSweepCmd() *cobra.Command {
 	var sf sweepFlags
 	var ov archOverrides
 	var mf modelFlags
-	var out string
+	var out, shardSpec string
 	var jobs int
 	cmd := &cobra.Command{
 		Use:   "sweep --arch LIST [--array LIST …] --out DIR",
@@ -134,7 +134,11 @@ DIR/energy.{png,svg} (energy breakdown of the front designs).
 Lists are comma-separated; integer and number lists accept ranges A:B:+S
 (arithmetic) and A:B:*F (geometric), e.g. --array 8:64:*2 --scan-lanes 8,16,32.
 With --fpga, designs that do not fit are kept off the front and resource
-utilisation is a third objective.`,
+utilisation is a third objective.
+
+--shard i/n evaluates only the i-th of n contiguous ranges of the designs and
+writes a partial result to the file --out; vimsim merge combines the
+partials into exactly the files of the whole sweep.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if out == "" {
@@ -151,6 +155,13 @@ utilisation is a third objective.`,
 			if err != nil {
 				return err
 			}
+			sr, err := newShardRun(cmd, "sweep", shardSpec, out, "jobs")
+			if err != nil {
+				return err
+			}
+			all := len(designs)
+			first, end := sr.spec.Range(all)
+			designs = designs[first:end]
 			cfg, err := mf.config()
 			if err != nil {
 				return fmt.Errorf("--model: %w", err)
@@ -163,36 +174,10 @@ utilisation is a third objective.`,
 			if err != nil {
 				return err
 			}
-			// Render everything before writing anything.
-			var files [len(sweepFiles)][]byte
-			var buf bytes.Buffer
-			if err := cost.WriteSweepCSV(&buf, pts); err != nil {
-				return err
+			if sr.sharded() {
+				return sr.write(all, nil, sweepPartial{Model: cfg.Name, Points: pts})
 			}
-			files[0] = append([]byte(nil), buf.Bytes()...)
-			buf.Reset()
-			if err := cost.WriteSweepJSON(&buf, pts); err != nil {
-				return err
-			}
-			files[1] = buf.Bytes()
-			title := fmt.Sprintf("%s: %d designs", cfg.Name, len(pts))
-			for i, format := range []string{"png", "svg"} {
-				if files[2+i], err = cost.PlotFront(pts, title, format); err != nil {
-					return err
-				}
-				if files[4+i], err = cost.PlotEnergyBreakdown(pts, cfg.Name+": energy per image of the Pareto designs", format); err != nil {
-					return err
-				}
-			}
-			if err := os.MkdirAll(out, 0o755); err != nil {
-				return fmt.Errorf("--out: %w", err)
-			}
-			for i, name := range sweepFiles {
-				if err := atomicfile.WriteFile(filepath.Join(out, name), files[i]); err != nil {
-					return err
-				}
-			}
-			return writeSweepSummary(cmd, pts, out)
+			return writeSweep(cmd, pts, cfg.Name, out)
 		},
 	}
 	f := cmd.Flags()
@@ -209,10 +194,48 @@ utilisation is a third objective.`,
 	f.StringVar(&sf.overlap, "overlap", "", "overlap modes: serial, pipelined")
 	f.StringVar(&ov.fpga, "fpga", "", "FPGA board for resources and fit: "+strings.Join(arch.BoardNames(), ", "))
 	f.StringVar(&ov.packing, "dsp-packing", "", "int8 MACs per DSP: none, dual or dot3")
+	ov.registerMemory(cmd)
 	mf.register(cmd)
 	f.StringVar(&out, "out", "", "output directory")
 	f.IntVar(&jobs, "jobs", 0, "parallel workers (0 = all cores); results do not depend on it")
+	f.StringVar(&shardSpec, "shard", "", shardUsage)
 	return cmd
+}
+
+// writeSweep writes the files of a sweep of the model named into the
+// directory out and prints the Pareto designs.
+func writeSweep(cmd *cobra.Command, pts []cost.DesignPoint, model, out string) error {
+	// Render everything before writing anything.
+	var files [len(sweepFiles)][]byte
+	var buf bytes.Buffer
+	if err := cost.WriteSweepCSV(&buf, pts); err != nil {
+		return err
+	}
+	files[0] = append([]byte(nil), buf.Bytes()...)
+	buf.Reset()
+	if err := cost.WriteSweepJSON(&buf, pts); err != nil {
+		return err
+	}
+	files[1] = buf.Bytes()
+	title := fmt.Sprintf("%s: %d designs", model, len(pts))
+	var err error
+	for i, format := range []string{"png", "svg"} {
+		if files[2+i], err = cost.PlotFront(pts, title, format); err != nil {
+			return err
+		}
+		if files[4+i], err = cost.PlotEnergyBreakdown(pts, model+": energy per image of the Pareto designs", format); err != nil {
+			return err
+		}
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return fmt.Errorf("--out: %w", err)
+	}
+	for i, name := range sweepFiles {
+		if err := atomicfile.WriteFile(filepath.Join(out, name), files[i]); err != nil {
+			return err
+		}
+	}
+	return writeSweepSummary(cmd, pts, out)
 }
 
 // writeSweepSummary prints the Pareto designs by latency.

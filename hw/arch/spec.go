@@ -87,6 +87,37 @@ func ParseOverlap(s string) (Overlap, error) {
 	return "", fmt.Errorf("overlap %q: want serial or pipelined", s)
 }
 
+// MemoryModel names the model of the array's scratchpads and DRAM traffic
+// (docs/PERFMODEL.md §3).
+type MemoryModel string
+
+// Memory models.
+const (
+	// MemoryVimsim is vimsim's own analytic model: an optimised tiling to
+	// the buffers, an optional activation buffer, stalls from the exposed
+	// first tile. The zero MemoryModel means this model.
+	MemoryVimsim MemoryModel = "vimsim"
+	// MemorySCALESim reproduces SCALE-Sim v2's USER-bandwidth memory model
+	// for GEMMs (package hw/cost/scalesim).
+	MemorySCALESim MemoryModel = "scalesim"
+)
+
+// ParseMemoryModel accepts vimsim or scalesim (any case; scale-sim too).
+func ParseMemoryModel(s string) (MemoryModel, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "vimsim", "default":
+		return MemoryVimsim, nil
+	case "scalesim", "scale-sim":
+		return MemorySCALESim, nil
+	}
+	return "", fmt.Errorf("memory model %q: want vimsim or scalesim", s)
+}
+
+// MemorySpec selects the memory model; the zero value is vimsim's own.
+type MemorySpec struct {
+	Model MemoryModel `json:"model" yaml:"model"`
+}
+
 // ArraySpec is the int8 MAC array: Rows × Cols PEs and its dataflow.
 type ArraySpec struct {
 	Rows     int      `json:"rows" yaml:"rows"`
@@ -157,6 +188,8 @@ type Spec struct {
 	Overlap  Overlap    `json:"overlap" yaml:"overlap"`
 	Tech     string     `json:"tech" yaml:"tech"`
 	FPGA     FPGATarget `json:"fpga" yaml:"fpga"`
+	// Memory selects the memory model (omitted: vimsim's own).
+	Memory MemorySpec `json:"memory,omitzero" yaml:"memory,omitempty"`
 }
 
 // PEs is the number of MAC processing elements of the array.
@@ -164,6 +197,36 @@ func (s Spec) PEs() int { return s.Array.Rows * s.Array.Cols }
 
 // BytesPerCycle is the DRAM bandwidth in bytes per clock cycle.
 func (s Spec) BytesPerCycle() float64 { return s.DRAM.BandwidthGBs * 1e3 / s.ClockMHz }
+
+// BufferWidths are the access widths in bits of the ifmap, filter, ofmap
+// and activation buffers: the array edge each feeds or drains per cycle —
+// R int8 ifmap and C int8 filter words (C and R in IS), C int8 outputs in OS
+// and C 32-bit partial sums in WS and IS — and 64 bits for the activation
+// buffer.
+func (s Spec) BufferWidths() (ifmap, filter, ofmap, act int) {
+	ifmap, filter, ofmap, act = s.Array.Rows*8, s.Array.Cols*8, s.Array.Cols*32, 64
+	if s.Array.Dataflow == InputStationary {
+		ifmap, filter = s.Array.Cols*8, s.Array.Rows*8
+	}
+	if s.Array.Dataflow == OutputStationary {
+		ofmap = s.Array.Cols * 8
+	}
+	return ifmap, filter, ofmap, act
+}
+
+// SCALESimMemory reports whether s uses SCALE-Sim v2's memory model.
+func (s Spec) SCALESimMemory() bool { return s.Memory.Model == MemorySCALESim }
+
+// WordsPerCycle is the DRAM bandwidth in SCALE-Sim's words per cycle: one
+// word is one byte (an int8 operand), and SCALE-Sim's Bandwidth is a whole
+// number, so the bytes per cycle are rounded down (after a relative 1e-9
+// allowance for the decimal GB/s and MHz: 12.8 GB/s at 200 MHz is 64).
+func (s Spec) WordsPerCycle() int {
+	return int(min(math.Floor(s.BytesPerCycle()*(1+1e-9)), maxWordsPerCycle+1))
+}
+
+// WithMemory returns a copy of s using memory model m.
+func (s Spec) WithMemory(m MemoryModel) Spec { s.Memory.Model = m; return s }
 
 // WithDataflow returns a copy of s using dataflow d.
 func (s Spec) WithDataflow(d Dataflow) Spec { s.Array.Dataflow = d; return s }
@@ -202,6 +265,9 @@ const (
 	maxClockMHz = 1e5
 	maxBWGBs    = 1e6
 	maxNameLen  = 1024
+	// maxWordsPerCycle bounds the SCALE-Sim mode's bandwidth
+	// (hw/cost/scalesim's limit).
+	maxWordsPerCycle = 1 << 20
 )
 
 // Validate reports the first invalid field of s, naming it by its JSON path.
@@ -260,6 +326,16 @@ func (s Spec) Validate() error {
 		checks = append(checks,
 			intRange(u.name+".lanes", u.u.Lanes, 1, maxLanes),
 			intRange(u.name+".latency", u.u.Latency, 0, maxDepth))
+	}
+	switch s.Memory.Model {
+	case "", MemoryVimsim:
+	case MemorySCALESim:
+		if w := s.WordsPerCycle(); w < 1 || w > maxWordsPerCycle {
+			checks = append(checks, fieldErr("dram.bandwidth_gbs", "%g GB/s at %g MHz is %.3g bytes per cycle: memory model scalesim needs 1 to %d words (bytes) per cycle",
+				s.DRAM.BandwidthGBs, s.ClockMHz, s.BytesPerCycle(), maxWordsPerCycle))
+		}
+	default:
+		checks = append(checks, fieldErr("memory.model", "%q: want vimsim or scalesim", s.Memory.Model))
 	}
 	if s.Overlap != Serial && s.Overlap != Pipelined {
 		checks = append(checks, fieldErr("overlap", "%q: want serial or pipelined", s.Overlap))

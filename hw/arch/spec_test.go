@@ -275,3 +275,69 @@ func TestParseSpecMessages(t *testing.T) {
 		}
 	}
 }
+
+func TestMemoryModel(t *testing.T) {
+	js, err := ParseSpec([]byte(`{"base":"systolic16","memory":{"model":"scalesim"}}`), "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ym, err := ParseSpec([]byte("base: systolic16\nmemory: {model: scalesim}\n"), "yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if js != ym || !js.SCALESimMemory() {
+		t.Fatalf("memory: json %+v, yaml %+v", js.Memory, ym.Memory)
+	}
+	if p := Systolic16(); p.SCALESimMemory() || p.Memory.Model != "" {
+		t.Errorf("preset memory %q, want the default", p.Memory.Model)
+	}
+	// The default is omitted from the encodings, so that the preset files
+	// read as before; an explicit model round-trips.
+	for _, s := range []Spec{Systolic16(), js} {
+		b, err := s.EncodeJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(string(b), `"memory"`); got != s.SCALESimMemory() {
+			t.Errorf("%s: memory key in JSON %v:\n%s", s.Memory.Model, got, b)
+		}
+		back, err := ParseSpec(b, "json")
+		if err != nil || back != s {
+			t.Errorf("JSON round trip: %v\n%+v\n%+v", err, back, s)
+		}
+		y, err := s.EncodeYAML()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if back, err = ParseSpec(y, "yaml"); err != nil || back != s {
+			t.Errorf("YAML round trip: %v\n%s", err, y)
+		}
+	}
+	// 12.8 GB/s at 200 MHz is exactly 64 words per cycle; fractions round down.
+	if w := js.WordsPerCycle(); w != 64 {
+		t.Errorf("systolic16 words per cycle %d, want 64", w)
+	}
+	s := js
+	s.ClockMHz = 300
+	if w := s.WordsPerCycle(); w != 42 {
+		t.Errorf("12.8 GB/s at 300 MHz: %d words per cycle, want 42", w)
+	}
+	for _, c := range []struct{ in, field string }{
+		{`{"base":"systolic16","memory":{"model":"ramulator"}}`, "memory.model"},
+		{`{"base":"systolic16","memory":{"modle":"scalesim"}}`, "memory.modle"},
+		{`{"base":"systolic16","memory":"scalesim"}`, "memory"},
+		{`{"base":"systolic16","memory":{"model":"scalesim"},"dram":{"bandwidth_gbs":0.1}}`, "dram.bandwidth_gbs"},
+	} {
+		_, err := ParseSpec([]byte(c.in), "json")
+		var fe *FieldError
+		if !errors.As(err, &fe) || fe.Field != c.field {
+			t.Errorf("%s: error %v, want one naming %s", c.in, err, c.field)
+		}
+	}
+	if m, err := ParseMemoryModel("SCALE-Sim"); err != nil || m != MemorySCALESim {
+		t.Errorf("ParseMemoryModel: %q, %v", m, err)
+	}
+	if _, err := ParseMemoryModel("dramsim"); err == nil {
+		t.Error("ParseMemoryModel accepted dramsim")
+	}
+}

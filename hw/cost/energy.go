@@ -1,15 +1,7 @@
 package cost
 
 import (
-	"encoding/csv"
-	"fmt"
-	"io"
-	"strconv"
-	"strings"
-
 	"github.com/vimsim/vimsim/hw/arch"
-
-	yaml "go.yaml.in/yaml/v3"
 )
 
 // Actions counts the primitive actions of one operation (or a sum of them).
@@ -17,7 +9,12 @@ import (
 // counts an Accelergy user re-prices (WriteActionCounts), and the counts a
 // functional simulator of the same program must reproduce.
 type Actions struct {
+	// MAC8 counts int8×int8 MACs; MAC4x8 those with one operand of at most
+	// 4 bits (W4A8: an int4 weight by an int8 activation); MAC4 those with
+	// both (docs/PERFMODEL.md §5.2).
 	MAC8   int64 `json:"mac8"`
+	MAC4x8 int64 `json:"mac4x8,omitempty"`
+	MAC4   int64 `json:"mac4,omitempty"`
 	Mult8  int64 `json:"mult8"`
 	Mult16 int64 `json:"mult16"`
 	Mult32 int64 `json:"mult32"`
@@ -25,6 +22,9 @@ type Actions struct {
 	Add16  int64 `json:"add16"`
 	Add32  int64 `json:"add32"`
 	LUT    int64 `json:"lut_reads"`
+	// PsumReg counts accesses of the 32-bit partial-sum register of a MAC
+	// (one per array or depthwise-conv MAC).
+	PsumReg int64 `json:"psum_reg"`
 
 	IfmapRead   int64 `json:"ifmap_read_bytes"`
 	IfmapWrite  int64 `json:"ifmap_write_bytes"`
@@ -41,8 +41,8 @@ type Actions struct {
 // Add returns a + b field by field.
 func (a Actions) Add(b Actions) Actions {
 	return Actions{
-		MAC8: a.MAC8 + b.MAC8, Mult8: a.Mult8 + b.Mult8, Mult16: a.Mult16 + b.Mult16, Mult32: a.Mult32 + b.Mult32,
-		Add8: a.Add8 + b.Add8, Add16: a.Add16 + b.Add16, Add32: a.Add32 + b.Add32, LUT: a.LUT + b.LUT,
+		MAC8: a.MAC8 + b.MAC8, MAC4x8: a.MAC4x8 + b.MAC4x8, MAC4: a.MAC4 + b.MAC4, Mult8: a.Mult8 + b.Mult8, Mult16: a.Mult16 + b.Mult16, Mult32: a.Mult32 + b.Mult32,
+		Add8: a.Add8 + b.Add8, Add16: a.Add16 + b.Add16, Add32: a.Add32 + b.Add32, LUT: a.LUT + b.LUT, PsumReg: a.PsumReg + b.PsumReg,
 		IfmapRead: a.IfmapRead + b.IfmapRead, IfmapWrite: a.IfmapWrite + b.IfmapWrite,
 		FilterRead: a.FilterRead + b.FilterRead, FilterWrite: a.FilterWrite + b.FilterWrite,
 		OfmapRead: a.OfmapRead + b.OfmapRead, OfmapWrite: a.OfmapWrite + b.OfmapWrite,
@@ -104,58 +104,160 @@ func (e Energy) Parts() []EnergyPart {
 	}
 }
 
-// lutKiB is the size of a nonlinear look-up table: 1025 16-bit entries
-// (step 1/64 over [0, 16), hardware.md §5).
-const (
-	lutKiB   = 2.0
-	lutBytes = 2
-)
+// buffer is one SRAM of the design as the energy model prices it.
+type buffer struct {
+	kib   float64
+	width int // access width in bits
+	// read and write are the energies per byte: one access of width bits
+	// moves width/8 bytes.
+	read, write float64
+	leakUW      float64
+}
+
+func newBuffer(t arch.EnergyTable, kib float64, width int) buffer {
+	bytes := float64(width) / 8
+	return buffer{kib: kib, width: width, read: t.SRAMRead(kib, width) / bytes, write: t.SRAMWrite(kib, width) / bytes,
+		leakUW: t.SRAMLeakUW(kib, width)}
+}
 
 // pricer turns action counts into energy for one spec.
 type pricer struct {
-	t                                arch.EnergyTable
-	ifmap, filter, ofmap, act, lut   float64 // pJ per byte
-	dram                             float64
-	staticPerCycle                   float64
-	mac8, m8, m16, m32, a8, a16, a32 float64
+	t                         arch.EnergyTable
+	ifmap, filter, ofmap, act buffer
+	lut                       float64 // pJ per table read
+	dram                      float64 // pJ per byte
+	staticPerCycle            float64
+	inventory                 []instances
 }
 
-func newPricer(s arch.Spec, t arch.EnergyTable) pricer {
+func newPricer(s arch.Spec, t arch.EnergyTable, prec Precision) pricer {
+	wi, wf, wo, wa := s.BufferWidths()
 	p := pricer{t: t,
-		ifmap:  t.SRAMPJPerByte(float64(s.Buffers.IfmapKiB)),
-		filter: t.SRAMPJPerByte(float64(s.Buffers.FilterKiB)),
-		ofmap:  t.SRAMPJPerByte(float64(s.Buffers.OfmapKiB)),
-		act:    t.SRAMPJPerByte(float64(max(s.Buffers.ActKiB, 1))),
-		lut:    t.SRAMPJPerByte(lutKiB) * lutBytes,
+		ifmap:  newBuffer(t, float64(s.Buffers.IfmapKiB), wi),
+		filter: newBuffer(t, float64(s.Buffers.FilterKiB), wf),
+		ofmap:  newBuffer(t, float64(s.Buffers.OfmapKiB), wo),
+		lut:    t.LUTRead(),
 		dram:   t.DRAMPJPerByte,
-		mac8:   t.MAC8, m8: t.Mult8, m16: t.Mult16, m32: t.Mult32, a8: t.Add8, a16: t.Add16, a32: t.Add32,
+	}
+	if s.Buffers.ActKiB > 0 {
+		p.act = newBuffer(t, float64(s.Buffers.ActKiB), wa)
 	}
 	if s.DRAM.PJPerByte > 0 {
 		p.dram = s.DRAM.PJPerByte
 	}
-	p.staticPerCycle = t.LeakPerPECycle*float64(peEquivalents(s)) + t.LeakPerKiBCycle*float64(s.Buffers.TotalKiB())
+	p.inventory = inventoryOf(s, prec)
+	var uw float64
+	for _, n := range p.inventory {
+		uw += float64(n.count) * p.leakUW(n.prim)
+	}
+	uw += p.ifmap.leakUW + p.filter.leakUW + p.ofmap.leakUW + p.act.leakUW
+	p.staticPerCycle = uw / s.ClockMHz // µW·µs = pJ
 	return p
 }
 
-// peEquivalents counts the MAC-sized datapaths of s for leakage: the array
-// PEs, four multipliers per scan lane, and one per lane of the other units.
-func peEquivalents(s arch.Spec) int64 {
-	return int64(s.PEs()) + 4*int64(s.Scan.Lanes) + int64(s.Vector.Lanes) + 2*int64(s.Norm.Lanes) + int64(s.DWConv.Lanes)
+// primitive names a kind of arithmetic or table hardware.
+type primitive uint8
+
+const (
+	primMAC8 primitive = iota
+	primPsumReg
+	primMult8
+	primMult16
+	primMult32
+	primAdd8
+	primAdd16
+	primAdd32
+	primLUT
+	primMAC4x8 // one operand of at most 4 bits
+	primMAC4   // both operands of at most 4 bits
+	numPrims
+)
+
+// primOrder lists the primitives in the order reports list them.
+var primOrder = [...]primitive{primMAC8, primMAC4x8, primMAC4, primPsumReg, primMult8, primMult16, primMult32,
+	primAdd8, primAdd16, primAdd32, primLUT}
+
+func multPrim(bits int) primitive {
+	switch bits {
+	case 8:
+		return primMult8
+	case 16:
+		return primMult16
+	}
+	return primMult32
+}
+
+func addPrim(bits int) primitive {
+	switch bits {
+	case 8:
+		return primAdd8
+	case 16:
+		return primAdd16
+	}
+	return primAdd32
+}
+
+// instances is a number of copies of one primitive in one unit.
+type instances struct {
+	unit  arch.Unit
+	prim  primitive
+	count int64
+}
+
+// inventoryOf lists the hardware whose leakage the model charges: per PE
+// and per depthwise-conv lane a MAC of the class the ops need (p) and its
+// partial-sum register; per scan lane four multipliers and two adders of
+// the lane width (scanBits) and a look-up table; per vector lane a 16-bit
+// multiplier, two 16-bit adders and a table; per norm lane two 16-bit
+// multipliers and a 32-bit adder, and one table for the norm unit. (The
+// buffers come on top.)
+func inventoryOf(s arch.Spec, p Precision) []instances {
+	pe, sl, vl, nl, dl := int64(s.PEs()), int64(s.Scan.Lanes), int64(s.Vector.Lanes), int64(s.Norm.Lanes), int64(s.DWConv.Lanes)
+	sb := scanBits(s, p.StateBits)
+	return []instances{
+		{arch.UnitArray, p.array, pe}, {arch.UnitArray, primPsumReg, pe},
+		{arch.UnitScan, multPrim(sb), 4 * sl}, {arch.UnitScan, addPrim(sb), 2 * sl}, {arch.UnitScan, primLUT, sl},
+		{arch.UnitDWConv, p.conv, dl}, {arch.UnitDWConv, primPsumReg, dl},
+		{arch.UnitVector, primMult16, vl}, {arch.UnitVector, primAdd16, 2 * vl}, {arch.UnitVector, primLUT, vl},
+		{arch.UnitNorm, primMult16, 2 * nl}, {arch.UnitNorm, primAdd32, nl}, {arch.UnitNorm, primLUT, 1},
+	}
+}
+
+// leakUW is the static power of one instance of p.
+func (p pricer) leakUW(q primitive) float64 {
+	l := p.t.Leak
+	return [numPrims]float64{l.MAC8, l.PsumReg, l.Mult8, l.Mult16, l.Mult32, l.Add8, l.Add16, l.Add32, l.LUT,
+		p.t.MACLeakUW(4, 8), p.t.MACLeakUW(4, 4)}[q]
+}
+
+// pj is the energy of one action of p.
+func (p pricer) pj(q primitive) float64 {
+	t := p.t
+	return [numPrims]float64{t.MAC8, t.PsumReg, t.Mult8, t.Mult16, t.Mult32, t.Add8, t.Add16, t.Add32, p.lut,
+		t.MAC(4, 8), t.MAC(4, 4)}[q]
+}
+
+// counts returns the number of actions of each primitive in a.
+func (a Actions) counts() [numPrims]int64 {
+	return [numPrims]int64{a.MAC8, a.PsumReg, a.Mult8, a.Mult16, a.Mult32, a.Add8, a.Add16, a.Add32, a.LUT, a.MAC4x8, a.MAC4}
 }
 
 // arith is the energy of the arithmetic actions of a.
 func (p pricer) arith(a Actions) float64 {
-	return float64(a.MAC8)*p.mac8 + float64(a.Mult8)*p.m8 + float64(a.Mult16)*p.m16 + float64(a.Mult32)*p.m32 +
-		float64(a.Add8)*p.a8 + float64(a.Add16)*p.a16 + float64(a.Add32)*p.a32 + float64(a.LUT)*p.lut
+	var e float64
+	for q, n := range a.counts() {
+		e += float64(n) * p.pj(primitive(q))
+	}
+	return e
 }
 
 // price returns the energy of a, with its arithmetic charged to unit u.
 func (p pricer) price(u arch.Unit, a Actions) Energy {
 	e := Energy{
-		Ifmap:  float64(a.IfmapRead+a.IfmapWrite) * p.ifmap,
-		Filter: float64(a.FilterRead+a.FilterWrite) * p.filter,
-		Ofmap:  float64(a.OfmapRead+a.OfmapWrite) * p.ofmap,
-		Act:    float64(a.ActRead+a.ActWrite) * p.act,
+		Ifmap:  float64(a.IfmapRead)*p.ifmap.read + float64(a.IfmapWrite)*p.ifmap.write,
+		Filter: float64(a.FilterRead)*p.filter.read + float64(a.FilterWrite)*p.filter.write,
+		Ofmap:  float64(a.OfmapRead)*p.ofmap.read + float64(a.OfmapWrite)*p.ofmap.write,
+		Act:    float64(a.ActRead)*p.act.read + float64(a.ActWrite)*p.act.write,
 		DRAM:   float64(a.DRAMRead+a.DRAMWrite) * p.dram,
 	}
 	c := p.arith(a)
@@ -172,109 +274,4 @@ func (p pricer) price(u arch.Unit, a Actions) Energy {
 		e.Norm = c
 	}
 	return e
-}
-
-// ActionCount is one line of an Accelergy-style action-count report.
-type ActionCount struct {
-	Component string  `json:"component" yaml:"component"`
-	Action    string  `json:"action" yaml:"action"`
-	Count     int64   `json:"count" yaml:"count"`
-	PJEach    float64 `json:"pj_per_action" yaml:"pj_per_action"`
-}
-
-// ActionCounts lists the primitive actions of the estimate per component
-// (one per unit and memory level) with the energy per action of its
-// technology table, in a fixed order. SRAM and DRAM actions count bytes
-// (one 8-bit word each).
-func (e Estimate) ActionCounts() []ActionCount {
-	pr := newPricer(e.Arch, e.Tech)
-	perUnit := map[arch.Unit]Actions{}
-	for _, c := range e.Ops {
-		perUnit[c.Unit] = perUnit[c.Unit].Add(c.Actions)
-	}
-	var out []ActionCount
-	add := func(comp, action string, n int64, pj float64) {
-		if n != 0 {
-			out = append(out, ActionCount{Component: comp, Action: action, Count: n, PJEach: pj})
-		}
-	}
-	for _, u := range arch.Units()[:len(arch.Units())-1] {
-		a := perUnit[u]
-		comp := "vimsim." + string(u)
-		add(comp, "mac_random", a.MAC8, pr.mac8)
-		add(comp, "mult8", a.Mult8, pr.m8)
-		add(comp, "mult16", a.Mult16, pr.m16)
-		add(comp, "mult32", a.Mult32, pr.m32)
-		add(comp, "add8", a.Add8, pr.a8)
-		add(comp, "add16", a.Add16, pr.a16)
-		add(comp, "add32", a.Add32, pr.a32)
-		add(comp, "lut_read", a.LUT, pr.lut)
-	}
-	t := e.Totals.Actions
-	add("vimsim.ifmap_sram", "read", t.IfmapRead, pr.ifmap)
-	add("vimsim.ifmap_sram", "write", t.IfmapWrite, pr.ifmap)
-	add("vimsim.filter_sram", "read", t.FilterRead, pr.filter)
-	add("vimsim.filter_sram", "write", t.FilterWrite, pr.filter)
-	add("vimsim.ofmap_sram", "read", t.OfmapRead, pr.ofmap)
-	add("vimsim.ofmap_sram", "write", t.OfmapWrite, pr.ofmap)
-	add("vimsim.act_sram", "read", t.ActRead, pr.act)
-	add("vimsim.act_sram", "write", t.ActWrite, pr.act)
-	add("vimsim.DRAM", "read", t.DRAMRead, pr.dram)
-	add("vimsim.DRAM", "write", t.DRAMWrite, pr.dram)
-	add("vimsim.leakage", "idle_cycle", e.Totals.Cycles, pr.staticPerCycle)
-	return out
-}
-
-// accelergyYAML mirrors Accelergy's action_counts.yaml (version 0.4).
-type accelergyYAML struct {
-	ActionCounts struct {
-		Version string               `yaml:"version"`
-		Local   []accelergyComponent `yaml:"local"`
-	} `yaml:"action_counts"`
-}
-
-type accelergyComponent struct {
-	Name         string            `yaml:"name"`
-	ActionCounts []accelergyAction `yaml:"action_counts"`
-}
-
-type accelergyAction struct {
-	Name   string `yaml:"name"`
-	Counts int64  `yaml:"counts"`
-}
-
-// WriteActionCounts writes ActionCounts as Accelergy action_counts YAML
-// (format "yaml") or as CSV with the energy per action and in total
-// (format "csv").
-func (e Estimate) WriteActionCounts(w io.Writer, format string) error {
-	counts := e.ActionCounts()
-	switch strings.ToLower(format) {
-	case "yaml", "yml":
-		var doc accelergyYAML
-		doc.ActionCounts.Version = "0.4"
-		for _, c := range counts {
-			n := len(doc.ActionCounts.Local)
-			if n == 0 || doc.ActionCounts.Local[n-1].Name != c.Component {
-				doc.ActionCounts.Local = append(doc.ActionCounts.Local, accelergyComponent{Name: c.Component})
-				n++
-			}
-			comp := &doc.ActionCounts.Local[n-1]
-			comp.ActionCounts = append(comp.ActionCounts, accelergyAction{Name: c.Action, Counts: c.Count})
-		}
-		enc := yaml.NewEncoder(w)
-		enc.SetIndent(2)
-		if err := enc.Encode(doc); err != nil {
-			return err
-		}
-		return enc.Close()
-	case "csv":
-		cw := csv.NewWriter(w)
-		cw.Write([]string{"component", "action", "count", "pj_per_action", "energy_pj"})
-		for _, c := range counts {
-			cw.Write([]string{c.Component, c.Action, strconv.FormatInt(c.Count, 10), fmtF(c.PJEach), fmtF(float64(c.Count) * c.PJEach)})
-		}
-		cw.Flush()
-		return cw.Error()
-	}
-	return fmt.Errorf("action-count format %q: want yaml or csv", format)
 }

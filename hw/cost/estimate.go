@@ -37,6 +37,9 @@ type OpCost struct {
 	// ComputeCycles (SCALE-Sim's overall util for GEMMs).
 	Util   float64 `json:"util"`
 	Tiling *Tiling `json:"tiling,omitempty"`
+	// SCALESim is SCALE-Sim v2's report of a GEMM in the scalesim memory
+	// mode (then Tiling is nil).
+	SCALESim *SCALESimCounts `json:"scalesim,omitempty"`
 	// Counts are the datapath events a functional simulation of the same
 	// operation reproduces (CountsOf; saturations and overflows, which
 	// depend on the data, are 0).
@@ -104,13 +107,16 @@ type Totals struct {
 
 // Estimate is the cost of one inference of a workload on an architecture.
 type Estimate struct {
-	Model     string           `json:"model"`
-	Arch      arch.Spec        `json:"arch"`
-	Tech      arch.EnergyTable `json:"tech"`
-	Ops       []OpCost         `json:"ops"`
-	Layers    []LayerCost      `json:"layers"`
-	Totals    Totals           `json:"totals"`
-	Resources *Resources       `json:"fpga,omitempty"`
+	Model string           `json:"model"`
+	Arch  arch.Spec        `json:"arch"`
+	Tech  arch.EnergyTable `json:"tech"`
+	// Precision is what the ops ask of the hardware (MAC classes, state
+	// width), read from their formats.
+	Precision Precision   `json:"precision"`
+	Ops       []OpCost    `json:"ops"`
+	Layers    []LayerCost `json:"layers"`
+	Totals    Totals      `json:"totals"`
+	Resources *Resources  `json:"fpga,omitempty"`
 }
 
 // EstimateModel estimates one image of the model c on s: the op list of c
@@ -150,10 +156,13 @@ func EstimateOps(s arch.Spec, model string, ops []intprog.Op) (Estimate, error) 
 	if len(ops) == 0 {
 		return Estimate{}, fmt.Errorf("model %s: empty workload", model)
 	}
-	e := Estimate{Model: model, Arch: s, Tech: tech, Ops: make([]OpCost, 0, len(ops))}
-	pr := newPricer(s, tech)
+	e := Estimate{Model: model, Arch: s, Tech: tech, Precision: precisionOf(ops), Ops: make([]OpCost, 0, len(ops))}
+	a, w := classBits(e.Precision.array)
+	e.Precision.ArrayAreaMM2 = float64(s.PEs()) * arch.MACAreaUM2(a, w) / 1e6
+	pr := newPricer(s, tech, e.Precision)
 	bpc := s.BytesPerCycle()
 	tiles := map[tileKey]Tiling{}
+	runs := map[GEMM]SCALESimCounts{}
 	first, last := -1, -1 // the ops that read the image and write the logits
 	for i := range ops {
 		if !free(ops[i].Kind) {
@@ -172,16 +181,24 @@ func EstimateOps(s arch.Spec, model string, ops []intprog.Op) (Estimate, error) 
 		if !free(op.Kind) {
 			io := endpoints{first: i == first, last: i == last}
 			var err error
-			if op.Kind == intprog.KindGEMM {
+			switch {
+			case op.Kind == intprog.KindGEMM && s.SCALESimMemory():
+				// Cycles, stalls and traffic as SCALE-Sim reports them.
+				if c, err = scalesimGEMMCost(s, op, runs); err != nil {
+					return Estimate{}, err
+				}
+			case op.Kind == intprog.KindGEMM:
 				if c, err = gemmOpCost(s, op, io, tiles); err != nil {
 					return Estimate{}, err
 				}
-			} else {
+			default:
 				c = streamOpCost(s, op, io)
 			}
-			c.MemCycles = memCycles(c.Traffic.Total(), bpc)
-			c.StallCycles = stallCycles(s, c.ComputeCycles, c.Traffic.Total(), c.firstBytes)
-			c.Cycles = c.ComputeCycles + c.StallCycles
+			if c.SCALESim == nil {
+				c.MemCycles = memCycles(c.Traffic.Total(), bpc)
+				c.StallCycles = stallCycles(s, c.ComputeCycles, c.Traffic.Total(), c.firstBytes)
+				c.Cycles = c.ComputeCycles + c.StallCycles
+			}
 			c.Energy = pr.price(op.Unit, c.Actions)
 		}
 		c.Counts = CountsOf(op)

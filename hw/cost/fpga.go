@@ -69,9 +69,29 @@ func memBlocks(b arch.Board, bytes int64, widthBits int, double bool, uramLeft *
 	return max(ceilDiv(bytes, bram36Bytes), banks*ceilDiv(int64(widthBits), bram36PortBits)), 0
 }
 
+// MACsPerDSP is how many MACs of the class mac ("int8", "int4x8" or
+// "int4", Precision) one DSP slice performs per cycle with packing p:
+// none 1; dual 2 for int8 and int4×int8 — AMD WP486 ("Deep Learning with
+// INT8 Optimization on Xilinx Devices"): two products sharing one operand
+// in a DSP48E2's 27×18 multiplier, which two 4-bit weights fit as well as
+// two 8-bit ones — and 4 for int4×int4, AMD WP521 ("Convolutional Neural
+// Network with INT4 Optimization on Xilinx Devices": four 4-bit MACs per
+// DSP48E2); dot3 3, the DSP58's INT8 three-element dot product (Versal),
+// which has no narrower mode.
+func MACsPerDSP(p arch.DSPPacking, mac string) int {
+	if p == "" {
+		p = arch.PackDual
+	}
+	if p == arch.PackDual && mac == macName(primMAC4) {
+		return 4
+	}
+	return p.MACsPerDSP()
+}
+
 // EstimateResources estimates the DSP, BRAM36, URAM and LUT use of s on its
-// FPGA target (s.FPGA.Board must be set). ops, if given, size the scan
-// state memory (E·N states of Scan.Bits) and are otherwise unused.
+// FPGA target (s.FPGA.Board must be set). ops, if given, give the MAC
+// widths that set the DSP packing (int8 when absent) and size the scan
+// state memory (E·N states of the lane width).
 func EstimateResources(s arch.Spec, ops []intprog.Op) (Resources, error) {
 	if err := s.Validate(); err != nil {
 		return Resources{}, err
@@ -88,21 +108,16 @@ func EstimateResources(s arch.Spec, ops []intprog.Op) (Resources, error) {
 		pack = arch.PackDual
 	}
 	r := Resources{Board: b.Name, Packing: string(pack)}
-	// DSPs: array and depthwise conv MACs packed; scan, vector, norm lanes
-	// one multiplier per DSP (16/32-bit operands do not pack).
-	r.DSP = ceilDiv(int64(s.PEs()), int64(pack.MACsPerDSP())) +
-		ceilDiv(int64(s.DWConv.Lanes), int64(pack.MACsPerDSP())) +
+	prec := precisionOf(ops)
+	// DSPs: array and depthwise conv MACs packed at the widths the ops
+	// need; scan, vector, norm lanes one multiplier per DSP (16/32-bit
+	// operands do not pack).
+	r.DSP = ceilDiv(int64(s.PEs()), int64(MACsPerDSP(pack, prec.ArrayMAC))) +
+		ceilDiv(int64(s.DWConv.Lanes), int64(MACsPerDSP(pack, prec.ConvMAC))) +
 		dspPerScanLane*int64(s.Scan.Lanes) + int64(s.Vector.Lanes) + dspPerNormLane*int64(s.Norm.Lanes)
 	// Memories: buffers sized by the spec, banked for their port widths.
 	uramLeft := int64(b.URAM)
-	df := s.Array.Dataflow
-	inWidth, wWidth, outWidth := s.Array.Rows*8, s.Array.Cols*8, s.Array.Cols*32
-	if df == arch.InputStationary {
-		inWidth, wWidth = s.Array.Cols*8, s.Array.Rows*8
-	}
-	if df == arch.OutputStationary {
-		outWidth = s.Array.Cols * 8
-	}
+	inWidth, wWidth, outWidth, actWidth := s.BufferWidths()
 	for _, m := range []struct {
 		kib, width int
 		double     bool
@@ -110,13 +125,14 @@ func EstimateResources(s arch.Spec, ops []intprog.Op) (Resources, error) {
 		{s.Buffers.IfmapKiB, inWidth, s.Buffers.DoubleBuffered},
 		{s.Buffers.FilterKiB, wWidth, s.Buffers.DoubleBuffered},
 		{s.Buffers.OfmapKiB, outWidth, s.Buffers.DoubleBuffered},
-		{s.Buffers.ActKiB, 64, false},
+		{s.Buffers.ActKiB, actWidth, false},
 	} {
 		br, ur := memBlocks(b, int64(m.kib)*1024, m.width, m.double, &uramLeft)
 		r.BRAM36 += br
 		r.URAM += ur
 	}
-	// Scan state: E·N states of Scan.Bits, one bank per lane.
+	// Scan state: E·N states of the lane width (scan.bits, or the
+	// program's state when wider), one bank per lane.
 	var states int64
 	for _, op := range ops {
 		if op.Kind == intprog.KindScan {
@@ -124,7 +140,8 @@ func EstimateResources(s arch.Spec, ops []intprog.Op) (Resources, error) {
 		}
 	}
 	if states > 0 {
-		br, ur := memBlocks(b, states*int64(s.Scan.Bits)/8, s.Scan.Lanes*s.Scan.Bits, false, &uramLeft)
+		sb := scanBits(s, prec.StateBits)
+		br, ur := memBlocks(b, states*int64(sb)/8, s.Scan.Lanes*sb, false, &uramLeft)
 		r.BRAM36 += br
 		r.URAM += ur
 	}

@@ -83,9 +83,17 @@ func granules(s arch.Spec) (gM, gK, gN int) {
 
 // TileGEMM chooses the tiling of g that minimises DRAM traffic (then
 // activation-buffer traffic, then the number of tiles) under the buffer
-// capacities of s. When ifmapOnChip, the ifmap comes from the activation
-// buffer and costs no DRAM traffic.
+// capacities of s, for int8 operands. When ifmapOnChip, the ifmap comes
+// from the activation buffer and costs no DRAM traffic.
 func TileGEMM(s arch.Spec, g GEMM, ifmapOnChip bool) Tiling {
+	return TileGEMMWidths(s, g, ifmapOnChip, int8Widths)
+}
+
+// TileGEMMWidths is TileGEMM for operands stored w.In (ifmap), w.Weight
+// (filter) and w.Out (requantized output) bits wide, packed: a buffer
+// holds 8/bits as many narrow values, and the bytes moved are the packed
+// bytes. Partial sums stay int32.
+func TileGEMMWidths(s arch.Spec, g GEMM, ifmapOnChip bool, w Widths) Tiling {
 	capI := activeBytes(s.Buffers.IfmapKiB, s.Buffers.DoubleBuffered)
 	capF := activeBytes(s.Buffers.FilterKiB, s.Buffers.DoubleBuffered)
 	capO := activeBytes(s.Buffers.OfmapKiB, s.Buffers.DoubleBuffered)
@@ -97,27 +105,27 @@ func TileGEMM(s arch.Spec, g GEMM, ifmapOnChip bool) Tiling {
 		t := Tiling{Mt: mt, Kt: kt, Nt: nt, Order: order}
 		if order == "mnk" {
 			// The ifmap row block stays resident across n when it is whole in K.
-			t.IfmapBytes = M * K
+			t.IfmapBytes = packed(M*K, w.In)
 			if nK > 1 {
 				t.IfmapBytes *= nN
 			}
-			t.FilterBytes = K * N
+			t.FilterBytes = packed(K*N, w.Weight)
 			if nK > 1 || nN > 1 {
 				t.FilterBytes *= nM
 			}
 		} else {
-			t.FilterBytes = K * N
+			t.FilterBytes = packed(K*N, w.Weight)
 			if nK > 1 {
 				t.FilterBytes *= nM
 			}
-			t.IfmapBytes = M * K
+			t.IfmapBytes = packed(M*K, w.In)
 			if nK > 1 || nM > 1 {
 				t.IfmapBytes *= nN
 			}
 		}
-		t.FirstBytes = int64(kt) * int64(nt)
+		t.FirstBytes = packed(int64(kt)*int64(nt), w.Weight)
 		if !ifmapOnChip {
-			t.FirstBytes += int64(mt) * int64(kt)
+			t.FirstBytes += packed(int64(mt)*int64(kt), w.In)
 		}
 		dram, onchip := t.FilterBytes, int64(0)
 		if ifmapOnChip {
@@ -133,11 +141,11 @@ func TileGEMM(s arch.Spec, g GEMM, ifmapOnChip bool) Tiling {
 	for _, mt := range tileCandidates(g.M, gM) {
 		for _, kt := range tileCandidates(g.K, gK) {
 			for _, nt := range tileCandidates(g.N, gN) {
-				outBytes := int64(4) // int32 accumulators
+				outBytes := int64(mt) * int64(nt) * 4 // int32 accumulators
 				if s.Array.Dataflow == arch.OutputStationary && kt == g.K {
-					outBytes = 1 // accumulated in the PEs, requantised to int8
+					outBytes = packed(int64(mt)*int64(nt), w.Out) // accumulated in the PEs, requantised
 				}
-				if int64(mt)*int64(kt) > capI || int64(kt)*int64(nt) > capF || int64(mt)*int64(nt)*outBytes > capO {
+				if packed(int64(mt)*int64(kt), w.In) > capI || packed(int64(kt)*int64(nt), w.Weight) > capF || outBytes > capO {
 					continue
 				}
 				for _, order := range []string{"mnk", "nmk"} {

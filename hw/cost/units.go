@@ -8,7 +8,8 @@ import (
 )
 
 // tensors lists, for one operation, the byte sizes of its activation inputs
-// and outputs and of its parameters (int8 everywhere, docs/PERFMODEL.md).
+// and outputs and of its parameters, packed at the op's storage widths
+// (Widths, docs/PERFMODEL.md §3).
 type tensors struct {
 	in      []int64
 	out     []int64
@@ -17,32 +18,40 @@ type tensors struct {
 
 func opTensors(op *intprog.Op) tensors {
 	M, K, N := int64(op.M), int64(op.K), int64(op.N)
+	w := widthsOf(op)
+	in := func(n int64) int64 { return packed(n, w.In) }
+	out := func(n int64) int64 { return packed(n, w.Out) }
 	switch op.Kind {
 	case intprog.KindGEMM:
-		return tensors{in: []int64{M * K}, out: []int64{M * N}, weights: K * N}
-	case intprog.KindDWConv:
-		return tensors{in: []int64{M * N}, out: []int64{M * N}, weights: N*K + N}
+		return tensors{in: []int64{in(M * K)}, out: []int64{out(M * N)}, weights: packed(K*N, w.Weight)}
+	case intprog.KindDWConv: // taps at the weight width, one int8-priced bias per channel
+		return tensors{in: []int64{in(M * N)}, out: []int64{out(M * N)}, weights: packed(N*K, w.Weight) + N}
 	case intprog.KindScan: // u and Δ (M×E), B and C (M×N_state); A is E×N_state
-		return tensors{in: []int64{M * N, M * N, M * K, M * K}, out: []int64{M * N}, weights: N * K}
+		return tensors{in: []int64{in(M * N), in(M * N), in(M * K), in(M * K)}, out: []int64{out(M * N)}, weights: N * K}
 	case intprog.KindSoftplus: // dt_proj bias
-		return tensors{in: []int64{M * N}, out: []int64{M * N}, weights: N}
+		return tensors{in: []int64{in(M * N)}, out: []int64{out(M * N)}, weights: N}
 	case intprog.KindSiLU:
-		return tensors{in: []int64{M * N}, out: []int64{M * N}}
+		return tensors{in: []int64{in(M * N)}, out: []int64{out(M * N)}}
 	case intprog.KindGate: // y_f, y_b, xc_f, xc_b (D skip), SiLU(z); D and D_b
-		return tensors{in: []int64{M * N, M * N, M * N, M * N, M * N}, out: []int64{M * N}, weights: 2 * N}
+		return tensors{in: []int64{in(M * N), in(M * N), in(M * N), in(M * N), in(M * N)}, out: []int64{out(M * N)}, weights: 2 * N}
 	case intprog.KindNorm: // x and residual in; normalised x and new residual out
-		return tensors{in: []int64{M * N, M * N}, out: []int64{M * N, M * N}, weights: N}
+		return tensors{in: []int64{in(M * N), in(M * N)}, out: []int64{out(M * N), out(M * N)}, weights: N}
 	case intprog.KindAdd: // position embedding table and cls token
-		return tensors{in: []int64{M * N}, out: []int64{M * N}, weights: M*N + N}
+		return tensors{in: []int64{in(M * N)}, out: []int64{out(M * N)}, weights: M*N + N}
 	}
 	return tensors{}
 }
 
 // residency splits tensor sizes into those resident in the activation
 // buffer (no DRAM traffic) and those that go through DRAM; with forceOff
-// (the network's input or output) every tensor goes through DRAM.
+// (the network's input or output) every tensor goes through DRAM. The
+// scalesim memory mode has no activation buffer (SCALE-Sim's convention:
+// every layer reads and writes DRAM), so there every tensor crosses DRAM.
 func residency(s arch.Spec, sizes []int64, forceOff bool) (onChip, offChip int64) {
 	act := int64(s.Buffers.ActKiB) * 1024
+	if s.SCALESimMemory() {
+		act = 0
+	}
 	for _, b := range sizes {
 		if b <= act && !forceOff {
 			onChip += b
@@ -152,7 +161,9 @@ func streamOpCost(s arch.Spec, op *intprog.Op, io endpoints) OpCost {
 		lanes = int64(s.DWConv.Lanes)
 		work = M * N * K
 		c.ComputeCycles = ceilDiv(work, lanes) + int64(s.DWConv.Latency)
-		a.MAC8 += work
+		wd := widthsOf(op)
+		a.addMACs(macClass(wd.In, wd.Weight), work)
+		a.PsumReg += work // the accumulator of each MAC
 		a.Add32 += elems  // bias
 		a.Mult32 += elems // requantisation multiply
 		a.Add32 += elems  // requantisation rounding shift
@@ -162,7 +173,7 @@ func streamOpCost(s arch.Spec, op *intprog.Op, io endpoints) OpCost {
 		work = M * chains // state updates
 		cycles, combines := scanCycles(s, M, chains)
 		c.ComputeCycles = cycles
-		bits := s.Scan.Bits
+		bits := scanBits(s, op.Format.State.Bits)
 		a.LUT += work           // 2^f of exp(Δ·A)
 		a.addMult(bits, elems)  // Δ·u once per (t, e)
 		a.addMult(bits, 3*work) // Δ·A, B·(Δu), C·h
@@ -224,26 +235,29 @@ func gemmOpCost(s arch.Spec, op *intprog.Op, io endpoints, tileCache map[tileKey
 	c := OpCost{Layer: op.Layer, Name: op.Name, Kind: op.Kind.String(), Unit: op.Unit, M: op.M, K: op.K, N: op.N,
 		MACs: op.MACs(), ComputeCycles: comp.Cycles, Folds: comp.Folds, Util: comp.Util}
 	t := opTensors(op)
+	wd := widthsOf(op)
 	inOn, inOff := residency(s, t.in, io.first)
 	outOn, outOff := residency(s, t.out, io.last)
-	key := tileKey{g, inOn > 0}
+	key := tileKey{g, inOn > 0, wd}
 	tl, ok := tileCache[key]
 	if !ok {
-		tl = TileGEMM(s, g, inOn > 0)
+		tl = TileGEMMWidths(s, g, inOn > 0, wd)
 		tileCache[key] = tl
 	}
 	c.Tiling = &tl
 	M, N := int64(op.M), int64(op.N)
 	nK := ceilDiv(int64(op.K), int64(tl.Kt))
 	a := &c.Actions
-	a.MAC8 = g.MACs()
-	a.Mult32 = M * N // requantisation
+	a.addMACs(macClass(wd.In, wd.Weight), g.MACs())
+	a.PsumReg = g.MACs() // each MAC reads and writes its PE's accumulator
+	a.Mult32 = M * N     // requantisation
 	a.Add32 = M * N
-	a.IfmapWrite, a.IfmapRead = tl.IfmapBytes, comp.IfmapReads
-	a.FilterWrite, a.FilterRead = tl.FilterBytes, comp.FilterReads
+	// The array's demand, in words, read packed at the operands' widths.
+	a.IfmapWrite, a.IfmapRead = tl.IfmapBytes, packed(comp.IfmapReads, wd.In)
+	a.FilterWrite, a.FilterRead = tl.FilterBytes, packed(comp.FilterReads, wd.Weight)
 	if s.Array.Dataflow == arch.OutputStationary {
 		if nK == 1 {
-			a.OfmapWrite = comp.OfmapWrites
+			a.OfmapWrite = packed(comp.OfmapWrites, wd.Out)
 		} else {
 			a.OfmapWrite = 4 * nK * comp.OfmapWrites
 			a.OfmapRead = 4 * (nK - 1) * comp.OfmapWrites
@@ -253,7 +267,7 @@ func gemmOpCost(s arch.Spec, op *intprog.Op, io endpoints, tileCache map[tileKey
 		a.OfmapWrite = 4 * comp.OfmapWrites
 		a.OfmapRead = 4 * (comp.OfmapWrites - M*N)
 	}
-	a.OfmapRead += M * N // drain of the requantised outputs
+	a.OfmapRead += packed(M*N, wd.Out) // drain of the requantised outputs
 	a.ActWrite = outOn
 	tr := Traffic{Weights: t.weights, Out: outOff, Spill: tl.SpillBytes}
 	tr.Reread = tl.FilterBytes - t.weights
@@ -277,4 +291,5 @@ type endpoints struct{ first, last bool }
 type tileKey struct {
 	g       GEMM
 	ifmapOn bool
+	w       Widths
 }

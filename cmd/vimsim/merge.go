@@ -1,0 +1,232 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+	"github.com/vimsim/vimsim/hw/cost"
+	"github.com/vimsim/vimsim/internal/atomicfile"
+	"github.com/vimsim/vimsim/internal/shard"
+	"github.com/vimsim/vimsim/quant/intprog"
+	"github.com/vimsim/vimsim/sim"
+	"github.com/vimsim/vimsim/vim/ckpt"
+)
+
+// mergeOptions are the flags of vimsim merge.
+type mergeOptions struct {
+	out, predictions string
+}
+
+// merger reduces the partials of one command, in shard order, into the
+// output of its unsharded run.
+type merger func(cmd *cobra.Command, parts []*shard.Partial, opt mergeOptions) error
+
+// mergers are the commands whose partials vimsim merge combines.
+func mergers() map[string]merger {
+	return map[string]merger{"eval": mergeEval, "sim": mergeSim, "sweep": mergeSweep}
+}
+
+func newMergeCmd() *cobra.Command {
+	var opt mergeOptions
+	cmd := &cobra.Command{
+		Use:   "merge PARTIAL… [--out FILE|DIR]",
+		Short: "Combine the partial results of a sharded run into the output of the whole run",
+		Long: `Combines the partial results that the shards of a run wrote (vimsim eval,
+sim or sweep with --shard i/n and --out PARTIAL) into exactly the output of the
+same command run unsharded, byte for byte: the report of eval and sim (to
+--out or stdout, in the format the shards were given), the files of sweep
+(into the directory --out) and eval's --predictions.
+
+The partials must be every shard of one run exactly once: the same command,
+shard count, items and inputs (flag values, the content of the files they
+name, the vimsim build, sim's compiled program). A missing, duplicate or
+mismatched shard is refused with an error naming it, and nothing is written.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runMerge(cmd, args, opt)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opt.out, "out", "", "output file (eval, sim; default stdout) or directory (sweep)")
+	fl.StringVar(&opt.predictions, "predictions", "", "eval: write the reference method's predicted class of each image, one per line, to this file")
+	return cmd
+}
+
+// runMerge reads and checks the partial files and hands them to their
+// command's merger.
+func runMerge(cmd *cobra.Command, paths []string, opt mergeOptions) error {
+	var parts []*shard.Partial
+	for _, path := range paths {
+		p, err := shard.Read(path)
+		if err != nil {
+			return err
+		}
+		parts = append(parts, p)
+	}
+	parts, err := shard.Assemble(parts)
+	if err != nil {
+		return err
+	}
+	name := parts[0].Command
+	m, ok := mergers()[name]
+	if !ok {
+		return fmt.Errorf("%s: a partial of vimsim %s, which this vimsim cannot merge", parts[0].Path, name)
+	}
+	if opt.predictions != "" && name != "eval" {
+		return fmt.Errorf("--predictions: only for partials of vimsim eval, these are of vimsim %s", name)
+	}
+	return m(cmd, parts, opt)
+}
+
+// decodeParts decodes the results of parts.
+func decodeParts[T any](parts []*shard.Partial) ([]T, error) {
+	out := make([]T, len(parts))
+	for i, p := range parts {
+		if err := json.Unmarshal(p.Result, &out[i]); err != nil {
+			return nil, fmt.Errorf("%s: result of vimsim %s: %w", p.Path, p.Command, err)
+		}
+	}
+	return out, nil
+}
+
+// evalPartial is the result of a shard of vimsim eval: its images' part of
+// the evaluation, and the names and format of the report.
+type evalPartial struct {
+	Model  string        `json:"model"`
+	Data   string        `json:"data"`
+	Format string        `json:"format"`
+	Part   *sim.EvalPart `json:"part"`
+}
+
+// newEvalShard is the sharding of a vimsim eval run: --timing (not
+// reproducible) and --predictions (given to merge) do not go with it.
+func newEvalShard(cmd *cobra.Command, opt evalOptions) (*shardRun, error) {
+	sr, err := newShardRun(cmd, "eval", opt.shard, opt.out, "predictions", "timing")
+	if err != nil || !sr.sharded() {
+		return sr, err
+	}
+	if opt.timing {
+		return nil, fmt.Errorf("--timing: not with --shard (timings vary from run to run and are not merged)")
+	}
+	if opt.predictions != "" {
+		return nil, fmt.Errorf("--predictions: not with --shard; give it to vimsim merge")
+	}
+	return sr, nil
+}
+
+func mergeEval(cmd *cobra.Command, parts []*shard.Partial, opt mergeOptions) error {
+	res, err := decodeParts[evalPartial](parts)
+	if err != nil {
+		return err
+	}
+	evParts := make([]*sim.EvalPart, len(res))
+	for i, r := range res {
+		if r.Part == nil || r.Part.Images != parts[i].End-parts[i].First {
+			return fmt.Errorf("%s: no evaluation of its %d images in the result", parts[i].Path, parts[i].End-parts[i].First)
+		}
+		evParts[i] = r.Part
+	}
+	ev, preds, err := sim.MergeEval(evParts)
+	if err != nil {
+		return err
+	}
+	if opt.predictions != "" {
+		f, err := atomicfile.Create(opt.predictions)
+		if err != nil {
+			return err
+		}
+		defer f.Abort()
+		if err := sim.WritePredictions(f, preds); err != nil {
+			return err
+		}
+		if err := f.Commit(); err != nil {
+			return err
+		}
+	}
+	rep := ev.Report(res[0].Model, res[0].Data, false)
+	return writeOutput(cmd.OutOrStdout(), opt.out, func(w io.Writer) error { return writeEvalReport(w, rep, res[0].Format) })
+}
+
+// simPartial is the result of a shard of vimsim sim: its images' part of
+// the fidelity report, and the names and form of the report.
+type simPartial struct {
+	Model   string            `json:"model"`
+	Data    string            `json:"data"`
+	Program string            `json:"program"`
+	Format  string            `json:"format"`
+	Ops     bool              `json:"ops"`
+	Part    *sim.FidelityPart `json:"part"`
+}
+
+// writeSimPartial writes the partial of a shard of vimsim sim over images
+// in all; the hash of the compiled program joins the inputs, so that
+// shards that calibrated differently do not merge.
+func writeSimPartial(sr *shardRun, fid *sim.Fidelity, p *intprog.Program, images int, res simPartial) error {
+	part, err := fid.Part()
+	if err != nil {
+		return err
+	}
+	f, err := p.File()
+	if err != nil {
+		return err
+	}
+	b, err := ckpt.EncodeSafetensors(f)
+	if err != nil {
+		return err
+	}
+	res.Part = part
+	return sr.write(images, shard.Inputs{"program": shard.HashBytes(b)}, res)
+}
+
+func mergeSim(cmd *cobra.Command, parts []*shard.Partial, opt mergeOptions) error {
+	res, err := decodeParts[simPartial](parts)
+	if err != nil {
+		return err
+	}
+	fparts := make([]*sim.FidelityPart, len(res))
+	for i, r := range res {
+		if r.Part == nil || r.Part.Images != parts[i].End-parts[i].First {
+			return fmt.Errorf("%s: no fidelity comparison of its %d images in the result", parts[i].Path, parts[i].End-parts[i].First)
+		}
+		fparts[i] = r.Part
+	}
+	rep, err := sim.MergeFidelity(fparts)
+	if err != nil {
+		return err
+	}
+	r := res[0]
+	out := sim.DatasetReport{Model: r.Model, Data: r.Data, Program: r.Program, Report: rep}
+	return writeOutput(cmd.OutOrStdout(), opt.out, func(w io.Writer) error { return writeSimReport(w, out, r.Format, r.Ops) })
+}
+
+// sweepPartial is the result of a shard of vimsim sweep: its designs,
+// evaluated (the Pareto front is marked when merging).
+type sweepPartial struct {
+	Model  string             `json:"model"`
+	Points []cost.DesignPoint `json:"points"`
+}
+
+func mergeSweep(cmd *cobra.Command, parts []*shard.Partial, opt mergeOptions) error {
+	if opt.out == "" {
+		return fmt.Errorf("--out is required for a sweep (the directory of its files)")
+	}
+	res, err := decodeParts[sweepPartial](parts)
+	if err != nil {
+		return err
+	}
+	var pts []cost.DesignPoint
+	for i, r := range res {
+		if want := parts[i].End - parts[i].First; len(r.Points) != want {
+			return fmt.Errorf("%s: %d designs, want %d", parts[i].Path, len(r.Points), want)
+		}
+		pts = append(pts, r.Points...)
+	}
+	cost.MarkFront(pts)
+	if st, err := os.Stat(opt.out); err == nil && !st.IsDir() {
+		return fmt.Errorf("--out %s: not a directory", opt.out)
+	}
+	return writeSweep(cmd, pts, res[0].Model, opt.out)
+}
