@@ -33,13 +33,23 @@ import (
 //
 // A dequantized value is code·scale; codes are clamp(round_half_even(v/s),
 // −2^(b−1), 2^(b−1)−1).
+//
+// Version 2 records the precision recipe ("recipe", the Precision) and
+// gives every point the bits the recipe resolves to (a hidden point its
+// block's); wbits, abits and hbits are the recipe's defaults. Version 1
+// files (no recipe, every point at wbits, abits or hbits) still read, as
+// the uniform recipe.
 const (
 	ArtifactFormat  = "vimsim-qmodel"
-	ArtifactVersion = 1
+	ArtifactVersion = 2
 )
 
-// artifact is the file format of a quantized model.
-var artifact = ckpt.Format{Name: ArtifactFormat, Version: ArtifactVersion, Key: "qmodel", Noun: "quantized model"}
+// artifact is the file format of a quantized model; artifactV1 reads
+// version 1 files.
+var (
+	artifact   = ckpt.Format{Name: ArtifactFormat, Version: ArtifactVersion, Key: "qmodel", Noun: "quantized model"}
+	artifactV1 = ckpt.Format{Name: ArtifactFormat, Version: 1, Key: "qmodel", Noun: "quantized model"}
+)
 
 // header is the JSON metadata of an artifact.
 type header struct {
@@ -49,6 +59,7 @@ type header struct {
 	WBits       int         `json:"wbits"`
 	ABits       int         `json:"abits"`
 	HBits       int         `json:"hbits"`
+	Recipe      *Precision  `json:"recipe,omitempty"`
 	Config      vim.Config  `json:"config"`
 	Calibration CalibInfo   `json:"calibration"`
 	Rounding    string      `json:"rounding"`
@@ -75,29 +86,38 @@ const foldingDoc = "x_proj rows: B divided by r_D, C multiplied by r_D (in the s
 	"carried state dequant = h_scale[s-1]*r_L[s-1]/r_L[s] (per-step constant), " +
 	"out = (Q(y') + D*x~) * (r_C * SiLU(z)) (per-channel gate constant); y = r_C*y'"
 
-// visitor is called for every part of a QModel, in artifact order.
+// visitor is called for every part of a QModel, in artifact order, with
+// the bits the model's recipe gives each point.
 type visitor interface {
-	weight(name string, w *QWeight, shape []int) error
+	weight(name string, w *QWeight, shape []int, bits int) error
 	floats(name string, v *[]float64, shape []int) error
-	act(name string, q **ActQuant, tokens, channels int) error
-	factor(name string, v *[]float64, n int, hidden bool) error
+	act(name string, q **ActQuant, tokens, channels, bits int) error
+	factor(name string, v *[]float64, n int) error
+	// hidden visits the per-step hidden-state scales of a scan (HScale,
+	// Bits) at the name of its point.
+	hidden(name string, s *QSSM, steps, bits int) error
 }
 
-// walk visits every part of q with the official names (see ArtifactFormat).
+// walk visits every part of q with the official names (see ArtifactFormat)
+// and the bits of q.Precision.
 func (q *QModel) walk(v visitor) error {
 	c := q.Config
 	D, E, L, N, K, R, M := c.Dim, c.DInner, c.Tokens(), c.DState, c.DConv, c.DtRank, c.Patches()
 	XO := c.XProjOut()
-	if err := v.weight("patch_embed.proj", &q.Patch.W, []int{D, c.Channels, c.Patch, c.Patch}); err != nil {
+	pl, err := q.Precision.Resolve(c.Depth)
+	if err != nil {
+		return err
+	}
+	if err := v.weight("patch_embed.proj", &q.Patch.W, []int{D, c.Channels, c.Patch, c.Patch}, pl.Embed.W); err != nil {
 		return err
 	}
 	if err := v.floats("patch_embed.proj.bias", &q.Patch.Bias, []int{D}); err != nil {
 		return err
 	}
-	if err := v.act("patch_embed.proj.out", &q.Patch.Out, M, D); err != nil {
+	if err := v.act("patch_embed.proj.out", &q.Patch.Out, M, D, pl.Embed.A); err != nil {
 		return err
 	}
-	if err := v.act("input", &q.Input, 1, 1); err != nil {
+	if err := v.act("input", &q.Input, 1, 1, 8); err != nil {
 		return err
 	}
 	if err := v.floats("cls_token", &q.Cls, []int{D}); err != nil {
@@ -110,40 +130,42 @@ func (q *QModel) walk(v visitor) error {
 		l := &q.Layers[i]
 		p := "layers." + strconv.Itoa(i) + "."
 		mx := p + "mixer."
+		bp := &pl.Blocks[i]
+		ob, op := bp.Other, func(o OpName) OpBits { return bp.Ops[o] }
 		steps := []func() error{
-			func() error { return v.weight(p+"norm", &l.Norm.Gamma, []int{D}) },
-			func() error { return v.act(p+"norm.out", &l.Norm.Out, L, D) },
-			func() error { return v.weight(mx+"in_proj", &l.InProj.W, []int{2 * E, D}) },
-			func() error { return v.act(mx+"in_proj.out", &l.InProj.Out, L, 2*E) },
-			func() error { return v.act(mx+"act_z.out", &l.ActZ, L, E) },
+			func() error { return v.weight(p+"norm", &l.Norm.Gamma, []int{D}, ob.W) },
+			func() error { return v.act(p+"norm.out", &l.Norm.Out, L, D, ob.A) },
+			func() error { return v.weight(mx+"in_proj", &l.InProj.W, []int{2 * E, D}, op(OpInProj).W) },
+			func() error { return v.act(mx+"in_proj.out", &l.InProj.Out, L, 2*E, op(OpInProj).A) },
+			func() error { return v.act(mx+"act_z.out", &l.ActZ, L, E, ob.A) },
 		}
 		for d := range l.Dir {
 			qd := &l.Dir[d]
 			sfx := [2]string{"", "_b"}[d]
 			steps = append(steps,
-				func() error { return v.weight(mx+"conv1d"+sfx, &qd.Conv.W, []int{E, 1, K}) },
+				func() error { return v.weight(mx+"conv1d"+sfx, &qd.Conv.W, []int{E, 1, K}, op(OpConv1d).W) },
 				func() error { return v.floats(mx+"conv1d"+sfx+".bias", &qd.Conv.Bias, []int{E}) },
-				func() error { return v.act(mx+"conv1d"+sfx+".out", &qd.Conv.Out, L, E) },
-				func() error { return v.act(mx+"act"+sfx+".out", &qd.Act, L, E) },
-				func() error { return v.weight(mx+"x_proj"+sfx, &qd.XProj.W, []int{XO, E}) },
-				func() error { return v.act(mx+"x_proj"+sfx+".out", &qd.XProj.Out, L, XO) },
-				func() error { return v.weight(mx+"dt_proj"+sfx, &qd.DtProj.W, []int{E, R}) },
+				func() error { return v.act(mx+"conv1d"+sfx+".out", &qd.Conv.Out, L, E, op(OpConv1d).A) },
+				func() error { return v.act(mx+"act"+sfx+".out", &qd.Act, L, E, ob.A) },
+				func() error { return v.weight(mx+"x_proj"+sfx, &qd.XProj.W, []int{XO, E}, op(OpXProj).W) },
+				func() error { return v.act(mx+"x_proj"+sfx+".out", &qd.XProj.Out, L, XO, op(OpXProj).A) },
+				func() error { return v.weight(mx+"dt_proj"+sfx, &qd.DtProj.W, []int{E, R}, op(OpDtProj).W) },
 				func() error { return v.floats(mx+"dt_proj"+sfx+".bias", &qd.DtProj.Bias, []int{E}) },
-				func() error { return v.act(mx+"dt_proj"+sfx+".out", &qd.DtProj.Out, L, E) },
-				func() error { return v.act(mx+"softplus"+sfx+".out", &qd.Delta, L, E) },
+				func() error { return v.act(mx+"dt_proj"+sfx+".out", &qd.DtProj.Out, L, E, op(OpDtProj).A) },
+				func() error { return v.act(mx+"softplus"+sfx+".out", &qd.Delta, L, E, ob.A) },
 				func() error { return v.floats(mx+"A"+sfx+"_log", &qd.ALog, []int{E, N}) },
 				func() error { return v.floats(mx+"D"+sfx, &qd.D, []int{E}) },
-				func() error { return v.factor(mx+"ssm"+sfx+".r_C", &qd.SSM.RC, E, false) },
-				func() error { return v.factor(mx+"ssm"+sfx+".r_L", &qd.SSM.RL, L, false) },
-				func() error { return v.factor(mx+"ssm"+sfx+".r_D", &qd.SSM.RD, N, false) },
-				func() error { return v.factor(mx+"ssm"+sfx+".h_scale", &qd.SSM.HScale, L, true) },
-				func() error { return v.act(mx+"ssm"+sfx+".out", &qd.SSM.Y, L, E) },
+				func() error { return v.factor(mx+"ssm"+sfx+".r_C", &qd.SSM.RC, E) },
+				func() error { return v.factor(mx+"ssm"+sfx+".r_L", &qd.SSM.RL, L) },
+				func() error { return v.factor(mx+"ssm"+sfx+".r_D", &qd.SSM.RD, N) },
+				func() error { return v.hidden(mx+"ssm"+sfx+".h_scale", &qd.SSM, L, bp.H) },
+				func() error { return v.act(mx+"ssm"+sfx+".out", &qd.SSM.Y, L, E, ob.A) },
 			)
 		}
 		steps = append(steps,
-			func() error { return v.act(mx+"merge.out", &l.Merge, L, E) },
-			func() error { return v.weight(mx+"out_proj", &l.OutProj.W, []int{D, E}) },
-			func() error { return v.act(mx+"out_proj.out", &l.OutProj.Out, L, D) },
+			func() error { return v.act(mx+"merge.out", &l.Merge, L, E, ob.A) },
+			func() error { return v.weight(mx+"out_proj", &l.OutProj.W, []int{D, E}, op(OpOutProj).W) },
+			func() error { return v.act(mx+"out_proj.out", &l.OutProj.Out, L, D, op(OpOutProj).A) },
 		)
 		for _, f := range steps {
 			if err := f(); err != nil {
@@ -151,22 +173,22 @@ func (q *QModel) walk(v visitor) error {
 			}
 		}
 	}
-	if err := v.factor("residual.max_abs", &q.ResidualMax, c.Depth+1, false); err != nil {
+	if err := v.factor("residual.max_abs", &q.ResidualMax, c.Depth+1); err != nil {
 		return err
 	}
-	if err := v.weight("norm_f", &q.NormF.Gamma, []int{D}); err != nil {
+	if err := v.weight("norm_f", &q.NormF.Gamma, []int{D}, pl.Final.W); err != nil {
 		return err
 	}
-	if err := v.act("norm_f.out", &q.NormF.Out, 1, D); err != nil {
+	if err := v.act("norm_f.out", &q.NormF.Out, 1, D, pl.Final.A); err != nil {
 		return err
 	}
-	if err := v.weight("head", &q.Head.W, []int{c.Classes, D}); err != nil {
+	if err := v.weight("head", &q.Head.W, []int{c.Classes, D}, pl.Head.W); err != nil {
 		return err
 	}
 	if err := v.floats("head.bias", &q.Head.Bias, []int{c.Classes}); err != nil {
 		return err
 	}
-	return v.act("head.out", &q.Head.Out, 1, c.Classes)
+	return v.act("head.out", &q.Head.Out, 1, c.Classes, pl.Head.A)
 }
 
 // writer collects the tensors and point descriptions of a QModel.
@@ -175,9 +197,12 @@ type writer struct {
 	points []pointMeta
 }
 
-func (w *writer) weight(name string, q *QWeight, shape []int) error {
+func (w *writer) weight(name string, q *QWeight, shape []int, bits int) error {
 	if err := q.Validate(); err != nil {
 		return fmt.Errorf("%s.weight: %w", name, err)
+	}
+	if q.Bits != bits {
+		return fmt.Errorf("%s.weight: %d bits, the recipe gives %d", name, q.Bits, bits)
 	}
 	if err := ckpt.PutInts(w.w, name+".weight", "I8", shape, q.Codes); err != nil {
 		return err
@@ -196,10 +221,13 @@ func (w *writer) floats(name string, v *[]float64, shape []int) error {
 	return w.w.PutFloats(name, shape, *v)
 }
 
-func (w *writer) act(name string, q **ActQuant, tokens, channels int) error {
+func (w *writer) act(name string, q **ActQuant, tokens, channels, bits int) error {
 	a := *q
 	if a == nil {
 		return nil
+	}
+	if a.Bits != bits {
+		return fmt.Errorf("%s: %d bits, the recipe gives %d", name, a.Bits, bits)
 	}
 	n := channels
 	if a.Axis == PerToken {
@@ -229,35 +257,43 @@ func (w *writer) act(name string, q **ActQuant, tokens, channels int) error {
 	return nil
 }
 
-func (w *writer) factor(name string, v *[]float64, n int, hidden bool) error {
+func (w *writer) factor(name string, v *[]float64, n int) error {
 	if *v == nil {
 		return nil
 	}
 	if len(*v) != n {
 		return fmt.Errorf("%s: %d values, want %d", name, len(*v), n)
 	}
-	if err := w.w.PutFloats(name, []int{n}, *v); err != nil {
+	return w.w.PutFloats(name, []int{n}, *v)
+}
+
+func (w *writer) hidden(name string, s *QSSM, steps, bits int) error {
+	if s.Bits != bits {
+		return fmt.Errorf("%s: %d-bit hidden state, the recipe gives %d", name, s.Bits, bits)
+	}
+	if len(s.HScale) != steps {
+		return fmt.Errorf("%s: %d values, want %d", name, len(s.HScale), steps)
+	}
+	if err := w.w.PutFloats(name, []int{steps}, s.HScale); err != nil {
 		return err
 	}
-	if hidden {
-		w.points = append(w.points, pointMeta{Name: name, Kind: "hidden", Axis: "step", Groups: n})
-	}
+	w.points = append(w.points, pointMeta{Name: name, Kind: "hidden", Bits: bits, Axis: "step", Groups: steps})
 	return nil
 }
 
 // File returns q as a safetensors file (see ArtifactFormat).
 func (q *QModel) File() (*ckpt.File, error) {
+	if q.Precision.W != q.WBits || q.Precision.A != q.ABits || q.Precision.H != q.HBits {
+		return nil, fmt.Errorf("qmodel: bits W%dA%dH%d differ from the recipe's defaults %s", q.WBits, q.ABits, q.HBits,
+			UniformName(q.Precision.W, q.Precision.A, q.Precision.H))
+	}
 	w := &writer{w: artifact.NewWriter()}
 	if err := q.walk(w); err != nil {
 		return nil, err
 	}
-	for i := range w.points {
-		if w.points[i].Kind == "hidden" {
-			w.points[i].Bits = q.HBits
-		}
-	}
+	rec := q.Precision
 	h := header{Format: ArtifactFormat, Version: ArtifactVersion, Method: q.Method, WBits: q.WBits,
-		ABits: q.ABits, HBits: q.HBits, Config: q.Config, Calibration: q.Calib, Rounding: roundingDoc,
+		ABits: q.ABits, HBits: q.HBits, Recipe: &rec, Config: q.Config, Calibration: q.Calib, Rounding: roundingDoc,
 		Folding: foldingDoc, Points: w.points}
 	return w.w.File(h)
 }
@@ -289,7 +325,11 @@ func ReadModel(path string) (*QModel, error) {
 // checking every shape, range and consistency rule.
 func FromFile(f *ckpt.File) (*QModel, error) {
 	var h header
-	ar, err := artifact.NewReader(f, &h)
+	format := artifact
+	if f.Metadata["format"] == ArtifactFormat && f.Metadata["version"] == "1" {
+		format = artifactV1
+	}
+	ar, err := format.NewReader(f, &h)
 	if err != nil {
 		return nil, err
 	}
@@ -297,8 +337,24 @@ func FromFile(f *ckpt.File) (*QModel, error) {
 		return nil, fmt.Errorf("metadata qmodel: %w", err)
 	}
 	for _, b := range []int{h.WBits, h.ABits, h.HBits} {
-		if b < MinBits || b > MaxBits {
+		if (b < MinBits || b > MaxBits) && !(b == h.HBits && b == MaxHiddenBits) {
 			return nil, fmt.Errorf("metadata qmodel: bits %d/%d/%d out of [%d, %d]", h.WBits, h.ABits, h.HBits, MinBits, MaxBits)
+		}
+	}
+	rec := Uniform(h.WBits, h.ABits, h.HBits)
+	switch {
+	case format.Version == 1 && h.Recipe != nil:
+		return nil, fmt.Errorf("metadata qmodel: a version 1 file with a recipe")
+	case format.Version >= 2 && h.Recipe == nil:
+		return nil, fmt.Errorf("metadata qmodel: no recipe")
+	case h.Recipe != nil:
+		rec = *h.Recipe
+		if err := rec.Validate(); err != nil {
+			return nil, fmt.Errorf("metadata qmodel: %w", err)
+		}
+		if rec.W != h.WBits || rec.A != h.ABits || rec.H != h.HBits {
+			return nil, fmt.Errorf("metadata qmodel: bits W%dA%dH%d differ from the recipe's defaults %s", h.WBits, h.ABits, h.HBits,
+				UniformName(rec.W, rec.A, rec.H))
 		}
 	}
 	if err := h.Config.Validate(); err != nil {
@@ -307,9 +363,12 @@ func FromFile(f *ckpt.File) (*QModel, error) {
 	if h.Config.Depth > 1024 || h.Config.Tokens() > 1<<16 {
 		return nil, fmt.Errorf("metadata qmodel: config too large (depth %d, %d tokens)", h.Config.Depth, h.Config.Tokens())
 	}
-	q := &QModel{Config: h.Config, Method: h.Method, WBits: h.WBits, ABits: h.ABits, HBits: h.HBits,
+	if _, err := rec.Resolve(h.Config.Depth); err != nil {
+		return nil, fmt.Errorf("metadata qmodel: %w", err)
+	}
+	q := &QModel{Config: h.Config, Method: h.Method, WBits: h.WBits, ABits: h.ABits, HBits: h.HBits, Precision: rec,
 		Calib: h.Calibration, Layers: make([]QLayer, h.Config.Depth)}
-	r := &reader{r: ar, points: map[string]pointMeta{}, q: q}
+	r := &reader{r: ar, points: map[string]pointMeta{}}
 	for _, p := range h.Points {
 		if _, dup := r.points[p.Name]; dup {
 			return nil, fmt.Errorf("metadata qmodel: point %s listed twice", p.Name)
@@ -341,7 +400,6 @@ func FromFile(f *ckpt.File) (*QModel, error) {
 // reader fills a QModel from an artifact's tensors.
 type reader struct {
 	r         *ckpt.ArtifactReader
-	q         *QModel
 	usedPoint map[string]bool
 	points    map[string]pointMeta
 }
@@ -361,7 +419,7 @@ func (r *reader) point(name, kind string) (pointMeta, error) {
 	return p, nil
 }
 
-func (r *reader) weight(name string, w *QWeight, shape []int) error {
+func (r *reader) weight(name string, w *QWeight, shape []int, bits int) error {
 	p, err := r.point(name+".weight", "weight")
 	if err != nil {
 		return err
@@ -384,8 +442,8 @@ func (r *reader) weight(name string, w *QWeight, shape []int) error {
 		return err
 	}
 	*w = QWeight{Rows: rows, Cols: cols, Bits: p.Bits, Codes: codes, Scales: scales}
-	if p.Bits != r.q.WBits {
-		return fmt.Errorf("%s.weight: %d bits, the model's weights have %d", name, p.Bits, r.q.WBits)
+	if p.Bits != bits {
+		return fmt.Errorf("%s.weight: %d bits, the recipe gives %d", name, p.Bits, bits)
 	}
 	if err := w.Validate(); err != nil {
 		return fmt.Errorf("%s.weight: %w", name, err)
@@ -402,7 +460,7 @@ func (r *reader) floats(name string, v *[]float64, shape []int) error {
 	return nil
 }
 
-func (r *reader) act(name string, q **ActQuant, tokens, channels int) error {
+func (r *reader) act(name string, q **ActQuant, tokens, channels, bits int) error {
 	p, ok := r.points[name]
 	if !ok {
 		if r.r.Has(name + ".scale") {
@@ -421,8 +479,8 @@ func (r *reader) act(name string, q **ActQuant, tokens, channels int) error {
 	if p.Groups < 1 || p.Groups > 256 {
 		return fmt.Errorf("metadata qmodel: point %s: %d groups out of [1, 256]", name, p.Groups)
 	}
-	if p.Bits != r.q.ABits && name != "input" {
-		return fmt.Errorf("%s: %d bits, the model's activations have %d", name, p.Bits, r.q.ABits)
+	if p.Bits != bits && name != "input" {
+		return fmt.Errorf("%s: %d bits, the recipe gives %d", name, p.Bits, bits)
 	}
 	if p.Bits < MinBits || p.Bits > MaxBits {
 		return fmt.Errorf("%s: %d bits out of [%d, %d]", name, p.Bits, MinBits, MaxBits)
@@ -452,17 +510,27 @@ func (r *reader) act(name string, q **ActQuant, tokens, channels int) error {
 	return nil
 }
 
-func (r *reader) factor(name string, v *[]float64, n int, hidden bool) error {
-	if hidden {
-		p, err := r.point(name, "hidden")
-		if err != nil {
-			return err
-		}
-		if p.Bits != r.q.HBits {
-			return fmt.Errorf("%s: %d bits, the model's hidden state has %d", name, p.Bits, r.q.HBits)
-		}
+func (r *reader) hidden(name string, s *QSSM, steps, bits int) error {
+	p, err := r.point(name, "hidden")
+	if err != nil {
+		return err
 	}
-	f, err := r.r.Floats(name, []int{n}, !hidden)
+	if p.Bits != bits {
+		return fmt.Errorf("%s: %d bits, the recipe gives %d", name, p.Bits, bits)
+	}
+	if err := r.factor(name, &s.HScale, steps); err != nil {
+		return err
+	}
+	if s.HScale == nil {
+		return fmt.Errorf("missing tensor %s", name)
+	}
+	s.Bits = bits
+	return nil
+}
+
+// factor reads an optional vector of positive factors.
+func (r *reader) factor(name string, v *[]float64, n int) error {
+	f, err := r.r.Floats(name, []int{n}, true)
 	if err != nil || f == nil {
 		return err
 	}

@@ -37,7 +37,7 @@ func toyQModel(t testing.TB) *QModel {
 // exported returns a copy of q with the unexported cache zeroed, for
 // comparisons.
 func exported(q *QModel) *QModel {
-	return &QModel{Config: q.Config, Method: q.Method, WBits: q.WBits, ABits: q.ABits, HBits: q.HBits,
+	return &QModel{Config: q.Config, Method: q.Method, WBits: q.WBits, ABits: q.ABits, HBits: q.HBits, Precision: q.Precision,
 		Calib: q.Calib, Patch: q.Patch, Cls: q.Cls, Pos: q.Pos, Layers: q.Layers, NormF: q.NormF, Head: q.Head}
 }
 

@@ -46,6 +46,9 @@ func Build(m *vim.Model, calib Images, opt BuildOptions) (*Built, error) {
 	if qm == nil {
 		qo := opt.Quant
 		qo.Data = opt.Data
+		if err := checkRecipe(m.Config, qo); err != nil {
+			return nil, err
+		}
 		var err error
 		if qm, err = Calibrate(m, calib, qo); err != nil {
 			return nil, err
@@ -84,4 +87,22 @@ func mergeSource(mo MergeOptions, data string, calib Images) string {
 		data = fmt.Sprintf("%d calibration images", calib.Len())
 	}
 	return fmt.Sprintf("merge scales: %d channel groups by %s |m|, %s, on %s", max(mo.K, 1), by, how, data)
+}
+
+// checkRecipe refuses, before calibrating, a recipe of opt the integer
+// datapath cannot run (Plan.CheckDatapath), with CompileWith's message;
+// options Calibrate refuses are left to it.
+func checkRecipe(c vim.Config, opt Options) error {
+	vo, _, err := opt.validate()
+	if err != nil {
+		return nil
+	}
+	pl, err := vo.Precision.Resolve(c.Depth)
+	if err != nil {
+		return nil
+	}
+	if err := pl.CheckDatapath(); err != nil {
+		return fmt.Errorf("compile %s (%s): recipe %s: %w", c.Name, vo.Method, vo.Precision, err)
+	}
+	return nil
 }

@@ -61,6 +61,9 @@ func Calibrate(m *vim.Model, src Images, opt Options) (*QModel, error) {
 	if src == nil || src.Len() == 0 {
 		return nil, errors.New("calibrate: no calibration images")
 	}
+	if _, err := opt.Precision.Resolve(m.Config.Depth); err != nil {
+		return nil, fmt.Errorf("calibrate: %w", err)
+	}
 	c := newCalibrator(m, src, opt, rec)
 	q, err := c.run()
 	if err != nil {
@@ -77,6 +80,7 @@ type calibrator struct {
 	src  Images
 	opt  Options
 	rec  recipe
+	plan Plan // opt.Precision resolved
 	n    int
 	pos  [][]int // sampled token positions of each image (sorted)
 	res  [][]float64
@@ -84,9 +88,12 @@ type calibrator struct {
 	nSSM int // images of the SSM search
 }
 
+// newCalibrator prepares the calibration of m on src with validated
+// options whose recipe resolves for m (Calibrate checks both).
 func newCalibrator(m *vim.Model, src Images, opt Options, rec recipe) *calibrator {
 	c := &calibrator{cfg: m.Config, m: m, net: vim.NewNet[float64](m),
 		src: src, opt: opt, rec: rec, n: src.Len()}
+	c.plan, _ = opt.Precision.Resolve(m.Config.Depth)
 	L := c.cfg.Tokens()
 	per := min(L, max(1, (opt.SearchRows+c.n-1)/c.n))
 	c.pos = make([][]int, c.n)
@@ -129,7 +136,9 @@ func (c *calibrator) forImages(slots int, compute func(slot, b int) error, reduc
 func (c *calibrator) run() (*QModel, error) {
 	cfg, opt := c.cfg, c.opt
 	m := c.m
+	pl := c.plan
 	q := &QModel{Config: cfg, Method: opt.Method, WBits: opt.WBits, ABits: opt.ABits, HBits: opt.HBits,
+		Precision: *opt.Precision,
 		Calib: CalibInfo{Images: c.n, Seed: opt.Seed, Data: opt.Data, K: opt.K, Rounds: opt.Rounds,
 			SearchRows: opt.SearchRows, WeightSearchRows: opt.WeightSearchRows, SSMImages: c.nSSM,
 			SearchMinMaxPoints: opt.SearchMinMaxPoints, PerChannel: opt.PerChannelWeights},
@@ -190,8 +199,8 @@ func (c *calibrator) run() (*QModel, error) {
 		return nil, err
 	}
 	kk := cfg.Channels * cfg.Patch * cfg.Patch
-	q.Patch = QLinear{W: c.minMaxWeight(m.PatchW, D, kk), Bias: slices.Clone(m.PatchB),
-		Out: c.perTensor(patchMax, opt.ABits)}
+	q.Patch = QLinear{W: c.minMaxWeight(m.PatchW, D, kk, pl.Embed.W), Bias: slices.Clone(m.PatchB),
+		Out: c.perTensor(patchMax, pl.Embed.A)}
 	c.searchMinMaxPoint(&patchRows, D, q.Patch.Out)
 	q.Input = c.perTensor(imgMax, 8)
 	q.ResidualMax = make([]float64, cfg.Depth+1)
@@ -231,16 +240,16 @@ func (c *calibrator) run() (*QModel, error) {
 		c.res[b], c.hid[b] = nil, nil
 	}
 	sl.release()
-	q.NormF = QNorm{Gamma: c.minMaxWeight(m.NormF, 1, D), Out: c.perTensor(featMax, opt.ABits)}
+	q.NormF = QNorm{Gamma: c.minMaxWeight(m.NormF, 1, D, pl.Final.W), Out: c.perTensor(featMax, pl.Final.A)}
 	c.searchMinMaxPoint(&rowSet{cols: D, data: feats, tok: make([]int, c.n)}, D, q.NormF.Out)
 	tok := make([]int, c.n)
 	for b := range tok {
 		tok[b] = tp
 	}
 	head := newLinProblem(c.n, D, cfg.Classes, feats, m.HeadW, m.HeadB, tok)
-	headOut := c.perTensor(maxAbs(head.target), opt.ABits)
+	headOut := c.perTensor(maxAbs(head.target), pl.Head.A)
 	mean := meanRows(feats, c.n, D)
-	q.Head = c.linear(head, headOut, false, mean)
+	q.Head = c.linear(head, pl.Head.W, headOut, false, mean)
 	c.progress("head", cfg.Depth, cfg.Depth)
 	return q, nil
 }
@@ -260,9 +269,9 @@ func (c *calibrator) perTensor(maxAbs float64, bits int) *ActQuant {
 	return &ActQuant{Bits: bits, Axis: PerTensor, Scales: []float64{MinMaxScale(maxAbs, bits)}}
 }
 
-// minMaxWeight quantizes w (rows×cols) with min-max scales.
-func (c *calibrator) minMaxWeight(w []float64, rows, cols int) QWeight {
-	return QuantizeWeight(w, rows, cols, c.opt.WBits, WeightMinMax(w, rows, cols, c.opt.WBits, c.opt.PerChannelWeights))
+// minMaxWeight quantizes w (rows×cols) to bits with min-max scales.
+func (c *calibrator) minMaxWeight(w []float64, rows, cols, bits int) QWeight {
+	return QuantizeWeight(w, rows, cols, bits, WeightMinMax(w, rows, cols, bits, c.opt.PerChannelWeights))
 }
 
 // grouped returns the initial quantizer of a tensor whose grouped axis has
@@ -301,20 +310,20 @@ func (c *calibrator) searchOut(p *actProblem, q *ActQuant, rounds int, pow2 bool
 	searchAct(p, q, rounds, pow2, c.opt.Workers)
 }
 
-// linear calibrates one linear layer: weight scale and output quantizer by
-// the similarity search (or min-max), then the bias correction when the
-// layer has a bias and the method corrects (meanX is the mean input row
-// over all calibration tokens).
-func (c *calibrator) linear(p *linProblem, out *ActQuant, pow2 bool, meanX []float64) QLinear {
+// linear calibrates one linear layer with wBits-bit weights: weight scale
+// and output quantizer by the similarity search (or min-max), then the
+// bias correction when the layer has a bias and the method corrects (meanX
+// is the mean input row over all calibration tokens).
+func (c *calibrator) linear(p *linProblem, wBits int, out *ActQuant, pow2 bool, meanX []float64) QLinear {
 	pow2 = pow2 && out.Axis == PerToken
-	wInit := WeightMinMax(p.w, p.out, p.in, c.opt.WBits, c.opt.PerChannelWeights)
+	wInit := WeightMinMax(p.w, p.out, p.in, wBits, c.opt.PerChannelWeights)
 	wScales := wInit
 	if c.rec.search {
-		wScales = searchLinear(p, c.opt.WBits, wInit, c.opt.WeightSearchRows, out, c.opt.Rounds, pow2, c.opt.Workers)
+		wScales = searchLinear(p, wBits, wInit, c.opt.WeightSearchRows, out, c.opt.Rounds, pow2, c.opt.Workers)
 	} else if pow2 {
 		snapPow2(out)
 	}
-	qw := QuantizeWeight(p.w, p.out, p.in, c.opt.WBits, wScales)
+	qw := QuantizeWeight(p.w, p.out, p.in, wBits, wScales)
 	var bias []float64
 	if p.bias != nil {
 		bias = slices.Clone(p.bias)

@@ -34,11 +34,14 @@ func Compile(qm *QModel) (*intprog.Program, error) {
 // 8-bit images, see intprog.Input); the residual stream int32 at a model-wide scale
 // s_r that maps a provable bound on |residual| to
 // 2^intprog.ResidualBits; the gated scan outputs int16 at s_m/128 and their merge int8 at s_m (opt.Merge); the
-// logits int32 (the head's output quantizer of qm is not applied). It fails,
-// with a message naming the layer, when qm uses a format the datapath
-// cannot execute (activations other than 8 bits, a per-token quantizer
-// without power-of-two groups, per-channel weights feeding a split-K GEMM)
-// or when a constant leaves its register.
+// logits int32 (the head's output quantizer of qm is not applied). Each op
+// takes the bits of qm's recipe (datapathPrecision): int4 or int8 weights,
+// 4–8-bit requantized outputs, an int8 or int16 scan state. It fails, with
+// a message naming the op, when qm uses a format the datapath cannot
+// execute (4–7-bit norm, table, scan or merge outputs, a hidden state other
+// than 8 or 16 bits, a per-token quantizer without power-of-two groups,
+// per-channel weights feeding a split-K GEMM) or when a constant leaves its
+// register.
 func CompileWith(qm *QModel, opt CompileOptions) (*intprog.Program, error) {
 	p, err := compile(qm, opt)
 	if err != nil {
@@ -52,11 +55,11 @@ func compile(qm *QModel, opt CompileOptions) (*intprog.Program, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	if qm.ABits != 8 || qm.HBits != 8 || qm.WBits < MinBits || qm.WBits > 8 {
-		return nil, fmt.Errorf("W%dA%d with a %d-bit hidden state: the datapath runs weights of 4-8 bits, 8-bit activations and an 8-bit state", qm.WBits, qm.ABits, qm.HBits)
-	}
 	if len(qm.Layers) != c.Depth {
 		return nil, fmt.Errorf("%d layers for depth %d", len(qm.Layers), c.Depth)
+	}
+	if err := datapathPrecision(qm); err != nil {
+		return nil, err
 	}
 	if opt.Merge != nil && len(opt.Merge) != c.Depth {
 		return nil, fmt.Errorf("%d merge scales for %d layers", len(opt.Merge), c.Depth)
@@ -126,6 +129,107 @@ func compile(qm *QModel, opt CompileOptions) (*intprog.Program, error) {
 	return p, nil
 }
 
+// requantizedOps names the operations whose outputs a requantizer forms:
+// the datapath runs them at 4–8 bits (the recipe's activation bits).
+const requantizedOps = "patch_embed, in_proj, conv1d, x_proj, dt_proj and out_proj"
+
+// datapathPrecision checks that the integer datapath can run the bits of
+// every quantization point of qm, naming the op it cannot: weights of 4–8
+// bits (int4 MAC operands at 4 bits, int8 otherwise); activations of 4–8
+// bits where a requantizer forms them (requantizedOps; the head's output
+// quantizer is not applied, the logits are int32), 8 bits at the outputs
+// of the norm unit, the SiLU and softplus tables, the scan (y′) and the
+// merge; a hidden state of 8 or 16 bits.
+func datapathPrecision(qm *QModel) error {
+	act := func(where string, q *ActQuant, unit string) error {
+		if q == nil {
+			return nil
+		}
+		return checkActBits(where, q.Bits, unit)
+	}
+	weight := func(where string, w *QWeight) error {
+		if w.Bits < MinBits || w.Bits > 8 {
+			return fmt.Errorf("%s: %d-bit weights: the datapath's MAC operands are int4 or int8", where, w.Bits)
+		}
+		return nil
+	}
+	errs := []error{weight("patch_embed", &qm.Patch.W), act("patch_embed", qm.Patch.Out, "")}
+	for i := range qm.Layers {
+		l := &qm.Layers[i]
+		at := func(op string) string { return fmt.Sprintf("layer %d %s", i, op) }
+		errs = append(errs, weight(at("norm"), &l.Norm.Gamma), act(at("norm"), l.Norm.Out, "norm unit output"),
+			weight(at("in_proj"), &l.InProj.W), act(at("in_proj"), l.InProj.Out, ""),
+			act(at("silu_z"), l.ActZ, "SiLU table output"))
+		for d := range l.Dir {
+			qd := &l.Dir[d]
+			sfx := [2]string{"", "_b"}[d]
+			errs = append(errs, weight(at("conv1d"+sfx), &qd.Conv.W), act(at("conv1d"+sfx), qd.Conv.Out, ""),
+				act(at("silu"+sfx), qd.Act, "SiLU table output"),
+				weight(at("x_proj"+sfx), &qd.XProj.W), act(at("x_proj"+sfx), qd.XProj.Out, ""),
+				weight(at("dt_proj"+sfx), &qd.DtProj.W), act(at("dt_proj"+sfx), qd.DtProj.Out, ""),
+				act(at("softplus"+sfx), qd.Delta, "softplus table output"),
+				act(at("scan"+sfx), qd.SSM.Y, "scan output y′"))
+			errs = append(errs, checkStateBits(at("scan"+sfx), qd.SSM.Bits))
+		}
+		errs = append(errs, act(at("gate"), l.Merge, "merge output"), weight(at("out_proj"), &l.OutProj.W), act(at("out_proj"), l.OutProj.Out, ""))
+	}
+	errs = append(errs, weight("norm_f", &qm.NormF.Gamma), act("norm_f", qm.NormF.Out, "norm unit output"), weight("head", &qm.Head.W))
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkActBits checks the bits of an activation at where: 4–8 bits out of
+// a requantizer (unit ""), 8 bits out of the named unit.
+func checkActBits(where string, bits int, unit string) error {
+	if bits < MinBits || bits > 8 {
+		return fmt.Errorf("%s: %d-bit activations: the datapath's requantizers output 4-8 bits", where, bits)
+	}
+	if unit != "" && bits != 8 {
+		return fmt.Errorf("%s: %d-bit activations: the datapath's %s is int8 (activations of 4-7 bits run on the outputs of %s)",
+			where, bits, unit, requantizedOps)
+	}
+	return nil
+}
+
+// checkStateBits checks the bits of a scan's hidden state at where.
+func checkStateBits(where string, bits int) error {
+	if bits != datapath.ScanStateBits && bits != datapath.ScanWideStateBits {
+		return fmt.Errorf("%s: %d-bit hidden state: the scan unit's state is int%d or int%d", where, bits,
+			datapath.ScanStateBits, datapath.ScanWideStateBits)
+	}
+	return nil
+}
+
+// CheckDatapath reports, naming the op as CompileWith does, the first bits
+// of pl the integer datapath cannot run: the checks of the compiler that
+// depend on the recipe alone (a block's norm, table, scan-output and merge
+// activations and norm_f's output at 8 bits, a hidden state of 8 or 16
+// bits; requantized outputs and weights of 4–8 bits run). Build calls it
+// before calibrating, so that such a recipe is refused at once.
+func (pl Plan) CheckDatapath() error {
+	for i, b := range pl.Blocks {
+		if err := checkActBits(fmt.Sprintf("layer %d norm", i), b.Other.A, "norm unit output"); err != nil {
+			return err
+		}
+		for _, o := range BlockOps() {
+			if err := checkActBits(fmt.Sprintf("layer %d %s", i, o), b.Ops[o].A, ""); err != nil {
+				return err
+			}
+		}
+		if err := checkStateBits(fmt.Sprintf("layer %d scan", i), b.H); err != nil {
+			return err
+		}
+	}
+	return checkActBits("norm_f", pl.Final.A, "norm unit output")
+}
+
+// codeMax is the largest magnitude of a bits-bit code, 2^(bits−1).
+func codeMax(bits int) float64 { return math.Ldexp(1, bits-1) }
+
 // residualBound bounds |residual| over every layer: the largest token of
 // r₀ (an int8 patch token of magnitude ≤ 128·s_pe plus the position
 // embedding, or the cls token plus its position) plus, for each layer, the
@@ -137,9 +241,10 @@ func residualBound(qm *QModel, sPE float64) (float64, error) {
 		return 0, fmt.Errorf("pos_embed/cls_token have %d/%d values, want %d/%d", len(qm.Pos), len(qm.Cls), L*D, D)
 	}
 	b := 0.0
+	pe := codeMax(qm.Patch.Out.Bits) * sPE
 	for t := 0; t < L; t++ {
 		for j := 0; j < D; j++ {
-			v := 128*sPE + math.Abs(qm.Pos[t*D+j])
+			v := pe + math.Abs(qm.Pos[t*D+j])
 			if t == tp {
 				v = math.Abs(qm.Cls[j] + qm.Pos[t*D+j])
 			}
@@ -151,7 +256,7 @@ func residualBound(qm *QModel, sPE float64) (float64, error) {
 		if err != nil {
 			return 0, err
 		}
-		b += 128 * ts.S0 * math.Ldexp(1, maxInt(ts.Exp))
+		b += codeMax(qm.Layers[i].OutProj.Out.Bits) * ts.S0 * math.Ldexp(1, maxInt(ts.Exp))
 	}
 	if !(b > 0) || math.IsInf(b, 0) {
 		return 0, fmt.Errorf("residual bound %g is not positive and finite", b)
@@ -209,7 +314,7 @@ func compileEmbed(p *intprog.Program, qm *QModel, sPE, sR float64) error {
 	for g, s := range gScales {
 		factors[g] = s * sW / sPE
 	}
-	req, err := datapath.NewGroupRequantizer(factors, 8)
+	req, err := datapath.NewGroupRequantizer(factors, qm.Patch.Out.Bits)
 	if err != nil {
 		return fmt.Errorf("patch_embed: %w", err)
 	}
@@ -287,7 +392,7 @@ func compileLayer(p *intprog.Program, qm *QModel, i int, sR float64, sM *MergeSc
 	if err != nil {
 		return err
 	}
-	if l.InProj, err = linear(&ql.InProj.W, 2*E, D, nil, func(j int) float64 { return sN }, sXZ, 8, "in_proj"); err != nil {
+	if l.InProj, err = linear(&ql.InProj.W, 2*E, D, nil, func(j int) float64 { return sN }, sXZ, ql.InProj.Out.Bits, "in_proj"); err != nil {
 		return err
 	}
 	ls.XZ = sXZ
@@ -319,6 +424,7 @@ func compileLayer(p *intprog.Program, qm *QModel, i int, sR float64, sM *MergeSc
 			return fail(fmt.Errorf("conv1d: weight %dx%d, want %dx%d", qd.Conv.W.Rows, qd.Conv.W.Cols, E, K))
 		}
 		dr.ConvW = datapath.Matrix[int8]{Rows: E, Cols: K, Data: append([]int8(nil), qd.Conv.W.Codes...)}
+		dr.ConvWBits = macBits(qd.Conv.W.Bits)
 		accScale := func(j int) float64 { return sXZ[j] * cw[j] }
 		bias, err := biasCodes(qd.Conv.Bias, E, accScale, "conv1d")
 		if err != nil {
@@ -328,7 +434,7 @@ func compileLayer(p *intprog.Program, qm *QModel, i int, sR float64, sM *MergeSc
 		for j := range f {
 			f[j] = accScale(j) / sConv[j]
 		}
-		if dr.Conv, err = requantizer(f, bias, 8); err != nil {
+		if dr.Conv, err = requantizer(f, bias, qd.Conv.Out.Bits); err != nil {
 			return fail(fmt.Errorf("conv1d: %w", err))
 		}
 		s.Conv = sConv
@@ -363,7 +469,7 @@ func compileLayer(p *intprog.Program, qm *QModel, i int, sR float64, sM *MergeSc
 		for g, v := range gScales {
 			gf[g] = v * qd.XProj.W.Scales[0] / sXP
 		}
-		greq, err := datapath.NewGroupRequantizer(gf, 8)
+		greq, err := datapath.NewGroupRequantizer(gf, qd.XProj.Out.Bits)
 		if err != nil {
 			return fail(fmt.Errorf("x_proj: %w", err))
 		}
@@ -379,7 +485,7 @@ func compileLayer(p *intprog.Program, qm *QModel, i int, sR float64, sM *MergeSc
 		if err != nil {
 			return fail(err)
 		}
-		if dr.DtProj, err = linear(&qd.DtProj.W, E, R, qd.DtProj.Bias, func(int) float64 { return sXP }, sDt, 8, "dt_proj"); err != nil {
+		if dr.DtProj, err = linear(&qd.DtProj.W, E, R, qd.DtProj.Bias, func(int) float64 { return sXP }, sDt, qd.DtProj.Out.Bits, "dt_proj"); err != nil {
 			return fail(err)
 		}
 		sDelta, err := perChannel(qd.Delta, E, "softplus.out")
@@ -451,7 +557,7 @@ func compileLayer(p *intprog.Program, qm *QModel, i int, sR float64, sM *MergeSc
 		for t, g := range s.Y.Group {
 			tg[t] = int(g)
 		}
-		sc := &datapath.ScanScales{A: a, D: qd.D, RC: qd.SSM.RC, RL: qd.SSM.RL, StateScale: qd.SSM.HScale,
+		sc := &datapath.ScanScales{A: a, D: qd.D, RC: qd.SSM.RC, RL: qd.SSM.RL, StateScale: qd.SSM.HScale, StateBits: qd.SSM.Bits,
 			DeltaScale: s.Delta, XScale: s.X, BScale: s.XProj, CScale: s.XProj, YScale: s.Y.S0,
 			GroupShift: s.Y.Exp, TokenGroup: tg, ZScale: zOverM, MergeScale: 1}
 		sp, err := datapath.NewScanParams(E, N, L, sc)
@@ -474,7 +580,7 @@ func compileLayer(p *intprog.Program, qm *QModel, i int, sR float64, sM *MergeSc
 		for j := range out {
 			out[j] = ots.S0
 		}
-		if l.OutProj, err = linear(&ql.OutProj.W, D, E, nil, func(int) float64 { return mVals[0] }, out, 8, "out_proj"); err != nil {
+		if l.OutProj, err = linear(&ql.OutProj.W, D, E, nil, func(int) float64 { return mVals[0] }, out, ql.OutProj.Out.Bits, "out_proj"); err != nil {
 			return err
 		}
 		setTokenGroups(&l.OutProj.Req, ots, 1)
@@ -506,7 +612,7 @@ func compileLayer(p *intprog.Program, qm *QModel, i int, sR float64, sM *MergeSc
 			in[ch] = uint8(g)
 		}
 		l.OutSplit = &intprog.GroupLinear{W: w, InGroup: in, Req: *greq}
-		req, err := requantizer([]float64{sI / ots.S0}, nil, 8)
+		req, err := requantizer([]float64{sI / ots.S0}, nil, ql.OutProj.Out.Bits)
 		if err != nil {
 			return fmt.Errorf("out_proj: %w", err)
 		}
@@ -606,7 +712,17 @@ func linear(w *QWeight, n, k int, bias []float64, inScale func(j int) float64, o
 	return intprog.Linear{W: qw, Req: r}, nil
 }
 
-// weights wraps a quantized weight's codes for the MAC array.
+// macBits is the MAC operand width of a bits-bit weight: int4 for 4-bit
+// weights, int8 for 5–8 bits.
+func macBits(bits int) int {
+	if bits == 4 {
+		return 4
+	}
+	return 8
+}
+
+// weights wraps a quantized weight's codes for the MAC array: int4 values
+// for a 4-bit weight, int8 otherwise.
 func weights(w *QWeight, n, k int, name string) (*datapath.Weights, error) {
 	if w.Rows != n || w.Cols != k {
 		return nil, fmt.Errorf("%s: weight %dx%d, want %dx%d", name, w.Rows, w.Cols, n, k)
@@ -614,7 +730,11 @@ func weights(w *QWeight, n, k int, name string) (*datapath.Weights, error) {
 	if err := w.Validate(); err != nil {
 		return nil, fmt.Errorf("%s: weight %w", name, err)
 	}
-	dw, err := datapath.NewWeights(n, k, append([]int8(nil), w.Codes...))
+	newW := datapath.NewWeights
+	if macBits(w.Bits) == 4 {
+		newW = datapath.NewInt4Weights
+	}
+	dw, err := newW(n, k, append([]int8(nil), w.Codes...))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
@@ -751,9 +871,6 @@ func perTensor(q *ActQuant, name string) (float64, error) {
 	if q == nil {
 		return 0, fmt.Errorf("%s is not quantized (float in the method); the datapath needs an integer format", name)
 	}
-	if q.Bits != 8 {
-		return 0, fmt.Errorf("%s: %d bits, the datapath needs 8", name, q.Bits)
-	}
 	if q.Axis != PerTensor {
 		return 0, fmt.Errorf("%s: %s-wise scales, the datapath needs one per-tensor scale here", name, q.Axis)
 	}
@@ -765,9 +882,6 @@ func perTensor(q *ActQuant, name string) (float64, error) {
 func perChannel(q *ActQuant, n int, name string) ([]float64, error) {
 	if q == nil {
 		return nil, fmt.Errorf("%s is not quantized (float in the method); the datapath needs an integer format", name)
-	}
-	if q.Bits != 8 {
-		return nil, fmt.Errorf("%s: %d bits, the datapath needs 8", name, q.Bits)
 	}
 	if err := q.Validate(n); err != nil && q.Axis != PerTensor {
 		return nil, fmt.Errorf("%s: %w", name, err)
@@ -793,9 +907,6 @@ func perChannel(q *ActQuant, n int, name string) ([]float64, error) {
 func tokenScale(q *ActQuant, tokens int, name string) (intprog.TokenScale, error) {
 	if q == nil {
 		return intprog.TokenScale{}, fmt.Errorf("%s is not quantized (float in the method); the datapath needs an integer format", name)
-	}
-	if q.Bits != 8 {
-		return intprog.TokenScale{}, fmt.Errorf("%s: %d bits, the datapath needs 8", name, q.Bits)
 	}
 	switch q.Axis {
 	case PerTensor:

@@ -1,7 +1,9 @@
 package quant_test
 
 import (
+	"fmt"
 	"math"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -154,7 +156,13 @@ func TestCompileRejects(t *testing.T) {
 		mutate func(q *quant.QModel, o *quant.CompileOptions)
 		want   string
 	}{
-		{"abits", func(q *quant.QModel, _ *quant.CompileOptions) { q.ABits = 4 }, "8-bit activations"},
+		{"table bits", func(q *quant.QModel, _ *quant.CompileOptions) { q.Layers[2].Dir[0].Act.Bits = 4 },
+			"layer 2 silu: 4-bit activations: the datapath's SiLU table output is int8"},
+		{"merge bits", func(q *quant.QModel, _ *quant.CompileOptions) { q.Layers[1].Merge.Bits = 6 }, "layer 1 gate: 6-bit activations"},
+		{"y bits", func(q *quant.QModel, _ *quant.CompileOptions) { q.Layers[0].Dir[1].SSM.Y.Bits = 5 }, "layer 0 scan_b: 5-bit activations"},
+		{"hidden bits", func(q *quant.QModel, _ *quant.CompileOptions) { q.Layers[3].Dir[1].SSM.Bits = 12 },
+			"layer 3 scan_b: 12-bit hidden state: the scan unit's state is int8 or int16"},
+		{"norm_f bits", func(q *quant.QModel, _ *quant.CompileOptions) { q.NormF.Out.Bits = 4 }, "norm_f: 4-bit activations"},
 		{"float point", func(q *quant.QModel, _ *quant.CompileOptions) { q.Layers[1].Norm.Out = nil }, "norm.out is not quantized"},
 		{"token groups without pow2", func(q *quant.QModel, _ *quant.CompileOptions) {
 			o := q.Layers[0].OutProj.Out
@@ -297,5 +305,60 @@ func TestCalibrateMerge(t *testing.T) {
 	}
 	if _, err := quant.CalibrateMerge(m, tv.Calib, quant.MergeOptions{K: 17}); err == nil {
 		t.Error("17 groups: no error")
+	}
+}
+
+// TestCompileRecipe compiles a mixed-precision model and checks that every
+// op of the program carries its recipe's formats: int4 weights, 5- to 7-bit
+// requantized outputs read by the next op, an int16 scan state.
+func TestCompileRecipe(t *testing.T) {
+	tv := fixture.Toy(t)
+	b := fixture.Mixed(t)
+	rec := b.QModel.Precision
+	opt := quant.DefaultOptions()
+	opt.Rounds, opt.SearchRows, opt.SSMImages = 1, 128, 2
+	type want struct{ in, weight, state, out int }
+	wants := map[string]want{
+		"0/in_proj": {8, 8, 0, 8}, "1/in_proj": {8, 4, 0, 8},
+		"0/conv1d": {8, 4, 0, 5}, "1/conv1d_b": {8, 4, 0, 5}, "0/silu": {5, 0, 0, 8},
+		"0/x_proj": {8, 8, 0, 8}, "2/x_proj_b": {8, 8, 0, 8}, "0/dt_proj": {8, 4, 0, 8}, "3/dt_proj_b": {8, 4, 0, 8},
+		"0/scan": {8, 0, 8, 16}, "1/scan": {8, 0, 16, 16}, "1/scan_b": {8, 0, 16, 16}, "2/scan_b": {8, 0, 8, 16},
+		"1/out_proj": {8, 8, 0, 6}, "1/residual": {6, 0, 0, 32}, "0/out_proj": {8, 8, 0, 8},
+		"-2/head": {8, 4, 0, 32}, "-1/patch_embed": {8, 8, 0, 8},
+	}
+	seen := 0
+	for _, op := range b.Program.List().Ops {
+		w, ok := wants[fmt.Sprintf("%d/%s", op.Layer, op.Name)]
+		if !ok {
+			continue
+		}
+		seen++
+		f := op.Format
+		if f.In.Bits != w.in || f.Weight.Bits != w.weight || f.State.Bits != w.state || f.Out.Bits != w.out {
+			t.Errorf("layer %d %s: formats %+v, want in %d weight %d state %d out %d", op.Layer, op.Name, f, w.in, w.weight, w.state, w.out)
+		}
+	}
+	if seen != len(wants) {
+		t.Errorf("%d of %d ops found", seen, len(wants))
+	}
+	// The file keeps the formats.
+	path := filepath.Join(t.TempDir(), "mixed.safetensors")
+	if err := b.Program.Write(path); err != nil {
+		t.Fatal(err)
+	}
+	back, err := intprog.Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(back, b.Program) {
+		t.Error("the mixed program reads back different")
+	}
+	// A recipe the datapath cannot run is refused, naming the op.
+	bad := rec
+	bad.Layers = append(append([]quant.LayerRule(nil), rec.Layers...), quant.LayerRule{Layers: "2", A: 4})
+	opt.Precision = &bad
+	if _, err := quant.Build(tv.Model, tv.Calib, quant.BuildOptions{Quant: opt}); err == nil ||
+		!strings.Contains(err.Error(), "layer 2 norm: 4-bit activations: the datapath's norm unit output is int8") {
+		t.Errorf("4-bit block activations: %v", err)
 	}
 }

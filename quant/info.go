@@ -33,11 +33,10 @@ func isExtra(name string) bool {
 
 // describer is the visitor of Describe.
 type describer struct {
-	hbits int
-	rows  []PointInfo
+	rows []PointInfo
 }
 
-func (d *describer) weight(name string, w *QWeight, _ []int) error {
+func (d *describer) weight(name string, w *QWeight, _ []int, _ int) error {
 	f := fmt.Sprintf("int%d tensor", w.Bits)
 	if w.PerChannel() {
 		f = fmt.Sprintf("int%d channel", w.Bits)
@@ -48,7 +47,7 @@ func (d *describer) weight(name string, w *QWeight, _ []int) error {
 
 func (d *describer) floats(string, *[]float64, []int) error { return nil }
 
-func (d *describer) act(name string, q **ActQuant, _, _ int) error {
+func (d *describer) act(name string, q **ActQuant, _, _, _ int) error {
 	a := *q
 	if a == nil {
 		return nil
@@ -65,12 +64,13 @@ func (d *describer) act(name string, q **ActQuant, _, _ int) error {
 	return nil
 }
 
-func (d *describer) factor(name string, v *[]float64, _ int, hidden bool) error {
+func (d *describer) hidden(name string, s *QSSM, _, _ int) error {
+	d.rows = append(d.rows, PointInfo{Name: name, Kind: "hidden", Format: fmt.Sprintf("int%d per-step", s.Bits), Values: slices.Clone(s.HScale)})
+	return nil
+}
+
+func (d *describer) factor(name string, v *[]float64, _ int) error {
 	if *v == nil {
-		return nil
-	}
-	if hidden {
-		d.rows = append(d.rows, PointInfo{Name: name, Kind: "hidden", Format: fmt.Sprintf("int%d per-step", d.hbits), Values: slices.Clone(*v)})
 		return nil
 	}
 	kind := "factor"
@@ -83,7 +83,7 @@ func (d *describer) factor(name string, v *[]float64, _ int, hidden bool) error 
 
 // Describe lists every quantizer and factor vector of q, in artifact order.
 func (q *QModel) Describe() []PointInfo {
-	d := &describer{hbits: q.HBits}
+	d := &describer{}
 	_ = q.walk(d) // the describer never fails
 	return d.rows
 }

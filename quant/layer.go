@@ -15,17 +15,20 @@ func (c *calibrator) calibrateLayer(i int, st *layerStats) (QLayer, error) {
 	ml := &c.m.Layers[i]
 	imgTokens := float64(st.images * L)
 	var ql QLayer
+	bp := &c.plan.Blocks[i]
+	ob := bp.Other
+	op := func(o OpName) OpBits { return bp.Ops[o] }
 
 	// RMSNorm: γ and output min-max.
-	ql.Norm = QNorm{Gamma: c.minMaxWeight(ml.Norm, 1, D), Out: c.perTensor(st.normMax, opt.ABits)}
+	ql.Norm = QNorm{Gamma: c.minMaxWeight(ml.Norm, 1, D, ob.W), Out: c.perTensor(st.normMax, ob.A)}
 	c.searchMinMaxPoint(&st.inRows, D, ql.Norm.Out)
 
 	// in_proj: per-tensor weight and output, searched.
 	in := newLinProblem(st.inRows.rows(), D, 2*E, st.inRows.data, ml.InProj, nil, st.inRows.tok)
-	ql.InProj = c.linear(in, c.perTensor(st.inMax, opt.ABits), false, nil)
+	ql.InProj = c.linear(in, op(OpInProj).W, c.perTensor(st.inMax, op(OpInProj).A), false, nil)
 
 	// SiLU(z): k-scaled channel-wise, 1 round, shared by both directions.
-	zq, err := c.grouped(PerChannel, st.zg.profile(imgTokens), st.zg.max, opt.ABits)
+	zq, err := c.grouped(PerChannel, st.zg.profile(imgTokens), st.zg.max, ob.A)
 	if err != nil {
 		return ql, fmt.Errorf("act_z: %w", err)
 	}
@@ -39,15 +42,15 @@ func (c *calibrator) calibrateLayer(i int, st *layerStats) (QLayer, error) {
 		name := [2]string{"fwd", "bwd"}[d]
 
 		// conv1d: min-max weight; output k-scaled channel-wise, 3 rounds.
-		cq, err := c.grouped(PerChannel, ds.conv.profile(imgTokens), ds.conv.max, opt.ABits)
+		cq, err := c.grouped(PerChannel, ds.conv.profile(imgTokens), ds.conv.max, op(OpConv1d).A)
 		if err != nil {
 			return ql, fmt.Errorf("%s conv1d: %w", name, err)
 		}
 		c.searchOut(&actProblem{rows: ds.convFP.rows(), cols: E, target: ds.convFP.data, values: ds.convQW.data}, cq, opt.Rounds, false)
-		qd.Conv = QLinear{W: c.minMaxWeight(md.ConvW, E, K), Bias: slices.Clone(md.ConvB), Out: cq}
+		qd.Conv = QLinear{W: c.minMaxWeight(md.ConvW, E, K, op(OpConv1d).W), Bias: slices.Clone(md.ConvB), Out: cq}
 
 		// SiLU: k-scaled channel-wise, 1 round.
-		aq, err := c.grouped(PerChannel, ds.act.profile(imgTokens), ds.act.max, opt.ABits)
+		aq, err := c.grouped(PerChannel, ds.act.profile(imgTokens), ds.act.max, ob.A)
 		if err != nil {
 			return ql, fmt.Errorf("%s act: %w", name, err)
 		}
@@ -65,7 +68,7 @@ func (c *calibrator) calibrateLayer(i int, st *layerStats) (QLayer, error) {
 			foldRD(xp, colMax, f.rD, R, N, E)
 		}
 		xprob := newLinProblem(ds.actRows.rows(), E, XO, ds.actRows.data, xp, nil, ds.actRows.tok)
-		qd.XProj = c.linear(xprob, c.perTensor(slices.Max(colMax), opt.ABits), false, nil)
+		qd.XProj = c.linear(xprob, op(OpXProj).W, c.perTensor(slices.Max(colMax), op(OpXProj).A), false, nil)
 
 		// dt_proj: searched, bias corrected with the mean dt input.
 		dprob := newLinProblem(ds.dtRows.rows(), R, E, ds.dtRows.data, md.DtW, md.DtB, ds.dtRows.tok)
@@ -73,10 +76,10 @@ func (c *calibrator) calibrateLayer(i int, st *layerStats) (QLayer, error) {
 		for j, v := range ds.dtSum {
 			meanDt[j] = v / imgTokens
 		}
-		qd.DtProj = c.linear(dprob, c.perTensor(ds.dtMax, opt.ABits), false, meanDt)
+		qd.DtProj = c.linear(dprob, op(OpDtProj).W, c.perTensor(ds.dtMax, op(OpDtProj).A), false, meanDt)
 
 		// softplus (Δ): k-scaled channel-wise, 1 round.
-		dq, err := c.grouped(PerChannel, ds.delta.profile(imgTokens), ds.delta.max, opt.ABits)
+		dq, err := c.grouped(PerChannel, ds.delta.profile(imgTokens), ds.delta.max, ob.A)
 		if err != nil {
 			return ql, fmt.Errorf("%s softplus: %w", name, err)
 		}
@@ -85,7 +88,7 @@ func (c *calibrator) calibrateLayer(i int, st *layerStats) (QLayer, error) {
 
 		qd.ALog = slices.Clone(md.ALog)
 		qd.D = slices.Clone(md.D)
-		ssm, err := c.calibrateSSM(ds, md.ALog, md.D, f, float64(st.images))
+		ssm, err := c.calibrateSSM(ds, md.ALog, md.D, f, float64(st.images), bp.H, ob.A)
 		if err != nil {
 			return ql, fmt.Errorf("%s ssm: %w", name, err)
 		}
@@ -93,16 +96,16 @@ func (c *calibrator) calibrateLayer(i int, st *layerStats) (QLayer, error) {
 	}
 
 	// Datapath extra: the merged gated output (out_proj input), per tensor.
-	ql.Merge = c.perTensor(st.mrgMax, opt.ABits)
+	ql.Merge = c.perTensor(st.mrgMax, ob.A)
 	c.searchOut(&actProblem{rows: st.outRows.rows(), cols: E, target: st.outRows.data, values: st.outRows.data}, ql.Merge, 1, false)
 
 	// out_proj: output k-scaled token-wise with power-of-two scales.
-	oq, err := c.grouped(PerToken, st.out.profile(float64(st.images*D)), st.out.max, opt.ABits)
+	oq, err := c.grouped(PerToken, st.out.profile(float64(st.images*D)), st.out.max, op(OpOutProj).A)
 	if err != nil {
 		return ql, fmt.Errorf("out_proj: %w", err)
 	}
-	op := newLinProblem(st.outRows.rows(), E, D, st.outRows.data, ml.OutProj, nil, st.outRows.tok)
-	ql.OutProj = c.linear(op, oq, true, nil)
+	outp := newLinProblem(st.outRows.rows(), E, D, st.outRows.data, ml.OutProj, nil, st.outRows.tok)
+	ql.OutProj = c.linear(outp, op(OpOutProj).W, oq, true, nil)
 	return ql, nil
 }
 

@@ -47,7 +47,12 @@ type Options struct {
 	Method string // one of Methods()
 	WBits  int    // weight bits, 4–8
 	ABits  int    // activation bits, 4–8
-	HBits  int    // hidden-state bits, 4–8; 0 means ABits
+	HBits  int    // hidden-state bits, 4–8 or 16; 0 means ABits
+	// Precision, when not nil, is the precision recipe: per-op weight and
+	// activation bits and per-block hidden-state bits. It replaces WBits,
+	// ABits and HBits, which otherwise make the uniform recipe
+	// Uniform(WBits, ABits, HBits).
+	Precision *Precision
 	// K is the number of groups of the k-scaled quantizers (§4.1).
 	K int
 	// Rounds of the coordinate-descent search of the linear, conv1d and SSM
@@ -98,16 +103,27 @@ func (o Options) validate() (Options, recipe, error) {
 	if err != nil {
 		return o, rec, err
 	}
-	if o.HBits == 0 {
-		o.HBits = o.ABits
-	}
-	for _, b := range []struct {
-		name string
-		v    int
-	}{{"weight", o.WBits}, {"activation", o.ABits}, {"hidden-state", o.HBits}} {
-		if b.v < MinBits || b.v > MaxBits {
-			return o, rec, fmt.Errorf("%s bits %d out of [%d, %d]", b.name, b.v, MinBits, MaxBits)
+	if o.Precision == nil {
+		if o.HBits == 0 {
+			o.HBits = o.ABits
 		}
+		for _, b := range []struct {
+			name string
+			v    int
+		}{{"weight", o.WBits}, {"activation", o.ABits}, {"hidden-state", o.HBits}} {
+			if (b.v < MinBits || b.v > MaxBits) && (b.name != "hidden-state" || b.v != MaxHiddenBits) {
+				return o, rec, fmt.Errorf("%s bits %d out of [%d, %d]", b.name, b.v, MinBits, MaxBits)
+			}
+		}
+		u := Uniform(o.WBits, o.ABits, o.HBits)
+		o.Precision = &u
+	} else {
+		if err := o.Precision.Validate(); err != nil {
+			return o, rec, err
+		}
+		p := *o.Precision
+		o.Precision = &p
+		o.WBits, o.ABits, o.HBits = p.W, p.A, p.H
 	}
 	switch {
 	case o.K < 1 || o.K > 64:

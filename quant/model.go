@@ -18,10 +18,15 @@ import (
 type QModel struct {
 	Config vim.Config
 	Method string
-	WBits  int // weight bits
-	ABits  int // activation bits
-	HBits  int // hidden-state bits
-	Calib  CalibInfo
+	// WBits, ABits and HBits are the default weight, activation and
+	// hidden-state bits of the recipe (Precision.W, A, H); the bits of
+	// each point are its quantizer's (QWeight.Bits, ActQuant.Bits,
+	// QSSM.Bits), as Precision resolves them (Plan).
+	WBits     int
+	ABits     int
+	HBits     int
+	Precision Precision
+	Calib     CalibInfo
 
 	Patch  QLinear   // patch_embed.proj: W is D × C·P·P, Out on the M×D patch tokens
 	Cls    []float64 // cls_token, D (float)
@@ -101,8 +106,10 @@ type QSSM struct {
 	// when the method does not reparameterize. RD is already folded into
 	// the x_proj weights; it is kept for reference.
 	RC, RL, RD []float64
-	// HScale (L) are the per-step scales of the carried hidden state h′.
+	// HScale (L) are the per-step scales of the carried hidden state h′,
+	// a Bits-bit code (4–8 or 16).
 	HScale []float64
+	Bits   int
 	// Y quantizes the scan output y′ = y/r_C; its token axis is the scan
 	// position (the backward direction's groups are in flipped order).
 	Y *ActQuant
@@ -133,7 +140,7 @@ func (q *QModel) buildNetwork() *network {
 	for i := range q.Layers {
 		for d := range q.Layers[i].Dir {
 			s := &q.Layers[i].Dir[d].SSM
-			ssm[i][d] = ssmSpec{rC: s.RC, rL: s.RL, hScale: s.HScale, hBits: q.HBits}
+			ssm[i][d] = ssmSpec{rC: s.RC, rL: s.RL, hScale: s.HScale, hBits: s.Bits}
 		}
 	}
 	return &network{net: vim.NewNet[float64](q.floatModel()), act: q.actQuant, ssm: ssm}

@@ -243,16 +243,30 @@ func parseLayerSet(s string, depth int) ([]int, error) {
 
 // Plan is a recipe resolved for a model of a given depth: the bits of every
 // operation of every layer.
+//
+// An operation's W is its weight's width and its A the width of its output
+// (the module's output quantizer, as the official code configures each
+// module's weight and output: ptq-method.md §3.1). The quantization points
+// outside the recipe's operations take the defaults of their block
+// (BlockPlan.Other: the norm's γ and output, SiLU(z), the SiLU and softplus
+// outputs, the scan output y′ and the merged out_proj input) or of the
+// recipe (Final: norm_f's γ and output).
 type Plan struct {
-	Embed  OpBits      // patch_embed
-	Head   OpBits      // head
-	Blocks []BlockPlan // one per Mamba block
+	Embed  OpBits      `json:"patch_embed"` // patch_embed
+	Head   OpBits      `json:"head"`        // head
+	Final  OpBits      `json:"norm_f"`      // norm_f: γ (W) and output (A), the recipe's defaults
+	Blocks []BlockPlan `json:"blocks"`      // one per Mamba block
 }
 
 // BlockPlan is the precision of one Mamba block.
 type BlockPlan struct {
-	Ops map[OpName]OpBits // every op of BlockOps, both fields set
-	H   int               // hidden-state bits
+	Ops map[OpName]OpBits `json:"ops"` // every op of BlockOps, both fields set
+	// Other are the bits of the block's other points: the norm's γ (W),
+	// and (A) the outputs of the norm, SiLU(z), the SiLU and softplus
+	// tables, the scan (y′) and the merge: the recipe's defaults, or a
+	// layer rule's W and A.
+	Other OpBits `json:"other"`
+	H     int    `json:"h"` // hidden-state bits
 }
 
 // Resolve applies p to a model of depth blocks.
@@ -273,9 +287,10 @@ func (p Precision) Resolve(depth int) (Plan, error) {
 		return b
 	}
 	def := OpBits{W: p.W, A: p.A}
-	pl := Plan{Embed: over(def, p.Ops[OpPatchEmbed]), Head: over(def, p.Ops[OpHead]), Blocks: make([]BlockPlan, depth)}
+	pl := Plan{Embed: over(def, p.Ops[OpPatchEmbed]), Head: over(def, p.Ops[OpHead]), Final: def,
+		Blocks: make([]BlockPlan, depth)}
 	for i := range pl.Blocks {
-		b := BlockPlan{Ops: map[OpName]OpBits{}, H: p.H}
+		b := BlockPlan{Ops: map[OpName]OpBits{}, Other: def, H: p.H}
 		for _, o := range BlockOps() {
 			b.Ops[o] = over(def, p.Ops[o])
 		}
@@ -291,6 +306,7 @@ func (p Precision) Resolve(depth int) (Plan, error) {
 			if r.H != 0 {
 				b.H = r.H
 			}
+			b.Other = over(b.Other, OpBits{W: r.W, A: r.A})
 			for _, o := range BlockOps() {
 				b.Ops[o] = over(over(b.Ops[o], OpBits{W: r.W, A: r.A}), r.Ops[o])
 			}
@@ -303,13 +319,16 @@ func (p Precision) Resolve(depth int) (Plan, error) {
 // bits, and returns them.
 func (pl Plan) Uniform() (w, a, h int, ok bool) {
 	w, a, h = pl.Embed.W, pl.Embed.A, 0
-	if pl.Head != pl.Embed {
+	if pl.Head != pl.Embed || pl.Final != pl.Embed {
 		return 0, 0, 0, false
 	}
 	for i, b := range pl.Blocks {
 		if i == 0 {
 			h = b.H
 		} else if b.H != h {
+			return 0, 0, 0, false
+		}
+		if b.Other != pl.Embed {
 			return 0, 0, 0, false
 		}
 		for _, o := range BlockOps() {
@@ -340,9 +359,9 @@ func (pl Plan) Bits(layer int, op OpName) OpBits {
 // recipe they came from (a cache key).
 func (pl Plan) Key() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "pe:w%da%d;head:w%da%d", pl.Embed.W, pl.Embed.A, pl.Head.W, pl.Head.A)
+	fmt.Fprintf(&b, "pe:w%da%d;head:w%da%d;final:w%da%d", pl.Embed.W, pl.Embed.A, pl.Head.W, pl.Head.A, pl.Final.W, pl.Final.A)
 	for i, bl := range pl.Blocks {
-		fmt.Fprintf(&b, ";%d:h%d", i, bl.H)
+		fmt.Fprintf(&b, ";%d:h%d,other:w%da%d", i, bl.H, bl.Other.W, bl.Other.A)
 		for _, o := range BlockOps() {
 			fmt.Fprintf(&b, ",%s:w%da%d", o, bl.Ops[o].W, bl.Ops[o].A)
 		}

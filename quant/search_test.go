@@ -252,7 +252,7 @@ func TestSearchLinearAndBiasCorrection(t *testing.T) {
 	// Bias correction.
 	c := &calibrator{opt: Options{WBits: 4, Rounds: 1, Workers: 2, WeightSearchRows: rows}, rec: recipe{search: true, biasCorr: true}}
 	q := &ActQuant{Bits: 8, Axis: PerTensor, Scales: []float64{MinMaxScale(maxAbs(p.target), 8)}}
-	ql := c.linear(p, q, false, meanRows(x, rows, in))
+	ql := c.linear(p, 4, q, false, meanRows(x, rows, in))
 	wq := ql.W.Dequantize()
 	y := make([]float64, rows*out)
 	pq := *p

@@ -19,10 +19,9 @@ func at(v []float64, i int) float64 {
 // (§5.7): per-step min-max scales of h′ = h/(r_C r_L r_D) from every image,
 // then (when the method searches) the greedy per-step search and the
 // k-scaled token-wise search of y′ on the first SSMImages images.
-func (c *calibrator) calibrateSSM(ds *dirStats, aLog, dSkip []float64, f factors, images float64) (QSSM, error) {
+func (c *calibrator) calibrateSSM(ds *dirStats, aLog, dSkip []float64, f factors, images float64, hb, ab int) (QSSM, error) {
 	cfg := c.cfg
 	E, L, N := cfg.DInner, cfg.Tokens(), cfg.DState
-	hb, ab := c.opt.HBits, c.opt.ABits
 	hInit := make([]float64, L)
 	for s := 0; s < L; s++ {
 		m := 0.0
@@ -48,7 +47,7 @@ func (c *calibrator) calibrateSSM(ds *dirStats, aLog, dSkip []float64, f factors
 	if err != nil {
 		return QSSM{}, err
 	}
-	q := QSSM{RC: f.rC, RL: f.rL, RD: f.rD, HScale: hInit, Y: yq}
+	q := QSSM{RC: f.rC, RL: f.rL, RD: f.rD, HScale: hInit, Bits: hb, Y: yq}
 	if !c.rec.search {
 		floorStepScales(q.HScale, f.rL)
 		if yq.Axis == PerToken {

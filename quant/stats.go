@@ -263,7 +263,7 @@ func (c *calibrator) passA(i int, slots []*slot) (*layerStats, error) {
 	// The conv output with min-max quantized weights, for its output search.
 	var convQ [2][]float64
 	for d := range convQ {
-		qw := c.minMaxWeight(c.m.Layers[i].Dir[d].ConvW, E, K)
+		qw := c.minMaxWeight(c.m.Layers[i].Dir[d].ConvW, E, K, c.plan.Blocks[i].Ops[OpConv1d].W)
 		convQ[d] = qw.Dequantize()
 	}
 	err := c.forImages(len(slots), func(s, b int) error {

@@ -17,8 +17,9 @@ import (
 // for the same op of the same program (cost.EstimateProgram, cost.CountsOf):
 // MACs, requantizations, table look-ups, exponentials and rsqrts, with the
 // program's split-K groups and residual requantizers, on the vim-toy and
-// the default model, for the paper and the naive method. Saturations and
-// overflows depend on the data and are not compared.
+// the default model, for the paper and the naive method, and on a
+// mixed-precision vim-toy program (int4 weights, an int16 scan state).
+// Saturations and overflows depend on the data and are not compared.
 func TestCountsMatchCostModel(t *testing.T) {
 	spec, err := arch.ResolveSpec("systolic16")
 	if err != nil {
@@ -40,8 +41,12 @@ func TestCountsMatchCostModel(t *testing.T) {
 	}{
 		{"vim-toy", func(method string) *intprog.Program { return toy.prog[method] }, toy.m.Config},
 		{vim.DefaultModel, func(method string) *intprog.Program { return defSet.Program(t, method) }, def.Config},
+		{"vim-toy mixed", func(string) *intprog.Program { return fixture.Mixed(t).Program }, toy.m.Config},
 	} {
 		for _, method := range []string{quant.MethodPaper, quant.MethodNaive} {
+			if m.name == "vim-toy mixed" && method == quant.MethodNaive {
+				continue
+			}
 			p := m.prog(method)
 			res, err := Run(p, pixels.Images(m.cfg, 1, 3), 1, Options{})
 			if err != nil {

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"encoding/json"
+	"github.com/vimsim/vimsim/internal/fixture"
 	"math"
 	"reflect"
 	"strings"
@@ -193,5 +194,39 @@ func TestShippedModel(t *testing.T) {
 	}
 	if in.AgreeFakeQuant < 0.95 || in.SQNRFakeQuant < 18 || *in.Top1 < *fq.Top1-0.03 {
 		t.Errorf("int8 vs fake-quant: agreement %.4f, SQNR %v dB, top-1 %.4f vs %.4f", in.AgreeFakeQuant, in.SQNRFakeQuant, *in.Top1, *fq.Top1)
+	}
+}
+
+// TestMixedRecipe runs a mixed-precision program (int4 weights, 5- and
+// 6-bit requantized outputs, an int16 scan state in block 1) against the
+// fake-quant execution of its quantized model: the integer path follows
+// it as closely as the uniform one does, and the int16 block's scan
+// output y′ stays within rounding of the fake-quant one.
+func TestMixedRecipe(t *testing.T) {
+	f := loadToy(t)
+	b := fixture.Mixed(t)
+	labels := make([]int, f.n)
+	rep, err := RunFidelity(b.Program, f.m, b.QModel, f.imgs, labels, f.n, FidelityOptions{Workers: 2, Batch: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := rep.Paths[2]
+	t.Logf("mixed: logits SQNR vs fake-quant %.1f dB, agreement %.2f", float64(in.SQNRFakeQuant), in.AgreeFakeQuant)
+	if in.SQNRFakeQuant < 15 || in.AgreeFakeQuant < 0.5 {
+		t.Errorf("integer vs fake-quant: logits SQNR %v dB, agreement %v", in.SQNRFakeQuant, in.AgreeFakeQuant)
+	}
+	for _, tf := range rep.Tensors {
+		if tf.Name == "layers.1.mixer.fwd.ssm_y" || tf.Name == "layers.0.mixer.fwd.ssm_y" {
+			t.Logf("%s vs fake-quant: %.1f dB, %.4f equal, max %g LSB", tf.Name, float64(tf.FakeQuant.SQNR), tf.FakeQuant.Equal, tf.FakeQuant.MaxLSB)
+			if tf.FakeQuant.MaxAbsRef == 0 {
+				t.Errorf("%s: the scan output is zero", tf.Name)
+			}
+		}
+		if tf.Name == "layers.0.mixer.xz" && (tf.FakeQuant.MaxLSB > 1+1e-9 || tf.FakeQuant.Equal < 0.99) {
+			t.Errorf("%s vs fake-quant: max %g LSB, %.4f equal", tf.Name, tf.FakeQuant.MaxLSB, tf.FakeQuant.Equal)
+		}
+	}
+	if rep.Total.Overflows != 0 {
+		t.Errorf("%d overflows", rep.Total.Overflows)
 	}
 }

@@ -21,7 +21,9 @@ type Recorder interface {
 	ChannelTables(layer int, op string, x datapath.Matrix[int8], ct *datapath.ChannelTables) error
 	Scan(layer int, op string, in datapath.ScanInputs, p *datapath.ScanParams, u *datapath.Exp2Unit) error
 	RMSNorm(layer int, op string, x datapath.Matrix[int32], u *datapath.NormUnit, p *datapath.NormParams) error
-	DepthwiseConv(layer int, op string, x datapath.Matrix[int8], w datapath.Matrix[int8]) error
+	// DepthwiseConv's wbits is the width of the taps' values, 8 or 4
+	// (the op's Formats.Weight).
+	DepthwiseConv(layer int, op string, x datapath.Matrix[int8], w datapath.Matrix[int8], wbits int) error
 	Merge(layer int, op string, fwd, bwd datapath.Matrix[int16]) error
 	ResidualAdd(layer int, op string, residual, add datapath.Matrix[int32]) error
 }
@@ -81,7 +83,7 @@ func (r *recordingUnits) tables(op *intprog.Op, dst, src datapath.Matrix[int8], 
 }
 
 func (r *recordingUnits) depthwiseConv(op *intprog.Op, dst datapath.Matrix[int32], x, w datapath.Matrix[int8], k *datapath.Counters) error {
-	if err := did(r.rec.DepthwiseConv(op.Layer, op.Name, x, w)); err != nil {
+	if err := did(r.rec.DepthwiseConv(op.Layer, op.Name, x, w, op.Format.Weight.Bits)); err != nil {
 		return err
 	}
 	return r.units.depthwiseConv(op, dst, x, w, k)

@@ -49,7 +49,7 @@ func (l *callLog) RMSNorm(layer int, op string, _ datapath.Matrix[int32], _ *dat
 	l.log(layer, op, "norm")
 	return nil
 }
-func (l *callLog) DepthwiseConv(layer int, op string, _, _ datapath.Matrix[int8]) error {
+func (l *callLog) DepthwiseConv(layer int, op string, _, _ datapath.Matrix[int8], _ int) error {
 	l.log(layer, op, "dwconv")
 	return nil
 }

@@ -67,6 +67,9 @@ type DatasetReport struct {
 	Model   string `json:"model"`
 	Data    string `json:"data"`
 	Program string `json:"program"`
+	// Recipe names the precision recipe when it is not the default W8A8
+	// with an 8-bit hidden state.
+	Recipe string `json:"recipe,omitempty"`
 	*Report
 }
 
@@ -74,7 +77,10 @@ type DatasetReport struct {
 // summary): the execution paths and the datapath's overflow and saturation
 // counts.
 type FidelitySummary struct {
-	Method      string      `json:"method"`
+	Method string `json:"method"`
+	// Recipe names the precision recipe when it is not the default W8A8
+	// with an 8-bit hidden state.
+	Recipe      string      `json:"recipe,omitempty"`
 	Data        string      `json:"data"`
 	Images      int         `json:"images"`
 	Paths       []PathStats `json:"paths"`

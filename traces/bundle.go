@@ -36,6 +36,7 @@ type Manifest struct {
 	Format    int          `json:"format"`
 	Model     string       `json:"model"`
 	Source    string       `json:"source"`
+	Recipe    string       `json:"recipe,omitempty"`
 	Arch      ManifestArch `json:"arch"`
 	RTLDir    string       `json:"rtl_dir"`
 	Units     []Unit       `json:"units"`
@@ -65,6 +66,10 @@ type SetInfo struct {
 	Kind      string  `json:"kind"`
 	Vectors   int     `json:"vectors"`
 	Cycles    *Cycles `json:"cycles,omitempty"`
+	// Defines are the `define lines of the set's params.vh: the widths of
+	// a set that differs from the 8-bit default (VIMSIM_WBITS 4 for int4
+	// weights, VIMSIM_SBITS 16 for an int16 scan state).
+	Defines map[string]int64 `json:"defines,omitempty"`
 }
 
 // FileInfo describes one file: its kind (vectors, params, testbench,
@@ -104,7 +109,7 @@ func (r *Recorder) Bundle(opt BundleOptions) (*Bundle, error) {
 	}
 	o := r.opt
 	m := Manifest{
-		Generator: o.Generator, Format: FormatVersion, Model: o.Model, Source: o.Source,
+		Generator: o.Generator, Format: FormatVersion, Model: o.Model, Source: o.Source, Recipe: o.Recipe,
 		Arch: ManifestArch{Name: o.Arch.Name, Rows: o.Arch.Array.Rows, Cols: o.Arch.Array.Cols,
 			Dataflow: string(o.Arch.Array.Dataflow), ClockMHz: o.Arch.ClockMHz},
 		RTLDir: opt.RTLDir,
@@ -131,7 +136,7 @@ func (r *Recorder) Bundle(opt BundleOptions) (*Bundle, error) {
 	for _, s := range sets {
 		layer := s.layer
 		m.Sets = append(m.Sets, SetInfo{Name: s.name, Unit: s.unit, Testbench: s.bench, Layer: s.layer,
-			LayerName: vim.LayerName(s.layer), Op: s.op, Kind: s.kind, Vectors: s.vectors, Cycles: s.cycles})
+			LayerName: vim.LayerName(s.layer), Op: s.op, Kind: s.kind, Vectors: s.vectors, Cycles: s.cycles, Defines: s.defineMap()})
 		benches[s.bench] = true
 		consts := s.constants()
 		for _, t := range s.tensors {

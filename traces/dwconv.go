@@ -13,13 +13,34 @@ const dwconvLanes = 16
 // DepthwiseConv records one depthwise causal convolution of the L×E int8
 // sequence x with the E×T taps w (datapath.DepthwiseConv; testbench
 // tb_dwconv): the int32 sums before the requantizer, which adds the bias.
-func (r *Recorder) DepthwiseConv(layer int, op string, x datapath.Matrix[int8], w datapath.Matrix[int8]) error {
+// wbits is the width of the taps' values: 8, or 4 (values in [−8, 7], in
+// 8-bit words; the set then defines VIMSIM_WBITS 4).
+func (r *Recorder) DepthwiseConv(layer int, op string, x datapath.Matrix[int8], w datapath.Matrix[int8], wbits int) error {
 	if !r.Wants(layer, UnitDWConv) {
 		return nil
+	}
+	switch wbits {
+	case 8:
+	case 4:
+		for i, v := range w.Data {
+			if v < -8 || v > 7 {
+				return fmt.Errorf("vectors: dwconv %s: int4 tap %d at %d outside [-8, 7]", op, v, i)
+			}
+		}
+	default:
+		return fmt.Errorf("vectors: dwconv %s: %d-bit taps, want 4 or 8", op, wbits)
 	}
 	s, err := dwconvSet(layer, op, x, w, dwconvLanes)
 	if err != nil {
 		return err
+	}
+	if wbits == 4 {
+		for _, t := range s.tensors {
+			if t.name == "w" {
+				t.dtype = weightDType4
+			}
+		}
+		s.define("VIMSIM_WBITS", 4, weightWidthDoc)
 	}
 	return r.keep(s)
 }

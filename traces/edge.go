@@ -189,7 +189,7 @@ func synthDWConvEdge(rec *Recorder, r *rand.Rand, layer, taps int) error {
 			w.Data[c*T+k] = p[1]
 		}
 	}
-	return rec.DepthwiseConv(layer, "edge", x, w)
+	return rec.DepthwiseConv(layer, "edge", x, w, 8)
 }
 
 // int16Edges returns gated-output values at the ends of the int16 range,

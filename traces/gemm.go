@@ -72,7 +72,8 @@ func (r *Recorder) GEMM(layer int, op string, a datapath.Matrix[int8], w *datapa
 func (s *vectorSet) gemmOperands(a datapath.Matrix[int8], w *datapath.Weights, out datapath.Matrix[int32], fold, total int64) {
 	M, K, N := a.Rows, w.K, w.N
 	s.add(&tensor{name: "a", role: Stimulus, dtype: "int8", bits: 8, shape: []int{M, K}, layout: "row-major (m, k)", values: widen(a.Data)})
-	s.add(&tensor{name: "w", role: Stimulus, dtype: "int8", bits: 8, shape: []int{N, K}, layout: "row-major (n, k), the PyTorch Linear weight", values: widen(w.Data)})
+	s.add(&tensor{name: "w", role: Stimulus, dtype: weightDType(w), bits: 8, shape: []int{N, K}, layout: "row-major (n, k), the PyTorch Linear weight", values: widen(w.Data)})
+	weightWidth(s, w)
 	s.add(&tensor{name: "c", role: Expected, dtype: "int32", bits: 32, shape: []int{M, N}, layout: "row-major (m, n)", values: widen(out.Data)})
 	s.vectors = M * N
 	s.cycles = &Cycles{Fold: fold, Total: total}
@@ -116,13 +117,38 @@ func tileSet(layer int, op string, idx, fm, fn int, a datapath.Matrix[int8], w *
 	}
 	s.add(&tensor{name: "a", role: Stimulus, dtype: "int8", bits: 8, lanes: R, shape: []int{P, R},
 		layout: "line c = fold cycle c, lane i = A[m0+i][c-i] entering array row i (0 outside the fold)", values: as})
-	s.add(&tensor{name: "w", role: Stimulus, dtype: "int8", bits: 8, lanes: C, shape: []int{P, C},
+	s.add(&tensor{name: "w", role: Stimulus, dtype: weightDType(w), bits: 8, lanes: C, shape: []int{P, C},
 		layout: "line c = fold cycle c, lane j = W[n0+j][c-j] entering array column j (0 outside the fold)", values: ws})
+	weightWidth(s, w)
 	s.add(&tensor{name: "c", role: Expected, dtype: "int32", bits: 32, lanes: C, shape: []int{R, C},
 		layout: "line i = tile row i, lane j = C[m0+i][n0+j] (0 beyond M, N)", values: cs})
 	s.vectors = R * C
 	s.cycles = &Cycles{Fold: cycles, Total: cycles}
 	return s
+}
+
+// weightDType is the dtype of a GEMM's weight file: int8, or int4 values
+// in 8-bit (sign-extended) words.
+func weightDType(w *datapath.Weights) string {
+	if w.Int4 {
+		return weightDType4
+	}
+	return "int8"
+}
+
+// weightDType4 is the dtype of int4 weights and taps in the vector files.
+const weightDType4 = "int4 (sign-extended to 8-bit words)"
+
+// weightWidthDoc documents the VIMSIM_WBITS define (docs/DATAPATH.md §15).
+const weightWidthDoc = "PE weight width: int4 weights (values in [-8, 7]), default 8"
+
+// weightWidth gives a set of int4 weights the define VIMSIM_WBITS 4 (the
+// PE weight width; an int8 set has none and keeps its bytes: the
+// testbench's default is 8).
+func weightWidth(s *vectorSet, w *datapath.Weights) {
+	if w.Int4 {
+		s.define("VIMSIM_WBITS", 4, weightWidthDoc)
+	}
 }
 
 // widen converts integer data to int64 words.

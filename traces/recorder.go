@@ -183,6 +183,10 @@ type Options struct {
 	Generator string
 	// Model names the model; Source says where the operands come from.
 	Model, Source string
+	// Recipe names the precision recipe of the recorded program when it is
+	// not the default W8A8 with an 8-bit state ("": the default, or
+	// synthetic operands); the widths each set needs are its defines.
+	Recipe string
 	// Arch is the accelerator: its array size sets the systolic vectors'
 	// R x C and its dataflow the GEMM sets (os: gemm_os; ws, is: gemm_ws).
 	Arch arch.Spec

@@ -99,6 +99,10 @@ func scanSet(layer int, op string, in datapath.ScanInputs, p *datapath.ScanParam
 
 	s := newSet(UnitScan, "tb_scan", layer, op, "scan")
 	s.info = fmt.Sprintf("selective scan, L=%d steps x E=%d channels x N=%d states, gated int16 output", L, E, N)
+	if sf := p.StateFormat(); sf.Bits != datapath.ScanStateBits {
+		s.info = fmt.Sprintf("selective scan, L=%d steps x E=%d channels x N=%d states, int%d state, gated int16 output", L, E, N, sf.Bits)
+		s.define("VIMSIM_SBITS", int64(sf.Bits), "scan-lane state width (DATAPATH.md §8.6), default 8")
+	}
 	s.param("L", int64(L), "steps")
 	s.param("E", int64(E), "channels")
 	s.param("N", int64(N), "states")
@@ -135,7 +139,7 @@ func scanSet(layer int, op string, in datapath.ScanInputs, p *datapath.ScanParam
 		layout: "row-major (step, channel): clamped {out, y', Yacc overflow, H, q, exponent input, Xu} (bit 0 = Xu)", values: tr.flags})
 	if stateTaps {
 		lens := []int{L, E, N}
-		s.define("SCAN_STATE_TAPS", "the set carries the per-state taps")
+		s.define("SCAN_STATE_TAPS", 0, "the set carries the per-state taps")
 		s.add(&tensor{name: "abar", role: Expected, dtype: "uint32", bits: 32, shape: lens, layout: "row-major (step, channel, state): A' (UQ8.16)", values: tr.a})
 		s.add(&tensor{name: "q", role: Expected, dtype: "int8", bits: 8, shape: lens, layout: "row-major (step, channel, state): the new carried state", values: tr.q})
 		s.add(&tensor{name: "h", role: Expected, dtype: "int20", bits: 20, shape: lens, layout: "row-major (step, channel, state): H (Q11.8)", values: tr.h})

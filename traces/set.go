@@ -94,11 +94,28 @@ func (s *vectorSet) paramTable(ps []paramDoc) {
 	}
 }
 
-// define adds a `define NAME to params.vh: a switch of the testbench that
-// only some sets of a testbench turn on (a set without it renders exactly
-// as before the switch existed).
-func (s *vectorSet) define(name, doc string) {
-	s.defines = append(s.defines, param{name: name, doc: doc})
+// define adds a `define NAME VALUE to params.vh (`define NAME, a switch,
+// for v = 0): a setting of the testbench that only some sets of a
+// testbench carry (a set without it renders exactly as before the setting
+// existed; the testbench falls back on its default with `ifdef).
+func (s *vectorSet) define(name string, v int64, doc string) {
+	s.defines = append(s.defines, param{name: name, value: v, doc: doc})
+}
+
+// defineMap returns the valued defines of s (the widths) by name, nil
+// without any; switches are not listed.
+func (s *vectorSet) defineMap() map[string]int64 {
+	var m map[string]int64
+	for _, d := range s.defines {
+		if d.value == 0 {
+			continue
+		}
+		if m == nil {
+			m = map[string]int64{}
+		}
+		m[d.name] = d.value
+	}
+	return m
 }
 
 func (s *vectorSet) paramBits(name string, v int64, bits int, doc string) {
@@ -195,7 +212,11 @@ func (s *vectorSet) renderParams(generator string) []byte {
 		b.WriteByte('\n')
 	}
 	for _, d := range s.defines {
-		fmt.Fprintf(&b, "`define %s  // %s\n", d.name, d.doc)
+		if d.value == 0 {
+			fmt.Fprintf(&b, "`define %s  // %s\n", d.name, d.doc)
+		} else {
+			fmt.Fprintf(&b, "`define %s %d  // %s\n", d.name, d.value, d.doc)
+		}
 	}
 	return []byte(b.String())
 }

@@ -520,7 +520,7 @@ func synthDWConv(rec *Recorder, r *rand.Rand, op *intprog.Op) error {
 			w.Data[c*T+k] = -128
 		}
 	}
-	return rec.DepthwiseConv(op.Layer, op.Name, x, w)
+	return rec.DepthwiseConv(op.Layer, op.Name, x, w, 8)
 }
 
 // synthMerge records a direction merge of gated int16 outputs: the int16

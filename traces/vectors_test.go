@@ -699,7 +699,7 @@ func TestVectorUnitRecorder(t *testing.T) {
 	bad32 := datapath.NewMatrix[int32](4, 3)
 	type call func(rec *Recorder) error
 	calls := map[string]call{
-		"dwconv": func(rec *Recorder) error { return rec.DepthwiseConv(0, "conv1d", x, w) },
+		"dwconv": func(rec *Recorder) error { return rec.DepthwiseConv(0, "conv1d", x, w, 8) },
 		"merge":  func(rec *Recorder) error { return rec.Merge(0, "gate", f, bw) },
 		"resadd": func(rec *Recorder) error { return rec.ResidualAdd(0, "residual", res, add) },
 	}
@@ -717,11 +717,11 @@ func TestVectorUnitRecorder(t *testing.T) {
 		{"dwconv unwanted unit", []Unit{UnitVector}, nil, calls["dwconv"], 0, ""},
 		{"merge unwanted unit", []Unit{UnitDWConv}, nil, calls["merge"], 0, ""},
 		{"resadd unwanted layer", []Unit{UnitVector}, []int{1}, calls["resadd"], 0, ""},
-		{"unwanted bad operands", []Unit{UnitGEMM}, nil, func(rec *Recorder) error { return rec.DepthwiseConv(0, "c", bad8, bad8) }, 0, ""},
-		{"dwconv bad taps", []Unit{UnitDWConv}, nil, func(rec *Recorder) error { return rec.DepthwiseConv(0, "conv1d", x, randMatrix(r, 4, 4)) }, 0, "vectors: dwconv conv1d: "},
-		{"dwconv bad input", []Unit{UnitDWConv}, nil, func(rec *Recorder) error { return rec.DepthwiseConv(0, "conv1d", bad8, w) }, 0, "vectors: dwconv conv1d: "},
+		{"unwanted bad operands", []Unit{UnitGEMM}, nil, func(rec *Recorder) error { return rec.DepthwiseConv(0, "c", bad8, bad8, 8) }, 0, ""},
+		{"dwconv bad taps", []Unit{UnitDWConv}, nil, func(rec *Recorder) error { return rec.DepthwiseConv(0, "conv1d", x, randMatrix(r, 4, 4), 8) }, 0, "vectors: dwconv conv1d: "},
+		{"dwconv bad input", []Unit{UnitDWConv}, nil, func(rec *Recorder) error { return rec.DepthwiseConv(0, "conv1d", bad8, w, 8) }, 0, "vectors: dwconv conv1d: "},
 		{"dwconv empty", []Unit{UnitDWConv}, nil, func(rec *Recorder) error {
-			return rec.DepthwiseConv(0, "conv1d", datapath.NewMatrix[int8](0, 5), w)
+			return rec.DepthwiseConv(0, "conv1d", datapath.NewMatrix[int8](0, 5), w, 8)
 		}, 0, "no input"},
 		{"merge shapes", []Unit{UnitVector}, nil, func(rec *Recorder) error { return rec.Merge(0, "gate", f, bad16) }, 0, "vectors: merge gate: "},
 		{"merge empty", []Unit{UnitVector}, nil, func(rec *Recorder) error {

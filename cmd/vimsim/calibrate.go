@@ -19,8 +19,7 @@ import (
 type calibFlags struct {
 	method            string
 	calib             int
-	wbits, abits      int
-	hbits             int
+	prec              precisionFlags
 	k, rounds         int
 	searchRows        int
 	weightSearchRows  int
@@ -34,9 +33,7 @@ func (f *calibFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.StringVar(&f.method, "method", d.Method, "quantization method: "+strings.Join(quant.Methods(), ", "))
 	fl.IntVar(&f.calib, "calib", 256, "calibration images, drawn (seeded by --seed) from the dataset's train split")
-	fl.IntVar(&f.wbits, "wbits", d.WBits, "weight bits (4-8)")
-	fl.IntVar(&f.abits, "abits", d.ABits, "activation bits (4-8)")
-	fl.IntVar(&f.hbits, "hbits", 0, "hidden-state bits (4-8; 0: same as --abits)")
+	f.prec.register(fl, "")
 	fl.IntVar(&f.k, "k", d.K, "groups of the k-scaled quantizers")
 	fl.IntVar(&f.rounds, "rounds", d.Rounds, "rounds of the coordinate-descent scale search")
 	fl.IntVar(&f.searchRows, "search-rows", d.SearchRows, "token rows sampled for the output scale search")
@@ -49,7 +46,10 @@ func (f *calibFlags) register(cmd *cobra.Command) {
 // options returns the quant.Options the flags select.
 func (f *calibFlags) options(seed uint64) (quant.Options, error) {
 	o := quant.DefaultOptions()
-	o.Method, o.WBits, o.ABits, o.HBits = f.method, f.wbits, f.abits, f.hbits
+	o.Method = f.method
+	if err := f.prec.apply(&o); err != nil {
+		return o, err
+	}
 	o.K, o.Rounds, o.SearchRows, o.WeightSearchRows = f.k, f.rounds, f.searchRows, f.weightSearchRows
 	o.SSMImages, o.Seed, o.SearchMinMaxPoints = f.ssmImages, seed, f.searchAll
 	switch f.weightGranularity {
@@ -158,8 +158,13 @@ byte for byte.`,
 			}
 			cost := quant.Cost(m.Config)
 			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "%s: %s W%dA%d (hidden state %d bits), calibrated on %s\n",
-				out, q.Method, q.WBits, q.ABits, q.HBits, desc)
+			if o := opt.Precision; o != nil {
+				fmt.Fprintf(w, "%s: %s, recipe %s (default W%dA%d, hidden state %d bits), calibrated on %s\n",
+					out, q.Method, o, q.WBits, q.ABits, q.HBits, desc)
+			} else {
+				fmt.Fprintf(w, "%s: %s W%dA%d (hidden state %d bits), calibrated on %s\n",
+					out, q.Method, q.WBits, q.ABits, q.HBits, desc)
+			}
 			fmt.Fprintf(w, "reparameterization: %s multiplies per image applied naively, %s after folding\n",
 				commas(cost.NaivePerImage), commas(cost.FoldedPerImage))
 			fmt.Fprintf(cmd.ErrOrStderr(), "calibration took %s\n", elapsed.Round(time.Millisecond))

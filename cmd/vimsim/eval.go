@@ -23,7 +23,7 @@ type evalOptions struct {
 	precision, format string
 	out, predictions  string
 	mean, std         string
-	timing            bool
+	timing, reference bool
 	quant             quantEvalFlags
 	shard             string
 }
@@ -50,10 +50,12 @@ center crop); grayscale images are replicated into RGB models. --mean and
 
 Each method is one row: the float reference (fp32 or fp64) first; methods of
 later stages are compared with it (agreement of top-1 predictions, SQNR of
-the logits). The dataset is streamed in batches; images are preprocessed and
-inferred on all cores, and the results do not depend on the number of cores:
-the output is byte-identical from run to run. --timing adds each method's
-images/s (inference only), which varies from run to run.
+the logits); --reference=false drops the float row, to measure quantized
+rows alone (they are then compared with the first of them). The dataset is
+streamed in batches; images are preprocessed and inferred on all cores, and
+the results do not depend on the number of cores: the output is
+byte-identical from run to run. --timing adds each method's images/s
+(inference only), which varies from run to run.
 
 --shard i/n evaluates only the i-th of n contiguous ranges of the images and
 writes a partial result to --out; vimsim merge combines the partials into
@@ -72,10 +74,11 @@ exactly the output of the whole run (see vimsim slurm).`,
 	fl.StringVar(&opt.precision, "precision", "f32", "float reference arithmetic: f32 or f64")
 	fl.StringVar(&opt.format, "format", "table", "output format: table or json")
 	fl.StringVar(&opt.out, "out", "", "write the report to this file instead of stdout")
-	fl.StringVar(&opt.predictions, "predictions", "", "write the reference method's predicted class of each image, one per line, to this file")
+	fl.StringVar(&opt.predictions, "predictions", "", "write the first row's (the float reference's unless --reference=false) predicted class of each image, one per line, to this file")
 	fl.StringVar(&opt.mean, "mean", "", "preprocessing mean: one value or one per channel (default: the checkpoint's)")
 	fl.StringVar(&opt.std, "std", "", "preprocessing std: one value or one per channel (default: the checkpoint's)")
 	fl.BoolVar(&opt.timing, "timing", false, "report images per second (the only run-dependent number)")
+	fl.BoolVar(&opt.reference, "reference", true, "run the float reference row (false: only the rows of --methods, compared with the first of them)")
 	fl.StringVar(&opt.shard, "shard", "", shardUsage)
 	opt.quant.register(fl)
 	return cmd
@@ -148,6 +151,12 @@ func runEval(cmd *cobra.Command, mf *modelFlags, opt evalOptions) error {
 	rows, err := opt.quant.quantRows(names[1:], m, cfg, opt.data)
 	if err != nil {
 		return err
+	}
+	if !opt.reference {
+		if len(rows) == 0 {
+			return fmt.Errorf("--reference=false: give the rows to run with --methods")
+		}
+		methods = methods[:0]
 	}
 	methods = append(methods, rows...)
 	bar := newRunProgress(cmd.ErrOrStderr(), sr.spec, "images", loader.Len())

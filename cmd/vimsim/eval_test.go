@@ -175,6 +175,7 @@ func TestEvalErrors(t *testing.T) {
 		{[]string{"--data", "mnist:" + dir}, "11 classes but model vim-toy has 10 outputs"},
 		{[]string{"--predictions", filepath.Join(missingDir, "p.txt")}, missingDir},
 		{[]string{"--out", filepath.Join(missingDir, "r.txt")}, missingDir},
+		{[]string{"--reference=false"}, "--reference=false: give the rows to run with --methods"},
 	} {
 		args := append([]string{"--model", "vim-toy", "--limit", "2"}, tc.args...)
 		if tc.args[0] == "--model" {

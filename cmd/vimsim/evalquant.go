@@ -12,12 +12,12 @@ import (
 
 // quantEvalFlags select the quantized rows of vimsim eval.
 type quantEvalFlags struct {
-	methods      string
-	qmodel       string
-	calib        int
-	calibData    string
-	calibSeed    uint64
-	wbits, abits int
+	methods   string
+	qmodel    string
+	calib     int
+	calibData string
+	calibSeed uint64
+	prec      precisionFlags
 }
 
 func (q *quantEvalFlags) register(fl *pflag.FlagSet) {
@@ -27,8 +27,7 @@ func (q *quantEvalFlags) register(fl *pflag.FlagSet) {
 	fl.IntVar(&q.calib, "calib", 256, "calibration images for methods calibrated on the fly")
 	fl.StringVar(&q.calibData, "calib-data", "", "calibration dataset (default: the train split of --data; 'sample' for the embedded one)")
 	fl.Uint64Var(&q.calibSeed, "calib-seed", 1, "seed of the calibration image draw")
-	fl.IntVar(&q.wbits, "wbits", 8, "weight bits of methods calibrated on the fly (4-8)")
-	fl.IntVar(&q.abits, "abits", 8, "activation bits of methods calibrated on the fly (4-8)")
+	q.prec.register(fl, "of methods calibrated on the fly")
 }
 
 // rowNames parses --methods: the float reference first, no duplicates.
@@ -72,7 +71,10 @@ func (q *quantEvalFlags) quantRows(names []string, m *vim.Model, cfg vim.Config,
 		return nil, fmt.Errorf("--calib %d: must be at least 1", q.calib)
 	}
 	src := sim.QuantSource{Options: quant.DefaultOptions()}
-	src.Options.WBits, src.Options.ABits, src.Options.Seed = q.wbits, q.abits, q.calibSeed
+	src.Options.Seed = q.calibSeed
+	if err := q.prec.apply(&src.Options); err != nil {
+		return nil, err
+	}
 	if q.qmodel != "" {
 		var err error
 		if src.File, err = readQModel(q.qmodel, m); err != nil {

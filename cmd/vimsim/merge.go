@@ -156,6 +156,7 @@ type simPartial struct {
 	Model   string            `json:"model"`
 	Data    string            `json:"data"`
 	Program string            `json:"program"`
+	Recipe  string            `json:"recipe,omitempty"`
 	Format  string            `json:"format"`
 	Ops     bool              `json:"ops"`
 	Part    *sim.FidelityPart `json:"part"`
@@ -198,7 +199,7 @@ func mergeSim(cmd *cobra.Command, parts []*shard.Partial, opt mergeOptions) erro
 		return err
 	}
 	r := res[0]
-	out := sim.DatasetReport{Model: r.Model, Data: r.Data, Program: r.Program, Report: rep}
+	out := sim.DatasetReport{Model: r.Model, Data: r.Data, Program: r.Program, Recipe: r.Recipe, Report: rep}
 	return writeOutput(cmd.OutOrStdout(), opt.out, func(w io.Writer) error { return writeSimReport(w, out, r.Format, r.Ops) })
 }
 

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/tw"
 	"github.com/spf13/cobra"
 	"github.com/vimsim/vimsim/quant"
 	"github.com/vimsim/vimsim/vim"
@@ -29,6 +30,8 @@ type qmodelInfo struct {
 	WBits       int               `json:"wbits"`
 	ABits       int               `json:"abits"`
 	HBits       int               `json:"hbits"`
+	Recipe      quant.Precision   `json:"recipe"`
+	Plan        quant.Plan        `json:"plan"`
 	Config      vim.Config        `json:"config"`
 	Calibration quant.CalibInfo   `json:"calibration"`
 	Reparam     quant.ReparamCost `json:"reparameterization_cost"`
@@ -39,8 +42,9 @@ func newQModelInfoCmd() *cobra.Command {
 	var format string
 	cmd := &cobra.Command{
 		Use:   "info FILE",
-		Short: "Print a quantized model's method, bits and per-layer formats and scales",
-		Long: `Print a quantized model's method, bit widths, calibration settings and, for
+		Short: "Print a quantized model's method, per-op bits and per-layer formats and scales",
+		Long: `Print a quantized model's method, precision recipe with the bits of every op
+(W weights, A output, H hidden state, per block), calibration settings and, for
 every quantization point (weights, activations, hidden-state scales,
 reparameterization factors), its format and scales. Formats: "int8 tensor"
 (one scale), "int8 channel" (one per output row), "int8 k4-channel" (k-scaled:
@@ -59,9 +63,13 @@ them.`,
 			if err != nil {
 				return err
 			}
+			pl, err := q.Precision.Resolve(q.Config.Depth)
+			if err != nil {
+				return fmt.Errorf("%s: %w", args[0], err)
+			}
 			info := qmodelInfo{File: args[0], Format: quant.ArtifactFormat, Version: quant.ArtifactVersion,
-				Method: q.Method, WBits: q.WBits, ABits: q.ABits, HBits: q.HBits, Config: q.Config,
-				Calibration: q.Calib, Reparam: quant.Cost(q.Config), Points: q.Describe()}
+				Method: q.Method, WBits: q.WBits, ABits: q.ABits, HBits: q.HBits, Recipe: q.Precision, Plan: pl,
+				Config: q.Config, Calibration: q.Calib, Reparam: quant.Cost(q.Config), Points: q.Describe()}
 			if format == "json" {
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")
@@ -76,8 +84,13 @@ them.`,
 
 func writeQModelInfo(w io.Writer, info qmodelInfo) error {
 	c := info.Config
-	fmt.Fprintf(w, "%s: %s v%d, method %s, W%dA%d, hidden state %d bits\n",
-		info.File, info.Format, info.Version, info.Method, info.WBits, info.ABits, info.HBits)
+	if _, _, _, ok := info.Plan.Uniform(); ok {
+		fmt.Fprintf(w, "%s: %s v%d, method %s, W%dA%d, hidden state %d bits\n",
+			info.File, info.Format, info.Version, info.Method, info.WBits, info.ABits, info.HBits)
+	} else {
+		fmt.Fprintf(w, "%s: %s v%d, method %s, recipe %s (defaults W%dA%d, hidden state %d bits; per op below)\n",
+			info.File, info.Format, info.Version, info.Method, info.Recipe, info.WBits, info.ABits, info.HBits)
+	}
 	fmt.Fprintf(w, "model %s: %dx%dx%d input, D = %d, depth = %d, E = %d, N = %d, L = %d, classes = %d\n",
 		c.Name, c.Channels, c.ImgH, c.ImgW, c.Dim, c.Depth, c.DInner, c.DState, c.Tokens(), c.Classes)
 	cal := info.Calibration
@@ -86,6 +99,9 @@ func writeQModelInfo(w io.Writer, info qmodelInfo) error {
 		map[bool]string{false: "tensor", true: "channel"}[cal.PerChannel])
 	fmt.Fprintf(w, "reparameterization: %s multiplies per image applied naively (%s per token and direction), %s folded\n\n",
 		commas(info.Reparam.NaivePerImage), commas(info.Reparam.NaivePerToken), commas(info.Reparam.FoldedPerImage))
+	if err := writePlan(w, info.Recipe, info.Plan); err != nil {
+		return err
+	}
 	t := tablewriter.NewTable(w)
 	t.Header("point", "kind", "format", "scales / values", "groups")
 	for _, p := range info.Points {
@@ -98,6 +114,36 @@ func writeQModelInfo(w io.Writer, info qmodelInfo) error {
 		}
 	}
 	return t.Render()
+}
+
+// writePlan prints the bits of every op: W (weights) and A (output) per op
+// and block, "other" for the block's points outside the recipe's ops
+// (norm, tables, scan output, merge) and H the hidden state.
+func writePlan(w io.Writer, rec quant.Precision, pl quant.Plan) error {
+	bits := func(b quant.OpBits) string { return fmt.Sprintf("W%dA%d", b.W, b.A) }
+	fmt.Fprintf(w, "precision recipe %s: patch_embed %s, head %s, norm_f %s\n", rec, bits(pl.Embed), bits(pl.Head), bits(pl.Final))
+	header := []string{"layer"}
+	for _, o := range quant.BlockOps() {
+		header = append(header, string(o))
+	}
+	header = append(header, "other", "hidden")
+	t := tablewriter.NewTable(w, tablewriter.WithHeaderAutoFormat(tw.Off))
+	t.Header(header)
+	for i, b := range pl.Blocks {
+		row := []string{fmt.Sprint(i)}
+		for _, o := range quant.BlockOps() {
+			row = append(row, bits(b.Ops[o]))
+		}
+		row = append(row, bits(b.Other), fmt.Sprintf("H%d", b.H))
+		if err := t.Append(row); err != nil {
+			return err
+		}
+	}
+	if err := t.Render(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintln(w)
+	return err
 }
 
 func orDash(s string) string {

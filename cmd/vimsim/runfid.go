@@ -16,12 +16,14 @@ type fidelityFlags struct {
 	images int
 	data   string
 	calib  int
+	prec   precisionFlags
 }
 
 func (f *fidelityFlags) register(fl *pflag.FlagSet) {
 	fl.IntVar(&f.images, "fidelity", -1, "images of --fidelity-data run on the int8 datapath for the fidelity summary (-1: 64 for the embedded default model, else 0 = off)")
 	fl.StringVar(&f.data, "fidelity-data", "sample", "dataset of the fidelity summary and its calibration")
-	fl.IntVar(&f.calib, "fidelity-calib", 64, "calibration images of the fidelity summary (paper method, W8A8)")
+	fl.IntVar(&f.calib, "fidelity-calib", 64, "calibration images of the fidelity summary (paper method, W8A8 unless --recipe or the bit flags say otherwise)")
+	f.prec.register(fl, "of the fidelity summary's calibration")
 }
 
 // count resolves the automatic image count for model.
@@ -36,6 +38,10 @@ func (f *fidelityFlags) count(model string) (int, error) {
 	}
 	if f.calib < 1 {
 		return 0, fmt.Errorf("--fidelity-calib %d: must be at least 1", f.calib)
+	}
+	var o quant.Options
+	if err := f.prec.apply(&o); err != nil {
+		return 0, err
 	}
 	return f.images, nil
 }
@@ -52,7 +58,11 @@ func runFidelity(mf *modelFlags, f fidelityFlags, n int) (*sim.FidelitySummary, 
 	if err != nil {
 		return nil, fmt.Errorf("--fidelity-data: %w", err)
 	}
-	b, err := quant.Build(m, calib, quant.BuildOptions{Quant: quant.DefaultOptions(), Data: desc})
+	opt := quant.DefaultOptions()
+	if err := f.prec.apply(&opt); err != nil {
+		return nil, err
+	}
+	b, err := quant.Build(m, calib, quant.BuildOptions{Quant: opt, Data: desc})
 	if err != nil {
 		return nil, err
 	}
@@ -75,12 +85,17 @@ func runFidelity(mf *modelFlags, f fidelityFlags, n int) (*sim.FidelitySummary, 
 		return nil, err
 	}
 	s := rep.Summary(f.data)
+	s.Recipe = modelRecipeName(qm)
 	return &s, nil
 }
 
 // writeFidelityTable prints the summary under the run table.
 func writeFidelityTable(w io.Writer, s *sim.FidelitySummary) error {
-	fmt.Fprintf(w, "\nfidelity (%s W8A8 on the int8 datapath, %d images of %s):\n", s.Method, s.Images, s.Data)
+	if s.Recipe == "" {
+		fmt.Fprintf(w, "\nfidelity (%s W8A8 on the int8 datapath, %d images of %s):\n", s.Method, s.Images, s.Data)
+	} else {
+		fmt.Fprintf(w, "\nfidelity (%s, recipe %s, on the integer datapath, %d images of %s):\n", s.Method, s.Recipe, s.Images, s.Data)
+	}
 	for _, p := range s.Paths {
 		top1 := "n/a"
 		if p.Top1 != nil {

@@ -102,6 +102,9 @@ func runSim(cmd *cobra.Command, mf *modelFlags, cf *calibFlags, opt simOptions) 
 	if err != nil {
 		return err
 	}
+	if err := cf.prec.checkQModel(opt.qmodel); err != nil {
+		return err
+	}
 	sr, err := newShardRun(cmd, "sim", opt.shard, opt.out, "program")
 	if err != nil {
 		return err
@@ -164,13 +167,13 @@ func runSim(cmd *cobra.Command, mf *modelFlags, cf *calibFlags, opt simOptions) 
 		dataName += " (" + string(split) + ")"
 	}
 	if sr.sharded() {
-		return writeSimPartial(sr, fid, p, images, simPartial{Model: mf.model, Data: dataName, Program: p.Source, Format: opt.format, Ops: opt.ops})
+		return writeSimPartial(sr, fid, p, images, simPartial{Model: mf.model, Data: dataName, Program: p.Source, Recipe: modelRecipeName(qm), Format: opt.format, Ops: opt.ops})
 	}
 	rep, err := fid.Report()
 	if err != nil {
 		return err
 	}
-	out := sim.DatasetReport{Model: mf.model, Data: dataName, Program: p.Source, Report: rep}
+	out := sim.DatasetReport{Model: mf.model, Data: dataName, Program: p.Source, Recipe: modelRecipeName(qm), Report: rep}
 	write := func(w io.Writer) error { return writeSimReport(w, out, opt.format, opt.ops) }
 	if opt.out == "" {
 		return write(cmd.OutOrStdout())
@@ -205,7 +208,11 @@ func writeSimReport(w io.Writer, r sim.DatasetReport, format string, ops bool) e
 	if format == "json" {
 		return writeJSON(w, r)
 	}
-	fmt.Fprintf(w, "model %s (%s), data %s, %d images\nprogram: %s\n\n", r.Model, r.Method, r.Data, r.Images, r.Program)
+	recipe := ""
+	if r.Recipe != "" {
+		recipe = ", recipe " + r.Recipe
+	}
+	fmt.Fprintf(w, "model %s (%s%s), data %s, %d images\nprogram: %s\n\n", r.Model, r.Method, recipe, r.Data, r.Images, r.Program)
 	t := newSimTable(w, "path", "top-1", "agree fp64", "agree fake-quant", "logits SQNR fp64 dB", "logits SQNR fake-quant dB")
 	for _, p := range r.Paths {
 		top := "-"

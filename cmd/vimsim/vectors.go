@@ -171,7 +171,7 @@ func runVectors(ctx context.Context, cmd *cobra.Command, mf modelFlags, cf calib
 		if run, err = prepareVectorsRun(mf, cf, opt); err != nil {
 			return err
 		}
-		ropt.Source = run.source
+		ropt.Source, ropt.Recipe = run.source, run.recipe
 	}
 	rec, err := traces.NewRecorder(ropt)
 	if err != nil {
@@ -260,7 +260,8 @@ type vectorsRun struct {
 	p      *intprog.Program
 	img    []float64
 	source string
-	class  int // top-1 class of the recorded run
+	recipe string // modelRecipeName of the quantized model
+	class  int    // top-1 class of the recorded run
 }
 
 // prepareVectorsRun loads the model, reads or calibrates the quantized
@@ -268,6 +269,9 @@ type vectorsRun struct {
 func prepareVectorsRun(mf modelFlags, cf calibFlags, opt vectorsOptions) (*vectorsRun, error) {
 	qopt, err := cf.options(mf.seed)
 	if err != nil {
+		return nil, err
+	}
+	if err := cf.prec.checkQModel(opt.qmodel); err != nil {
 		return nil, err
 	}
 	m, err := mf.load()
@@ -315,7 +319,7 @@ func prepareVectorsRun(mf modelFlags, cf calibFlags, opt vectorsOptions) (*vecto
 	} else {
 		q += " calibrated on " + desc
 	}
-	return &vectorsRun{p: p, img: img, source: fmt.Sprintf("integer simulator run of %s (%s)", name, q)}, nil
+	return &vectorsRun{p: p, img: img, source: fmt.Sprintf("integer simulator run of %s (%s)", name, q), recipe: modelRecipeName(b.QModel)}, nil
 }
 
 // record runs the program on the image with rec attached.

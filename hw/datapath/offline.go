@@ -204,7 +204,8 @@ type ScanScales struct {
 	D          []float64 // E, the skip weight
 	RC         []float64 // E, reparameterization factor r_C; nil: all 1
 	RL         []float64 // L, reparameterization factor r_L; nil: all 1
-	StateScale []float64 // L, s_h[t] of the int8 carried state h′
+	StateScale []float64 // L, s_h[t] of the carried state h′
+	StateBits  int       // width of the carried state: 8 (0 means 8) or 16
 	DeltaScale []float64 // E, s_Δ of the softplus output
 	XScale     []float64 // E, s_x of the SiLU conv output
 	BScale     float64   // s_B of x_proj's B output (r_D folded into the weights)
@@ -268,6 +269,10 @@ func NewScanParams(channels, states, steps int, s *ScanScales) (*ScanParams, err
 			return nil, err
 		}
 	}
+	if b := s.StateBits; b != 0 && b != ScanStateBits && b != ScanWideStateBits {
+		return nil, fmt.Errorf("scan params: %d-bit state: the scan unit's state is int%d or int%d", b, ScanStateBits, ScanWideStateBits)
+	}
+	sf := stateFormat(s.StateBits)
 	if len(s.GroupShift) == 0 || len(s.GroupShift) > 256 {
 		return nil, fmt.Errorf("scan params: %d token groups out of [1, 256]", len(s.GroupShift))
 	}
@@ -277,6 +282,9 @@ func NewScanParams(channels, states, steps int, s *ScanScales) (*ScanParams, err
 		UChan: make([]Multiplier, E), UChanNorm: make([]int8, E), UStep: make([]Multiplier, L),
 		YStep: make([]Multiplier, L), TokenGroup: make([]uint8, L), GroupShift: make([]int8, len(s.GroupShift)),
 		SkipShift: make([]int8, E), SkipD: make([]int32, E), Gate: make([]Multiplier, E),
+	}
+	if sf.Bits == ScanWideStateBits {
+		p.StateBits = ScanWideStateBits
 	}
 	emax := math.MinInt
 	for g, e := range s.GroupShift {
@@ -344,10 +352,10 @@ func NewScanParams(channels, states, steps int, s *ScanScales) (*ScanParams, err
 		}
 	}
 	for t := 0; t < L; t++ {
-		if p.UStep[t], err = mult("u_step", t, s.BScale/(rl[t]*s.StateScale[t])); err != nil {
+		if p.UStep[t], err = mult("u_step", t, math.Ldexp(s.BScale/(rl[t]*s.StateScale[t]), -sf.XuShift)); err != nil {
 			return nil, err
 		}
-		if p.YStep[t], err = mult("y_step", t, s.StateScale[t]*s.CScale*rl[t]*math.Ldexp(1, -ScanHFrac)/s.YScale); err != nil {
+		if p.YStep[t], err = mult("y_step", t, s.StateScale[t]*s.CScale*rl[t]*math.Ldexp(1, -sf.HFrac)/s.YScale); err != nil {
 			return nil, err
 		}
 	}

@@ -7,11 +7,16 @@ import (
 
 // Formats of the scan unit (DATAPATH.md §8).
 const (
-	// ScanStateBits is the width of the carried hidden state q (int8, one
-	// scale s_h[t] per step, the paper's reparameterized state).
-	ScanStateBits = 8
+	// ScanStateBits is the default width of the carried hidden state q
+	// (int8, one scale s_h[t] per step, the paper's reparameterized
+	// state); ScanWideStateBits the other width the unit runs, int16
+	// (ScanParams.StateBits, DATAPATH.md §8.6).
+	ScanStateBits     = 8
+	ScanWideStateBits = 16
 	// ScanHFrac and ScanHBits describe H, the un-rounded state that feeds
-	// y: signed Q11.8 relative to s_h[t], 20 bits.
+	// y: signed 20 bits, Q11.8 relative to s_h[t] for the int8 state
+	// (ScanHFrac fraction bits; Q19.0 relative to s_h[t] for the int16
+	// state, whose LSB is 2^8 times finer: the same range and resolution).
 	ScanHFrac = 8
 	ScanHBits = 20
 	// ScanAccFrac is the number of fraction bits of the state-update
@@ -42,6 +47,10 @@ type ScanParams struct {
 	Channels int `json:"channels"` // E
 	States   int `json:"states"`   // N
 	Steps    int `json:"steps"`    // L
+	// StateBits is the width of the carried state: 8 (0 means 8) or 16.
+	// It fixes the state's saturation, H's binary point and the alignment
+	// of the input term (StateFormat).
+	StateBits int `json:"state_bits,omitempty"`
 
 	// ANeg[d·N+n] = round(s_Δ[d]·(−A[d,n])·log2(e)·2^20) ≥ 0: the decay per
 	// unit of the Δ code, in the exponent unit's input format.
@@ -50,12 +59,13 @@ type ScanParams struct {
 	// state requantization folded into the exponent (0 at t = 0).
 	StepLog2 []int32 `json:"step_log2"`
 	// UChan[d] ≈ s_Δ[d]·s_x[d]/r_C[d]·2^UChanNorm[d] and UStep[t] ≈
-	// s_B/(r_L[t]·s_h[t]): the two stages of the input term Δ·B·x; the
-	// second stage shifts right by UStep[t].Shift + UChanNorm[d] − 16.
+	// s_B/(r_L[t]·s_h[t])·2^−XuShift: the two stages of the input term
+	// Δ·B·x; the second stage shifts right by UStep[t].Shift +
+	// UChanNorm[d] − 16.
 	UChan     []Multiplier `json:"u_chan"`
 	UChanNorm []int8       `json:"u_chan_norm"`
 	UStep     []Multiplier `json:"u_step"`
-	// YStep[t] ≈ s_h[t]·s_C·r_L[t]·2^−8/s_y0 requantizes y′ to token group 0;
+	// YStep[t] ≈ s_h[t]·s_C·r_L[t]·2^−HFrac/s_y0 requantizes y′ to token group 0;
 	// token t adds the right shift GroupShift[TokenGroup[t]].
 	YStep      []Multiplier `json:"y_step"`
 	TokenGroup []uint8      `json:"token_group"`
@@ -69,12 +79,41 @@ type ScanParams struct {
 	Gate []Multiplier `json:"gate"`
 }
 
+// StateFormat is the arithmetic of a carried-state width (DATAPATH.md
+// §8.3, §8.6).
+type StateFormat struct {
+	// Bits is the width of the carried state q: 8 or 16.
+	Bits int
+	// HFrac is the number of fraction bits of H relative to s_h[t]: 8 for
+	// the int8 state, 0 for the int16 one (H = RoundShift(Hacc, 16 −
+	// HFrac)).
+	HFrac int
+	// XuShift aligns the input term: Hacc = Ā′·q + (Xu·B)·2^XuShift, 0 for
+	// the int8 state, 8 for the int16 one (Xu keeps the int8 state's range
+	// and the 32-bit register; UStep carries the 2^−XuShift).
+	XuShift int
+}
+
+// StateFormat returns the arithmetic of p's carried state.
+func (p *ScanParams) StateFormat() StateFormat { return stateFormat(p.StateBits) }
+
+// stateFormat returns the format of a state of the given width (0: 8).
+func stateFormat(bits int) StateFormat {
+	if bits == ScanWideStateBits {
+		return StateFormat{Bits: ScanWideStateBits, HFrac: ScanAccFrac - ScanWideStateBits, XuShift: ScanWideStateBits - ScanStateBits}
+	}
+	return StateFormat{Bits: ScanStateBits, HFrac: ScanHFrac}
+}
+
 // Validate reports the first inconsistency of p, including constants that
 // could overflow an intermediate register.
 func (p *ScanParams) Validate() error {
 	E, N, L := p.Channels, p.States, p.Steps
 	if E <= 0 || N <= 0 || L <= 0 {
 		return fmt.Errorf("scan params: shape E=%d N=%d L=%d must be positive", E, N, L)
+	}
+	if b := p.StateBits; b != 0 && b != ScanStateBits && b != ScanWideStateBits {
+		return fmt.Errorf("scan params: %d-bit state: the scan unit's state is int%d or int%d", b, ScanStateBits, ScanWideStateBits)
 	}
 	lens := []struct {
 		name      string
@@ -175,14 +214,15 @@ type ScanTaps struct {
 
 // Scan runs one direction of the selective scan with the SiLU(z) gate
 // (DATAPATH.md §8) and writes the gated output, int16 at scale s_m·2^−7, to
-// dst (L×E). For every step t and channel d:
+// dst (L×E). For every step t and channel d, with S = StateBits (8 or 16),
+// X = S − 8 and F = 16 − S (StateFormat):
 //
 //	Xu    = sat32(UStep[t].Apply(UChan[d].Apply(Δ·x, 0), UChanNorm[d] − 16))
 //	per state n:
 //	  Ā′  = Exp2(clamp(StepLog2[t] − Δ·ANeg[d,n]))            UQ8.16
-//	  Hacc = Ā′·q[d,n] + Xu·B[t,n]                            Q.16 of s_h[t]
-//	  q[d,n] = sat8(RoundShift(Hacc, 16))                     carried state
-//	  H    = sat20(RoundShift(Hacc, 8))
+//	  Hacc = Ā′·q[d,n] + Xu·B[t,n]·2^X                        Q.16 of s_h[t]
+//	  q[d,n] = satS(RoundShift(Hacc, 16))                     carried state
+//	  H    = sat20(RoundShift(Hacc, 16 − F))                  Q.F of s_h[t]
 //	  Yacc += H·C[t,n]                                        int32
 //	y′    = sat8(YStep[t].Apply(Yacc, e_g(t)))
 //	V     = ShiftRound(y′, e_g(t) + SkipShift[d]) + SkipD[d]·x
@@ -255,9 +295,15 @@ func scan(dst Matrix[int16], in ScanInputs, p *ScanParams, u *Exp2Unit, taps *Sc
 			maxANeg = max(maxANeg, int64(p.ANeg[d*N+n]))
 		}
 	}
-	// wide: the 32-bit states pass cannot be used at all.
-	wide := N > scanMaxN || u.base == nil || 127*maxANeg > scanMaxDA
+	// wide: the 32-bit states pass cannot be used at all (it is written
+	// for the int8 state; an int16 state runs the exact pass).
+	sf := p.StateFormat()
+	wide := N > scanMaxN || u.base == nil || 127*maxANeg > scanMaxDA || sf.Bits != ScanStateBits
 	q := make([]int8, N*e)
+	var q16 []int16
+	if sf.Bits == ScanWideStateBits {
+		q16 = make([]int16, N*e)
+	}
 	bc := make([]int32, 2*N)
 	xu, yacc, v := make([]int32, e), make([]int32, e), make([]int32, e)
 	yq := make([]int8, e)
@@ -290,7 +336,12 @@ func scan(dst Matrix[int16], in ScanInputs, p *ScanParams, u *Exp2Unit, taps *Sc
 		} else {
 			wideSteps++
 			for d := 0; d < E; d++ {
-				s := scanStates(q[d:], aneg[d:], e, br, cr, u, a.ct, int64(rows[d]), int64(xu[d]), &k)
+				var s int64
+				if q16 != nil {
+					s = scanStates(q16[d:], aneg[d:], e, br, cr, u, a.ct, int64(rows[d]), int64(xu[d]), sf, &k)
+				} else {
+					s = scanStates(q[d:], aneg[d:], e, br, cr, u, a.ct, int64(rows[d]), int64(xu[d]), sf, &k)
+				}
 				ya, over := clampWrap32(s)
 				k.Overflows += b2i(over)
 				yacc[d] = ya
@@ -315,11 +366,12 @@ func scan(dst Matrix[int16], in ScanInputs, p *ScanParams, u *Exp2Unit, taps *Sc
 
 // scanStates runs the N state lanes of one channel for one step and returns
 // Σ_n H·C (exact): the exact 64-bit form of the states pass, for steps
-// outside the 32-bit bounds. State n of the channel is q[n·stride] with its
-// decay aneg[n·stride]. The exponent unit is inlined (same arithmetic as
-// Exp2Unit.eval); z is formed exactly in int64, and every z below
-// −26·2^20 gives 0 as in the unit.
-func scanStates(q []int8, aneg []int32, stride int, b, cc []int8, u *Exp2Unit, ct, delta, xu int64, k *Counters) int64 {
+// outside the 32-bit bounds and for the int16 state (sf). State n of the
+// channel is q[n·stride] with its decay aneg[n·stride]. The exponent unit
+// is inlined (same arithmetic as Exp2Unit.eval); z is formed exactly in
+// int64, and every z below −26·2^20 gives 0 as in the unit. Hacc stays
+// below 2^47 in magnitude (DATAPATH.md §8.6).
+func scanStates[T int8 | int16](q []T, aneg []int32, stride int, b, cc []int8, u *Exp2Unit, ct, delta, xu int64, sf StateFormat, k *Counters) int64 {
 	n := len(b)
 	cc = cc[:n]
 	segs := u.segs
@@ -327,6 +379,9 @@ func scanStates(q []int8, aneg []int32, stride int, b, cc []int8, u *Exp2Unit, c
 	mask := int64(1)<<sh - 1
 	half := int64(1) << (sh - 1)
 	const hmax = 1<<(ScanHBits-1) - 1
+	qmax := int64(1)<<(sf.Bits-1) - 1
+	hsh := uint(ScanAccFrac - sf.HFrac)
+	xs := uint(sf.XuShift)
 	var yacc, sat int64
 	for i := range b {
 		qn := q[i*stride]
@@ -342,15 +397,15 @@ func scanStates(q []int8, aneg []int32, stride int, b, cc []int8, u *Exp2Unit, c
 			p := sg.base + (sg.slope*(f&mask)+half)>>sh
 			a = (p + 1<<uint(s-1)) >> uint(s)
 		}
-		hacc := a*int64(qn) + xu*int64(b[i])
+		hacc := a*int64(qn) + xu*int64(b[i])<<xs
 		s := (hacc + 1<<(ScanAccFrac-1)) >> ScanAccFrac
-		if s > 127 {
-			s, sat = 127, sat+1
-		} else if s < -128 {
-			s, sat = -128, sat+1
+		if s > qmax {
+			s, sat = qmax, sat+1
+		} else if s < -qmax-1 {
+			s, sat = -qmax-1, sat+1
 		}
-		q[i*stride] = int8(s)
-		h := (hacc + 1<<(ScanAccFrac-ScanHFrac-1)) >> (ScanAccFrac - ScanHFrac)
+		q[i*stride] = T(s)
+		h := (hacc + 1<<(hsh-1)) >> hsh
 		if h > hmax {
 			h, sat = hmax, sat+1
 		} else if h < -hmax-1 {

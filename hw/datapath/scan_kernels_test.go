@@ -132,7 +132,7 @@ func TestScanKernels(t *testing.T) {
 			b[i], c[i] = int8(kc.bc[2*i]), int8(kc.bc[2*i+1])
 		}
 		for d := 0; d < e; d++ {
-			s := scanStates(wantQ[d:], kc.aneg[d:], e, b, c, u, kc.ct, int64(kc.delta[d]), int64(kc.xu[d]), &wk)
+			s := scanStates(wantQ[d:], kc.aneg[d:], e, b, c, u, kc.ct, int64(kc.delta[d]), int64(kc.xu[d]), stateFormat(ScanStateBits), &wk)
 			if s != int64(int32(s)) && kc.delta[d] >= 0 {
 				t.Fatalf("iter %d: Σ H·C = %d outside int32", iter, s)
 			}

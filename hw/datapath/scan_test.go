@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/big"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"testing"
 )
@@ -215,10 +216,27 @@ func newScanCase(r *rand.Rand, E, N, L int) *scanCase {
 	return sc
 }
 
+// withStateBits gives sc a carried state of the given width (8 or 16):
+// the per-step state scales of the same ranges, max/(2^(bits−1) − 0.5).
+func withStateBits(sc *scanCase, bits int) *scanCase {
+	s := &sc.scales
+	f := 127.5 / (math.Ldexp(1, bits-1) - 0.5)
+	for t := range s.StateScale {
+		s.StateScale[t] *= f
+	}
+	s.StateBits = bits
+	return sc
+}
+
 // refScan is the scan written from DATAPATH.md §8 in math/big, with the
-// counters it expects.
+// counters it expects: S = 8 or 16 state bits, Hacc = Ā′·q + Xu·B·2^(S−8),
+// q = sat_S(RoundShift(Hacc, 16)), H = sat_20(RoundShift(Hacc, S)).
 func refScan(p *ScanParams, u *Exp2Unit, in ScanInputs) (out []int64, y []int64, v []int64, k Counters) {
 	E, N, L := p.Channels, p.States, p.Steps
+	S := 8
+	if p.StateBits == 16 {
+		S = 16
+	}
 	tab := u.Table()
 	q := make([]int64, E*N)
 	out, y, v = make([]int64, L*E), make([]int64, L*E), make([]int64, L*E)
@@ -240,10 +258,10 @@ func refScan(p *ScanParams, u *Exp2Unit, in ScanInputs) (out []int64, y []int64,
 					zb.SetInt64(math.MinInt32) // any input below −26·2^20 gives 0
 				}
 				a := refExp2(tab, u.TableBits(), int32(zb.Int64()))
-				hacc := new(big.Int).Add(new(big.Int).Mul(big.NewInt(a), big.NewInt(q[d*N+n])),
-					new(big.Int).Mul(big.NewInt(xu), big.NewInt(int64(in.B.At(t, n)))))
-				qn, s1 := refSat(refRoundShift(hacc, ScanAccFrac), ScanStateBits)
-				h, s2 := refSat(refRoundShift(hacc, ScanAccFrac-ScanHFrac), ScanHBits)
+				u := new(big.Int).Mul(big.NewInt(xu), big.NewInt(int64(in.B.At(t, n))))
+				hacc := new(big.Int).Add(new(big.Int).Mul(big.NewInt(a), big.NewInt(q[d*N+n])), u.Lsh(u, uint(S-8)))
+				qn, s1 := refSat(refRoundShift(hacc, 16), S)
+				h, s2 := refSat(refRoundShift(hacc, S), 20)
 				q[d*N+n] = qn
 				k.Saturations += b2i(s1) + b2i(s2)
 				yacc.Add(yacc, new(big.Int).Mul(big.NewInt(h), big.NewInt(int64(in.C.At(t, n)))))
@@ -284,17 +302,30 @@ func TestScanProperty(t *testing.T) {
 	r := rand.New(rand.NewPCG(14, 14))
 	sets := kernelSets()
 	steps := map[string][2]int{}
-	var lanes int
+	var lanes, states16 int
 	var sats int64
-	for iter := 0; lanes < 150000; iter++ {
+	for iter := 0; lanes < 200000; iter++ {
 		N := 1 + r.IntN(16)
 		if r.IntN(4) == 0 {
 			N = []int{24, 31, 32, 40}[r.IntN(4)]
 		}
 		sc := newScanCase(r, 1+r.IntN(40), N, 2+r.IntN(30))
+		h16 := iter%2 == 1
+		if h16 {
+			withStateBits(sc, 16)
+			states16 += sc.L * sc.E * sc.N
+		}
 		p, err := NewScanParams(sc.E, sc.N, sc.L, &sc.scales)
 		if err != nil {
 			t.Fatalf("iter %d: %v", iter, err)
+		}
+		if h16 && iter%3 == 0 { // the input term at its extremes: Xu saturates, Hacc near 2^47
+			minNorm := int(slices.Min(p.UChanNorm))
+			for i := range p.UStep {
+				if r.IntN(3) == 0 {
+					p.UStep[i] = Multiplier{M: 1<<31 - 1, Shift: int8(max(1, 17-minNorm))}
+				}
+			}
 		}
 		if iter%3 == 0 { // extremes: saturate codes, negative Δ, extreme constants
 			for _, m := range []Matrix[int8]{sc.in.X, sc.in.Delta, sc.in.Z, sc.in.B, sc.in.C} {
@@ -348,6 +379,7 @@ func TestScanProperty(t *testing.T) {
 	if sats == 0 {
 		t.Error("no saturation exercised")
 	}
+	t.Logf("%d lane-steps, %d of them with the int16 state", lanes, states16)
 	for name, s := range steps {
 		t.Logf("%s kernels: %d steps in the 32-bit states pass, %d in the 64-bit one", name, s[0], s[1])
 		if s[0] == 0 || s[1] == 0 {
@@ -366,6 +398,14 @@ func fakeQuantScan(sc *scanCase) (y []int8, g []float64) {
 	E, N, L := sc.E, sc.N, sc.L
 	hq := make([]float64, E*N)
 	y, g = make([]int8, L*E), make([]float64, L*E)
+	qmax := 127.0
+	if s.StateBits == 16 || s.StateBits == -16 {
+		qmax = 32767
+	}
+	round := math.RoundToEven
+	if s.StateBits < 0 { // the state clamped to the range of −StateBits bits, not rounded
+		round = func(v float64) float64 { return v }
+	}
 	for t := 0; t < L; t++ {
 		sA := 1.0
 		if t > 0 {
@@ -379,7 +419,7 @@ func fakeQuantScan(sc *scanCase) (y []int8, g []float64) {
 			for n := 0; n < N; n++ {
 				hfull := sA*math.Exp(dl*s.A[d*N+n])*hq[d*N+n] +
 					dl*float64(sc.in.B.At(t, n))*s.BScale*xv/(s.RC[d]*s.RL[t])
-				hq[d*N+n] = s.StateScale[t] * math.Max(math.Min(math.RoundToEven(hfull/s.StateScale[t]), 127), -128)
+				hq[d*N+n] = s.StateScale[t] * math.Max(math.Min(round(hfull/s.StateScale[t]), qmax), -qmax-1)
 				yp += hfull * float64(sc.in.C.At(t, n)) * s.CScale * s.RL[t]
 			}
 			yq := quantize(yp, sy)
@@ -441,6 +481,66 @@ func TestScanFidelity(t *testing.T) {
 	}
 }
 
+// TestScanStateWidths runs the same Vim-sized directions with the int8 and
+// the int16 carried state (DATAPATH.md §8.6) and compares each with the
+// float model of its own quantization grid and with the float model whose
+// state is clamped to the same range but not rounded: the int16 state must
+// follow its float model as closely as the int8 state follows its own, and
+// be much closer to the unrounded state.
+func TestScanStateWidths(t *testing.T) {
+	u, err := NewExp2Unit(DefaultExpTableBits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type tally struct {
+		own, free          int64
+		n, maxOwn, maxFree int
+	}
+	var res [2]tally
+	for iter := 0; iter < 4; iter++ {
+		for w, bits := range []int{8, 16} {
+			sc := withStateBits(newScanCase(rand.New(rand.NewPCG(19, uint64(iter))), 48, 16, 197), bits)
+			p, err := NewScanParams(sc.E, sc.N, sc.L, &sc.scales)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dst := NewMatrix[int16](sc.L, sc.E)
+			taps := &ScanTaps{Y: NewMatrix[int8](sc.L, sc.E)}
+			var k Counters
+			if err := Scan(dst, sc.in, p, u, taps, &k); err != nil {
+				t.Fatal(err)
+			}
+			if k.Overflows != 0 {
+				t.Errorf("%d-bit state: %d overflows", bits, k.Overflows)
+			}
+			own, _ := fakeQuantScan(sc)
+			free := *sc
+			free.scales.StateBits = -bits
+			fy, _ := fakeQuantScan(&free)
+			r := &res[w]
+			for i, v := range taps.Y.Data {
+				d := abs(int(v) - int(own[i]))
+				r.maxOwn = max(r.maxOwn, d)
+				r.own += b2i(d == 0)
+				r.free += b2i(v == fy[i])
+				r.maxFree = max(r.maxFree, abs(int(v)-int(fy[i])))
+				r.n++
+			}
+		}
+	}
+	for w, bits := range []int{8, 16} {
+		r := res[w]
+		t.Logf("int%d state: y′ codes equal to its fake-quant model %.2f%% (max |Δ| %d), to the unrounded-state model %.2f%% (max |Δ| %d)",
+			bits, 100*float64(r.own)/float64(r.n), r.maxOwn, 100*float64(r.free)/float64(r.n), r.maxFree)
+		if float64(r.own)/float64(r.n) < 0.97 {
+			t.Errorf("int%d state: %.2f%% of y′ codes equal to the fake-quant model", bits, 100*float64(r.own)/float64(r.n))
+		}
+	}
+	if res[1].free <= res[0].free || float64(res[1].free)/float64(res[1].n) < 0.97 || res[1].maxFree > 2 {
+		t.Errorf("int16 state not closer to the unrounded state: %d vs %d of %d codes, max |Δ| %d", res[1].free, res[0].free, res[1].n, res[1].maxFree)
+	}
+}
+
 func TestScanParamsValidate(t *testing.T) {
 	r := rand.New(rand.NewPCG(16, 16))
 	sc := newScanCase(r, 6, 4, 9)
@@ -480,6 +580,7 @@ func TestScanParamsValidate(t *testing.T) {
 		{"y shift", func(p *ScanParams) { p.GroupShift[p.TokenGroup[0]] = -64 }},
 		{"skip bound", func(p *ScanParams) { p.SkipD[0] = 1 << 16 }},
 		{"skip shift", func(p *ScanParams) { p.SkipShift[0] = 30 }},
+		{"state bits", func(p *ScanParams) { p.StateBits = 12 }},
 	}
 	for _, tt := range tests {
 		p := clone()
@@ -513,6 +614,7 @@ func TestScanParamsValidate(t *testing.T) {
 		func(s *ScanScales) { s.GroupShift = nil },
 		func(s *ScanScales) { s.StateScale[0] = 1e6 }, // step 1 rescale ≥ 2^8
 		func(s *ScanScales) { s.D[0] = math.Inf(1) },
+		func(s *ScanScales) { s.StateBits = 4 },
 	}
 	for i, mod := range scales {
 		c := newScanCase(rand.New(rand.NewPCG(16, 16)), 6, 4, 9)

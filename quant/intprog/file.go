@@ -26,11 +26,17 @@ import (
 // NAME.token_shift I8 [g]; scalars NAME.bits and NAME.zero_point. A
 // multiplier vector NAME is stored the same way (NAME.m, NAME.shift). A
 // table set NAME has NAME.tables I8 [T, 256], NAME.clamped U8 [T, 256] and
-// NAME.index U8 [channels]; weights NAME.weight I8 [N, K].
+// NAME.index U8 [channels]; weights NAME.weight I8 [N, K] with the scalar
+// NAME.weight_bits (8, or 4: values in [−8, 7]); a scan NAME has the scalar
+// NAME.state_bits (8 or 16).
 const FileFormat = "vimsim-intprog"
 
-// fileFormat is the file format of a Program.
-var fileFormat = ckpt.Format{Name: FileFormat, Version: FileVersion, Key: "intprog", Noun: "integer program"}
+// fileFormat is the file format of a Program; fileFormatV2 reads version 2
+// files (int8 weights and an int8 scan state throughout).
+var (
+	fileFormat   = ckpt.Format{Name: FileFormat, Version: FileVersion, Key: "intprog", Noun: "integer program"}
+	fileFormatV2 = ckpt.Format{Name: FileFormat, Version: 2, Key: "intprog", Noun: "integer program"}
+)
 
 // header is the JSON metadata of a program file.
 type header struct {
@@ -53,6 +59,8 @@ const anyLen = ckpt.AnyLen
 // dimensions (anyLen: free). Optional tensors may be absent (nil slice).
 type visitor interface {
 	reading() bool
+	// version is the file version read or written.
+	version() int
 	ints(name, dtype string, shape []int, optional bool, get func() []int64, set func([]int64)) error
 	f64(name string, v *[]float64, shape []int) error
 	scalar(name string, v *int64) error
@@ -108,7 +116,11 @@ func Parse(b []byte) (*Program, error) {
 // file, checking every shape, range and consistency rule.
 func FromFile(f *ckpt.File) (*Program, error) {
 	var h header
-	ar, err := fileFormat.NewReader(f, &h)
+	format := fileFormat
+	if f.Metadata["format"] == FileFormat && f.Metadata["version"] == "2" {
+		format = fileFormatV2
+	}
+	ar, err := format.NewReader(f, &h)
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +134,7 @@ func FromFile(f *ckpt.File) (*Program, error) {
 	p := &Program{Config: c, Method: h.Method, Source: h.Source, ExpTableBits: h.ExpTableBits,
 		RsqrtTableBits: h.RsqrtTableBits, Layers: make([]Layer, c.Depth)}
 	p.Scales.Layers = make([]LayerScales, c.Depth)
-	r := &reader{r: ar, scalars: h.Scalars, usedScalar: map[string]bool{}}
+	r := &reader{r: ar, scalars: h.Scalars, usedScalar: map[string]bool{}, vers: format.Version}
 	if err := p.walk(r); err != nil {
 		return nil, err
 	}
@@ -236,21 +248,43 @@ func (w *walker) mults(name string, m *[]datapath.Multiplier, n int) {
 	}
 }
 
+// weightBits visits the width of a weight's values (the MAC operand): 8,
+// or 4 (values in [−8, 7]); version 2 files have int8 weights only.
+func (w *walker) weightBits(name string, bits *int) {
+	if w.v.reading() && w.v.version() < 3 {
+		*bits = 8
+		return
+	}
+	w.scalar(name+"_bits", bits)
+	if w.err == nil && *bits != 4 && *bits != 8 {
+		w.do(fmt.Errorf("scalar %s_bits = %d: weights are 4 or 8 bits", name, *bits))
+	}
+}
+
 func (w *walker) weights(name string, wp **datapath.Weights, n, k int) {
 	if w.err != nil {
 		return
 	}
 	var data []int8
+	bits := 8
 	if !w.v.reading() {
 		if *wp == nil {
 			w.do(fmt.Errorf("%s: no weights", name))
 			return
 		}
 		data = (*wp).Data
+		if (*wp).Int4 {
+			bits = 4
+		}
 	}
 	intSlice(w, name, "I8", &data, []int{n, k}, false)
+	w.weightBits(name, &bits)
 	if w.err == nil && w.v.reading() {
-		dw, err := datapath.NewWeights(n, k, data)
+		newW := datapath.NewWeights
+		if bits == 4 {
+			newW = datapath.NewInt4Weights
+		}
+		dw, err := newW(n, k, data)
 		if err != nil {
 			w.do(fmt.Errorf("%s: %w", name, err))
 			return
@@ -392,6 +426,16 @@ func (w *walker) norm(name string, p *datapath.NormParams, d int) {
 
 func (w *walker) scan(name string, s *datapath.ScanParams, e, n, l int) {
 	s.Channels, s.States, s.Steps = e, n, l
+	if !w.v.reading() || w.v.version() >= 3 {
+		bits := s.StateFormat().Bits
+		w.scalar(name+".state_bits", &bits)
+		if w.v.reading() {
+			s.StateBits = 0 // 8: the zero value, as NewScanParams leaves it
+			if bits != datapath.ScanStateBits {
+				s.StateBits = bits
+			}
+		}
+	}
 	intSlice(w, name+".a_neg", "I32", &s.ANeg, []int{e * n}, false)
 	intSlice(w, name+".step_log2", "I32", &s.StepLog2, []int{l}, false)
 	w.mults(name+".u_chan", &s.UChan, e)
@@ -468,6 +512,8 @@ type writer struct {
 
 func (w *writer) reading() bool { return false }
 
+func (w *writer) version() int { return FileVersion }
+
 func (w *writer) ints(name, dtype string, shape []int, optional bool, get func() []int64, _ func([]int64)) error {
 	v := get()
 	if v == nil {
@@ -493,9 +539,12 @@ type reader struct {
 	r          *ckpt.ArtifactReader
 	scalars    map[string]int64
 	usedScalar map[string]bool
+	vers       int
 }
 
 func (r *reader) reading() bool { return true }
+
+func (r *reader) version() int { return r.vers }
 
 func (r *reader) ints(name, dtype string, shape []int, optional bool, _ func() []int64, set func([]int64)) error {
 	v, err := ckpt.GetInts[int64](r.r, name, dtype, shape, optional)

@@ -114,7 +114,7 @@ func TestReadErrors(t *testing.T) {
 		{"format", func(f *ckpt.File, _ map[string]any) { f.Metadata["format"] = "vimsim-qmodel" }, "not an integer program"},
 		{"version", func(f *ckpt.File, _ map[string]any) { f.Metadata["version"] = "1" }, "version"},
 		{"header", func(f *ckpt.File, h map[string]any) { clear(h); f.Metadata["intprog"] = "{" }, "metadata intprog"},
-		{"header version", func(_ *ckpt.File, h map[string]any) { h["version"] = 3 }, "metadata intprog"},
+		{"header version", func(_ *ckpt.File, h map[string]any) { h["version"] = 99 }, "metadata intprog"},
 		{"config", func(_ *ckpt.File, h map[string]any) { h["config"].(map[string]any)["depth"] = 2000 }, "too large"},
 		{"bad config", func(_ *ckpt.File, h map[string]any) { h["config"].(map[string]any)["dim"] = 0 }, "dim"},
 		{"missing tensor", func(f *ckpt.File, _ map[string]any) {
@@ -131,7 +131,12 @@ func TestReadErrors(t *testing.T) {
 		{"scalar missing", func(_ *ckpt.File, h map[string]any) { delete(scalars(h), "layers.0.norm.bits") }, "missing scalar layers.0.norm.bits"},
 		{"scalar extra", func(_ *ckpt.File, h map[string]any) { scalars(h)["x.bits"] = 3 }, "unexpected scalar x.bits"},
 		{"scalar range", func(_ *ckpt.File, h map[string]any) { scalars(h)["layers.0.in_proj.bits"] = 1 << 40 }, "out of range"},
-		{"requant width", func(_ *ckpt.File, h map[string]any) { scalars(h)["layers.0.in_proj.bits"] = 7 }, "want 8"},
+		{"requant width", func(_ *ckpt.File, h map[string]any) { scalars(h)["layers.0.in_proj.bits"] = 9 }, "want 4–8"},
+		{"weight width", func(_ *ckpt.File, h map[string]any) { scalars(h)["layers.0.in_proj.weight_bits"] = 5 }, "weights are 4 or 8 bits"},
+		{"int4 weights", func(_ *ckpt.File, h map[string]any) { scalars(h)["head.weight_bits"] = 4 }, "outside [-8, 7]"},
+		{"int4 taps", func(_ *ckpt.File, h map[string]any) { scalars(h)["layers.1.bwd.conv1d.weight_bits"] = 4 }, "outside [-8, 7]"},
+		{"state width", func(_ *ckpt.File, h map[string]any) { scalars(h)["layers.0.fwd.scan.state_bits"] = 12 }, "12-bit state"},
+		{"no state width", func(_ *ckpt.File, h map[string]any) { delete(scalars(h), "layers.0.bwd.scan.state_bits") }, "missing scalar"},
 		{"nan scale", func(f *ckpt.File, _ map[string]any) { tensor(f, "scales.residual").Data[0] = math.NaN() }, "NaN"},
 		{"negative merge scale", func(f *ckpt.File, _ map[string]any) { tensor(f, "scales.layers.0.merge").Data[3] = -1 }, "merge"},
 		{"token group", func(f *ckpt.File, _ map[string]any) { tensor(f, "layers.1.bwd.scan.token_group").Data[2] = 200 }, "token_group"},
@@ -209,4 +214,38 @@ func FuzzParse(f *testing.F) {
 			t.Errorf("a parsed program does not encode: %v", err)
 		}
 	})
+}
+
+// TestReadVersion2 reads a program file as version 2 wrote it (int8
+// weights and scan state, no width scalars): the same program.
+func TestReadVersion2(t *testing.T) {
+	p := fixture.Toy(t).Program(t, quant.MethodPaper)
+	f, err := p.File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v2 := mutateFile(f, func(f *ckpt.File, h map[string]any) {
+		sc := h["scalars"].(map[string]any)
+		for k := range sc {
+			if strings.HasSuffix(k, ".weight_bits") || strings.HasSuffix(k, ".state_bits") {
+				delete(sc, k)
+			}
+		}
+		h["version"] = 2
+		f.Metadata["version"] = "2"
+	})
+	q, err := intprog.FromFile(v2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(p, q) {
+		t.Fatal("the version 2 file reads as another program")
+	}
+	// A version 3 file must carry the widths.
+	if _, err := intprog.FromFile(mutateFile(v2, func(f *ckpt.File, h map[string]any) {
+		h["version"] = 3
+		f.Metadata["version"] = "3"
+	})); err == nil || !strings.Contains(err.Error(), "missing scalar") {
+		t.Errorf("version 3 without widths: %v", err)
+	}
 }

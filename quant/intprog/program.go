@@ -157,13 +157,15 @@ type Layer struct {
 // Direction is one scan direction of a mixer; its per-step constants are in
 // scan order (flipped for the backward direction).
 type Direction struct {
-	ConvW    datapath.Matrix[int8] // E×K taps
-	Conv     datapath.Requantizer  // bias, channel groups → int8
-	SiLU     datapath.ChannelTables
-	XProj    GroupLinear // (R+2N)×E split by the SiLU output's channel groups → int8 dt|B|C
-	DtProj   Linear      // E×R, bias → int8
-	Softplus datapath.ChannelTables
-	Scan     datapath.ScanParams
+	ConvW datapath.Matrix[int8] // E×K taps
+	// ConvWBits is the width of the taps' values: 8, or 4 (in [−8, 7]).
+	ConvWBits int
+	Conv      datapath.Requantizer // bias, channel groups → int8 (or 4–7 bits)
+	SiLU      datapath.ChannelTables
+	XProj     GroupLinear // (R+2N)×E split by the SiLU output's channel groups → int8 dt|B|C
+	DtProj    Linear      // E×R, bias → int8
+	Softplus  datapath.ChannelTables
+	Scan      datapath.ScanParams
 }
 
 // Scales are the real scales of the program's tensors, for dequantizing
@@ -262,11 +264,31 @@ func checkWeights(w *datapath.Weights, n, k int) error {
 	return nil
 }
 
+// Activation widths of the requantized outputs (DATAPATH.md §3.2, §11):
+// the outputs of the GEMMs and the depthwise convolution are
+// MinActBits–8 bits wide (the recipe's per-op activation bits); the norm,
+// table, scan and merge outputs are int8.
+const MinActBits = 4
+
+// checkRequant checks a requantizer of tokens×channels outputs of bits
+// bits (0: an activation of MinActBits–8 bits).
 func checkRequant(r *datapath.Requantizer, tokens, channels, bits int) error {
-	if r.Bits != bits {
+	if bits == 0 {
+		if err := checkActBits(r.Bits); err != nil {
+			return err
+		}
+	} else if r.Bits != bits {
 		return fmt.Errorf("%d-bit output, want %d", r.Bits, bits)
 	}
 	return r.Validate(tokens, channels)
+}
+
+// checkActBits checks the width of a requantized activation.
+func checkActBits(bits int) error {
+	if bits < MinActBits || bits > 8 {
+		return fmt.Errorf("%d-bit output, want %d–8", bits, MinActBits)
+	}
+	return nil
 }
 
 func checkLinear(l *Linear, tokens, k, n, bits int) error {
@@ -274,6 +296,23 @@ func checkLinear(l *Linear, tokens, k, n, bits int) error {
 		return err
 	}
 	return checkRequant(&l.Req, tokens, n, bits)
+}
+
+// checkConvBits checks the taps of a depthwise convolution against their
+// width.
+func checkConvBits(dr *Direction) error {
+	switch dr.ConvWBits {
+	case 8:
+	case 4:
+		for i, v := range dr.ConvW.Data {
+			if v < -8 || v > 7 {
+				return fmt.Errorf("int4 tap %d at %d outside [-8, 7]", v, i)
+			}
+		}
+	default:
+		return fmt.Errorf("%d-bit taps, want 4 or 8", dr.ConvWBits)
+	}
+	return nil
 }
 
 func checkTables(t *datapath.ChannelTables, channels int) error {
@@ -420,6 +459,17 @@ func weightFormat(w *datapath.Weights) Format {
 	return Int(8)
 }
 
+// convWeightFormat is the format of a depthwise convolution's taps.
+func convWeightFormat(bits int) Format {
+	if bits == 4 {
+		return Int(4)
+	}
+	return Int(8)
+}
+
+// stateFormat is the format of a scan's carried state.
+func stateFormat(p *datapath.ScanParams) Format { return Int(p.StateFormat().Bits) }
+
 // chk prefixes an error with what it is about.
 func chk(what string, err error) error {
 	if err != nil {
@@ -452,9 +502,13 @@ func chk(what string, err error) error {
 //	norm_f.gamma I16 [D], head.weight I8 [classes, D] + requantizer
 //
 // (encodings: FileFormat). Version 2: gated scan outputs with GateFrac = 7
-// (version 1: 8). An op that adds or changes constants changes the layout:
-// bump the version with it.
-const FileVersion = 2
+// (version 1: 8). Version 3: per-op precisions — every weight has the
+// scalar NAME.weight_bits (4 or 8; conv1d.weight too), every scan
+// NAME.state_bits (8 or 16), and the requantized outputs of the GEMMs and
+// conv1d may be 4–8 bits (their .bits scalars); version 2 files still read
+// (int8 weights and state). An op that adds or changes constants changes
+// the layout: bump the version with it.
+const FileVersion = 3
 
 // list returns the parts of p and the buffers their operands name: the
 // one description of a Vim inference that File, Read, Build, Lower, the
@@ -522,13 +576,10 @@ func (p *Program) list(shape bool) *lister {
 			if err := chk("patch_embed", pg.build()); err != nil {
 				return err
 			}
-			if pg.Req.Bits != 8 {
-				return fmt.Errorf("patch_embed: %d-bit output, want 8", pg.Req.Bits)
-			}
-			return nil
+			return chk("patch_embed", checkActBits(pg.Req.Bits))
 		})
 	b.add(Op{Layer: vim.LayerEmbed, Name: "pos_embed", Kind: KindAdd, M: L, N: D,
-		Format: Formats{In: i8, Out: outFormat(e.ToResidual.Bits, 32)}, In: []Operand{whole(patch)}, Out: res,
+		Format: Formats{In: outFormat(pg.Req.Bits, 8), Out: outFormat(e.ToResidual.Bits, 32)}, In: []Operand{whole(patch)}, Out: res,
 		Params: Params{Req: &e.ToResidual, Table: &e.Pos},
 		Taps:   []Tap{{Site: emb(vim.SiteTokens), Scale: scaleOf(sc.Residual)}}},
 		func(w *walker) {
@@ -562,13 +613,13 @@ func (p *Program) list(shape bool) *lister {
 			func(w *walker) { w.norm(pre+"norm", &l.Norm, D) },
 			func() error { return chk(pre+"norm", l.Norm.Validate(D)) })
 		b.add(Op{Layer: i, Name: "in_proj", Kind: KindGEMM, M: L, K: D, N: 2 * E,
-			Format: Formats{In: i8, Weight: weightFormat(l.InProj.W), Acc: i32, Out: outFormat(l.InProj.Req.Bits, 8)},
+			Format: Formats{In: outFormat(l.Norm.Bits, 8), Weight: weightFormat(l.InProj.W), Acc: i32, Out: outFormat(l.InProj.Req.Bits, 8)},
 			In:     []Operand{whole(normed)}, Out: xz, Params: Params{Linear: &l.InProj},
 			Taps: []Tap{{Site: at(vim.SiteXZ), Scale: chans(ls.XZ), Transpose: true}}},
 			func(w *walker) { w.linear(pre+"in_proj", &l.InProj, 2*E, D, L) },
-			func() error { return chk(pre+"in_proj", checkLinear(&l.InProj, L, D, 2*E, 8)) })
+			func() error { return chk(pre+"in_proj", checkLinear(&l.InProj, L, D, 2*E, 0)) })
 		b.add(Op{Layer: i, Name: "silu_z", Kind: KindSiLU, M: L, N: E,
-			Format: Formats{In: i8, Out: i8}, In: []Operand{cols(xz, E, E)}, Out: zg, Params: Params{Tables: &l.SiLUZ},
+			Format: Formats{In: outFormat(l.InProj.Req.Bits, 8), Out: i8}, In: []Operand{cols(xz, E, E)}, Out: zg, Params: Params{Tables: &l.SiLUZ},
 			Taps: []Tap{{Site: at(vim.SiteZGate), Scale: chans(ls.Z)}}},
 			func(w *walker) { w.tables(pre+"silu_z", &l.SiLUZ, E) },
 			func() error { return chk(pre+"silu_z", checkTables(&l.SiLUZ, E)) })
@@ -581,21 +632,25 @@ func (p *Program) list(shape bool) *lister {
 			dir := func(s vim.Site) vim.Point { return vim.Point{Site: s, Layer: i, Dir: d} }
 			chain := d + 1
 			b.add(Op{Layer: i, Name: "conv1d" + sfx, Kind: KindDWConv, M: L, K: K, N: E, Chain: chain,
-				Format: Formats{In: i8, Weight: i8, Acc: i32, Out: outFormat(dr.Conv.Bits, 8)},
+				Format: Formats{In: outFormat(l.InProj.Req.Bits, 8), Weight: convWeightFormat(dr.ConvWBits), Acc: i32, Out: outFormat(dr.Conv.Bits, 8)},
 				In:     []Operand{flip(cols(xz, 0, E), bwd)}, Out: conv[d], Params: Params{ConvW: &dr.ConvW, Req: &dr.Conv},
 				Taps: []Tap{{Site: dir(vim.SiteConv), Scale: chans(ds.Conv), Transpose: true}}},
 				func(w *walker) {
 					w.matrix8(dp+"conv1d.weight", &dr.ConvW, E, K)
+					w.weightBits(dp+"conv1d.weight", &dr.ConvWBits)
 					w.requant(dp+"conv1d", &dr.Conv, L, E)
 				},
 				func() error {
 					if dr.ConvW.Rows != E || dr.ConvW.Cols != K || len(dr.ConvW.Data) != E*K {
 						return fmt.Errorf("%sconv1d: taps %dx%d, want %dx%d", dp, dr.ConvW.Rows, dr.ConvW.Cols, E, K)
 					}
-					return chk(dp+"conv1d", checkRequant(&dr.Conv, L, E, 8))
+					if err := checkConvBits(dr); err != nil {
+						return fmt.Errorf("%sconv1d: %w", dp, err)
+					}
+					return chk(dp+"conv1d", checkRequant(&dr.Conv, L, E, 0))
 				})
 			b.add(Op{Layer: i, Name: "silu" + sfx, Kind: KindSiLU, M: L, N: E, Chain: chain,
-				Format: Formats{In: i8, Out: i8}, In: []Operand{whole(conv[d])}, Out: act[d], Params: Params{Tables: &dr.SiLU},
+				Format: Formats{In: outFormat(dr.Conv.Bits, 8), Out: i8}, In: []Operand{whole(conv[d])}, Out: act[d], Params: Params{Tables: &dr.SiLU},
 				Taps: []Tap{{Site: dir(vim.SiteConvSiLU), Scale: chans(ds.X), Transpose: true}}},
 				func(w *walker) { w.tables(dp+"silu", &dr.SiLU, E) },
 				func() error { return chk(dp+"silu", checkTables(&dr.SiLU, E)) })
@@ -613,24 +668,21 @@ func (p *Program) list(shape bool) *lister {
 					if err := chk(dp+"x_proj", xp.build()); err != nil {
 						return err
 					}
-					if xp.Req.Bits != 8 {
-						return fmt.Errorf("%sx_proj: %d-bit output, want 8", dp, xp.Req.Bits)
-					}
-					return nil
+					return chk(dp+"x_proj", checkActBits(xp.Req.Bits))
 				})
 			b.add(Op{Layer: i, Name: "dt_proj" + sfx, Kind: KindGEMM, M: L, K: R, N: E, Chain: chain,
-				Format: Formats{In: i8, Weight: weightFormat(dr.DtProj.W), Acc: i32, Out: outFormat(dr.DtProj.Req.Bits, 8)},
+				Format: Formats{In: outFormat(xp.Req.Bits, 8), Weight: weightFormat(dr.DtProj.W), Acc: i32, Out: outFormat(dr.DtProj.Req.Bits, 8)},
 				In:     []Operand{cols(xdbl[d], 0, R)}, Out: dt[d], Params: Params{Linear: &dr.DtProj},
 				Taps: []Tap{{Site: dir(vim.SiteDt), Scale: scaleOf(ds.Dt), Transpose: true}}},
 				func(w *walker) { w.linear(dp+"dt_proj", &dr.DtProj, E, R, L) },
-				func() error { return chk(dp+"dt_proj", checkLinear(&dr.DtProj, L, R, E, 8)) })
+				func() error { return chk(dp+"dt_proj", checkLinear(&dr.DtProj, L, R, E, 0)) })
 			b.add(Op{Layer: i, Name: "softplus" + sfx, Kind: KindSoftplus, M: L, N: E, Chain: chain,
-				Format: Formats{In: i8, Out: i8}, In: []Operand{whole(dt[d])}, Out: delta[d], Params: Params{Tables: &dr.Softplus},
+				Format: Formats{In: outFormat(dr.DtProj.Req.Bits, 8), Out: i8}, In: []Operand{whole(dt[d])}, Out: delta[d], Params: Params{Tables: &dr.Softplus},
 				Taps: []Tap{{Site: dir(vim.SiteDelta), Scale: chans(ds.Delta), Transpose: true}}},
 				func(w *walker) { w.tables(dp+"softplus", &dr.Softplus, E) },
 				func() error { return chk(dp+"softplus", checkTables(&dr.Softplus, E)) })
 			b.add(Op{Layer: i, Name: "scan" + sfx, Kind: KindScan, M: L, K: N, N: E, Chain: chain,
-				Format: Formats{In: i8, Acc: i32, State: Int(datapath.ScanStateBits), Out: Int(datapath.GateBits)},
+				Format: Formats{In: i8, Acc: i32, State: stateFormat(&dr.Scan), Out: Int(datapath.GateBits)},
 				In:     []Operand{whole(act[d]), whole(delta[d]), flip(whole(zg), bwd), cols(xdbl[d], R, N), cols(xdbl[d], R+N, N)},
 				Out:    gated[d], Params: Params{Scan: &dr.Scan},
 				Taps: []Tap{{Site: dir(vim.SiteSSMY), Of: TapScanY, Scale: tokens(&ds.Y), Transpose: true},
@@ -663,7 +715,7 @@ func (p *Program) list(shape bool) *lister {
 				w.split(pre+"out_proj.split", &l.OutSplit, E)
 			},
 			func() error {
-				if err := chk(pre+"out_proj", checkLinear(&l.OutProj, L, E, D, 8)); err != nil {
+				if err := chk(pre+"out_proj", checkLinear(&l.OutProj, L, E, D, 0)); err != nil {
 					return err
 				}
 				if s := l.OutSplit; s != nil {
@@ -678,7 +730,7 @@ func (p *Program) list(shape bool) *lister {
 				return nil
 			})
 		b.add(Op{Layer: i, Name: "residual", Kind: KindResidual, M: L, N: D,
-			Format: Formats{In: i8, Out: outFormat(l.ToResidual.Bits, 32)}, In: []Operand{whole(out)}, Out: res,
+			Format: Formats{In: outFormat(l.OutProj.Req.Bits, 8), Out: outFormat(l.ToResidual.Bits, 32)}, In: []Operand{whole(out)}, Out: res,
 			Params: Params{Req: &l.ToResidual}},
 			func(w *walker) { w.requant(pre+"residual", &l.ToResidual, L, D) },
 			func() error {
@@ -701,7 +753,7 @@ func (p *Program) list(shape bool) *lister {
 		func(w *walker) { w.norm("norm_f", &p.NormF, D) },
 		func() error { return chk("norm_f", p.NormF.Validate(D)) })
 	b.add(Op{Layer: vim.LayerHead, Name: "head", Kind: KindGEMM, M: 1, K: D, N: c.Classes,
-		Format: Formats{In: i8, Weight: weightFormat(p.Head.W), Acc: i32, Out: outFormat(p.Head.Req.Bits, 32)},
+		Format: Formats{In: outFormat(p.NormF.Bits, 8), Weight: weightFormat(p.Head.W), Acc: i32, Out: outFormat(p.Head.Req.Bits, 32)},
 		In:     []Operand{whole(feat)}, Out: logits, Params: Params{Linear: &p.Head}},
 		func(w *walker) { w.linear("head", &p.Head, c.Classes, D, 1) },
 		func() error { return chk("head", checkLinear(&p.Head, 1, D, c.Classes, 32)) })
