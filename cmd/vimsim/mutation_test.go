@@ -59,9 +59,7 @@ func harnessOrder(m traces.Manifest, benches []string) []string {
 			sets = append(sets, s)
 		}
 	}
-	corner := func(s traces.SetInfo) bool {
-		return strings.HasPrefix(s.Op, "edge") || strings.HasPrefix(s.Op, "exp2") || strings.HasSuffix(s.Op, "_int16")
-	}
+	corner := isCornerSet
 	sort.SliceStable(sets, func(i, j int) bool {
 		ci, cj := corner(sets[i]), corner(sets[j])
 		if ci != cj {
@@ -77,6 +75,12 @@ func harnessOrder(m traces.Manifest, benches []string) []string {
 		names[i] = s.Name
 	}
 	return names
+}
+
+// isCornerSet reports whether s is one of traces.Corners' sets (the edge
+// and boundary sets, the exponent sweep, the int16 softplus table).
+func isCornerSet(s traces.SetInfo) bool {
+	return strings.HasPrefix(s.Op, "edge") || strings.HasPrefix(s.Op, "exp2") || strings.HasSuffix(s.Op, "_int16")
 }
 
 // runMutant runs the ordered sets of vec against m planted in a copy of
