@@ -141,7 +141,8 @@ func scanSet(layer int, op string, in datapath.ScanInputs, p *datapath.ScanParam
 		lens := []int{L, E, N}
 		s.define("SCAN_STATE_TAPS", 0, "the set carries the per-state taps")
 		s.add(&tensor{name: "abar", role: Expected, dtype: "uint32", bits: 32, shape: lens, layout: "row-major (step, channel, state): A' (UQ8.16)", values: tr.a})
-		s.add(&tensor{name: "q", role: Expected, dtype: "int8", bits: 8, shape: lens, layout: "row-major (step, channel, state): the new carried state", values: tr.q})
+		sb := p.StateFormat().Bits
+		s.add(&tensor{name: "q", role: Expected, dtype: fmt.Sprintf("int%d", sb), bits: sb, shape: lens, layout: "row-major (step, channel, state): the new carried state", values: tr.q})
 		s.add(&tensor{name: "h", role: Expected, dtype: "int20", bits: 20, shape: lens, layout: "row-major (step, channel, state): H (Q11.8)", values: tr.h})
 		s.add(&tensor{name: "stflags", role: Expected, dtype: "bits3", bits: scanStateFlagBits, shape: lens,
 			layout: "row-major (step, channel, state): clamped {H, q, exponent input} (bit 0 = exponent input)", values: tr.sf})

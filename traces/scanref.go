@@ -34,7 +34,7 @@ type scanTrace struct {
 	a, q, h, sf []int64 // L·E·N
 }
 
-// traceScan recomputes the scan of DATAPATH.md §8.3 with the datapath's
+// traceScan recomputes the scan of DATAPATH.md §8.3 (§8.6 for the int16 state) with the datapath's
 // primitives (Multiplier.Apply, Exp2Unit.Eval, RoundShift, ShiftRound,
 // Saturate) to expose what datapath.Scan only counts: the saturation and
 // overflow events of every job and the per-state values. Every y′, V and
@@ -42,6 +42,7 @@ type scanTrace struct {
 // taps, k), so the trace is the datapath's arithmetic, not a second opinion.
 func traceScan(in datapath.ScanInputs, p *datapath.ScanParams, u *datapath.Exp2Unit, out datapath.Matrix[int16], taps *datapath.ScanTaps, k datapath.Counters) (*scanTrace, error) {
 	E, N, L := p.Channels, p.States, p.Steps
+	sf := p.StateFormat() // int8 or int16 state (DATAPATH.md §8.6)
 	tr := &scanTrace{flags: make([]int64, L*E), a: make([]int64, L*E*N), q: make([]int64, L*E*N),
 		h: make([]int64, L*E*N), sf: make([]int64, L*E*N)}
 	state := make([]int64, E*N)
@@ -74,9 +75,9 @@ func traceScan(in datapath.ScanInputs, p *datapath.ScanParams, u *datapath.Exp2U
 					v, _ := u.Eval(int32(ze))
 					a = int64(v)
 				}
-				hacc := a*state[d*N+n] + xu*int64(in.B.At(t, n))
-				q, qs := datapath.Saturate(datapath.RoundShift(hacc, datapath.ScanAccFrac), datapath.ScanStateBits)
-				h, hs := datapath.Saturate(datapath.RoundShift(hacc, datapath.ScanAccFrac-datapath.ScanHFrac), datapath.ScanHBits)
+				hacc := a*state[d*N+n] + xu*int64(in.B.At(t, n))<<sf.XuShift
+				q, qs := datapath.Saturate(datapath.RoundShift(hacc, datapath.ScanAccFrac), sf.Bits)
+				h, hs := datapath.Saturate(datapath.RoundShift(hacc, uint(datapath.ScanAccFrac-sf.HFrac)), datapath.ScanHBits)
 				if qs {
 					tr.sf[s] |= 2
 				}

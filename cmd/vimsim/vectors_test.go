@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -533,5 +534,61 @@ func TestVectorsBadInput(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(full, "rtl", "rmsnorm.v")); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestVectorsPrecisionRTL runs vectors of a mixed-precision run (int4
+// weights and conv taps everywhere, the int16 scan state: --wbits 4
+// --hbits 16, DATAPATH.md §15) against hw/rtl under Icarus Verilog: the
+// smallest int4 GEMM tile and layer sets, the int4 depthwise convolution
+// and the int16 scan of block 0, each carrying its width define
+// (VIMSIM_WBITS 4, VIMSIM_SBITS 16) that the testbenches pass to the PE,
+// dwconv and scan-lane parameters; every one must PASS with the
+// manifest's vector count.
+func TestVectorsPrecisionRTL(t *testing.T) {
+	requireRTLTools(t, "iverilog", "vvp", "make")
+	dir := filepath.Join(t.TempDir(), "vec")
+	if _, err := rtlCLI(t, "vectors", "--model", vectorsModel(), "--wbits", "4", "--hbits", "16", "--layers", "0",
+		"--units", "gemm,dwconv,scan", "--corners=false", "--out", dir); err != nil {
+		t.Fatal(err)
+	}
+	m := readManifest(t, dir)
+	want := map[string]map[string]int64{"tb_gemm_tile": {"VIMSIM_WBITS": 4}, "tb_gemm_layer": {"VIMSIM_WBITS": 4},
+		"tb_dwconv": {"VIMSIM_WBITS": 4}, "tb_scan": {"VIMSIM_SBITS": 16}}
+	best := map[string]traces.SetInfo{}
+	for _, s := range m.Sets {
+		w, ok := want[s.Testbench]
+		if !ok {
+			continue
+		}
+		if fmt.Sprint(s.Defines) != fmt.Sprint(w) {
+			t.Errorf("set %s: defines %v, want %v", s.Name, s.Defines, w)
+		}
+		if b, ok := best[s.Testbench]; !ok || s.Vectors < b.Vectors || s.Vectors == b.Vectors && s.Name < b.Name {
+			best[s.Testbench] = s
+		}
+	}
+	var sets []string
+	for tb := range want {
+		s, ok := best[tb]
+		if !ok {
+			t.Fatalf("no %s set", tb)
+		}
+		sets = append(sets, s.Name)
+	}
+	slices.Sort(sets)
+	mout, err := exec.Command("make", append([]string{"-j2", "-C", dir}, sets...)...).CombinedOutput()
+	log := string(mout)
+	if err != nil {
+		t.Fatalf("make %v: %v\n%s", sets, err, log)
+	}
+	passed := map[string]string{}
+	for _, p := range vecPassRe.FindAllStringSubmatch(log, -1) {
+		passed[p[1]] = p[2]
+	}
+	for _, tb := range slices.Sorted(maps.Keys(best)) {
+		if s := best[tb]; passed[s.Name] != fmt.Sprint(s.Vectors) {
+			t.Errorf("set %s: PASS count %q, manifest %d", s.Name, passed[s.Name], s.Vectors)
+		}
 	}
 }

@@ -60,9 +60,9 @@ func TestVerilatorLint(t *testing.T) {
 		top    string
 		params []string
 	}{
-		{"systolic_pe", nil},
+		{"systolic_pe", nil}, {"systolic_pe", []string{"-GWW=4"}},
 		{"systolic_array_os", nil}, {"systolic_array_os", []string{"-GR=1", "-GC=1"}}, {"systolic_array_os", []string{"-GR=3", "-GC=5"}},
-		{"gemm_os", nil}, {"gemm_os", []string{"-GR=1", "-GC=1"}}, {"gemm_os", []string{"-GR=4", "-GC=1"}}, {"gemm_os", []string{"-GR=32", "-GC=8"}},
+		{"gemm_os", nil}, {"gemm_os", []string{"-GR=1", "-GC=1"}}, {"gemm_os", []string{"-GR=4", "-GC=1"}}, {"gemm_os", []string{"-GR=32", "-GC=8"}}, {"gemm_os", []string{"-GWW=4"}},
 		{"systolic_array_ws", nil}, {"systolic_array_ws", []string{"-GR=1", "-GC=1"}}, {"systolic_array_ws", []string{"-GR=3", "-GC=2"}},
 		{"gemm_ws", nil}, {"gemm_ws", []string{"-GR=1", "-GC=1"}}, {"gemm_ws", []string{"-GR=4", "-GC=1"}}, {"gemm_ws", []string{"-GR=1", "-GC=4"}},
 		{"gemm_ws", []string{"-GR=32", "-GC=8"}},
@@ -71,9 +71,9 @@ func TestVerilatorLint(t *testing.T) {
 		{"lut8", nil}, {"lut8", []string{"-GNT=1"}}, {"lut8", []string{"-GNT=3"}},
 		{"interp16", nil}, {"interp16", []string{"-GTBITS=1", "-GOUT_BITS=2", "-GEW=11"}}, {"interp16", []string{"-GTBITS=15"}},
 		{"exp2_core", nil}, {"exp2_unit", nil}, {"exp2_unit", []string{"-GTBITS=1"}}, {"exp2_unit", []string{"-GTBITS=19"}},
-		{"scan_lane", nil}, {"scan_lane", []string{"-GN=1", "-GMAXE=1"}}, {"scan_lane", []string{"-GN=5", "-GMAXE=7"}},
+		{"scan_lane", nil}, {"scan_lane", []string{"-GSBITS=16"}}, {"scan_lane", []string{"-GN=1", "-GMAXE=1"}}, {"scan_lane", []string{"-GN=5", "-GMAXE=7"}},
 		{"rmsnorm", nil}, {"rmsnorm", []string{"-GMAXD=1", "-GOUT_BITS=32"}}, {"rmsnorm", []string{"-GMAXD=192", "-GTB=3"}},
-		{"dwconv", nil}, {"dwconv", []string{"-GLANES=1", "-GMAXE=1"}}, {"dwconv", []string{"-GLANES=3", "-GT=1"}},
+		{"dwconv", nil}, {"dwconv", []string{"-GWW=4"}}, {"dwconv", []string{"-GLANES=1", "-GMAXE=1"}}, {"dwconv", []string{"-GLANES=3", "-GT=1"}},
 		{"dwconv", []string{"-GLANES=5", "-GMAXE=7", "-GT=2"}}, {"dwconv", []string{"-GLANES=1", "-GT=1", "-GMAXE=1"}},
 		{"merge", nil}, {"merge", []string{"-GLANES=16"}}, {"resadd", nil}, {"resadd", []string{"-GLANES=16"}},
 	} {

@@ -9,8 +9,9 @@
 //     z    = StepLog2 - delta*ANeg[n]                          (40 bits, exact)
 //     A'   = Exp2(min(z, ZMAX))                                 UQ8.16
 //     Hacc = A'*q + Xu*B[n]
-//     q    = sat8((Hacc + 2^15) >>> 16)                       (written back)
-//     H    = sat20((Hacc + 2^7) >>> 8)
+//     q    = satS((Hacc + 2^15) >>> 16)                       (written back)
+//     H    = sat20((Hacc + 2^(S-1)) >>> S)
+//   (S = SBITS = 8; with the int16 state S = 16 and Hacc = A'*q + (Xu*B[n] << 8))
 //     Yacc = Yacc + H*C[n]                                    (32-bit, wraps)
 //   y'    = sat8(YStep.Apply(Yacc, eg))
 //   V     = ShiftRound(y', eg + SkipShift) + SkipD*x
@@ -31,6 +32,7 @@ module scan_lane #(
     parameter integer N     = 16,   // states
     parameter integer MAXE  = 384,  // channels of the state memory
     parameter integer TBITS = 7,    // exponent table bits
+    parameter integer SBITS = 8,    // carried state width: 8 or 16 (DATAPATH.md §8.6)
     parameter integer DB    = (MAXE > 1) ? $clog2(MAXE) : 1
 ) (
     input  wire                 clk,
@@ -72,7 +74,7 @@ module scan_lane #(
     // state tap: one cycle per state n = 0..N-1 of every job
     output reg                  st_valid,
     output reg  [31:0]          st_a,       // A' (UQ8.16, bits 31:24 zero)
-    output reg  signed [7:0]    st_q,       // new carried state
+    output reg  signed [SBITS-1:0] st_q,    // new carried state
     output reg  signed [19:0]   st_h,       // H
     output reg  [2:0]           st_flags    // clamped: {H, q, exponent input}
 );
@@ -146,14 +148,19 @@ module scan_lane #(
 
     // State memory: channel d, state n at {d, n} (MAXE and N rounded up to
     // powers of two).
-    reg [7:0] mem [0:(1<<(DB+NB))-1];
+    // The int16 state (SBITS = 16) shifts the input term left by 8 and H
+    // right by 16 instead of 8 (DATAPATH.md §8.6); |Hacc| < 2^47.
+    localparam signed [47:0] QMAX = (48'sd1 <<< (SBITS - 1)) - 48'sd1;
+    localparam signed [47:0] QMIN = -(48'sd1 <<< (SBITS - 1));
+    reg [SBITS-1:0] mem [0:(1<<(DB+NB))-1];
     wire [DB+NB-1:0] addr = {d_r, n};
-    wire signed [7:0]  q_old = first_r ? 8'sd0 : mem[addr];
-    wire signed [47:0] hacc  = $signed({16'd0, a_exp}) * q_old + xu_r * b_n;
+    wire signed [SBITS-1:0] q_old = first_r ? {SBITS{1'b0}} : mem[addr];
+    wire signed [47:0] xb    = xu_r * b_n;
+    wire signed [47:0] hacc  = $signed({16'd0, a_exp}) * q_old + (xb <<< (SBITS - 8));
     wire signed [47:0] qr    = (hacc + 48'sd32768) >>> 16;
-    wire               q_sat = (qr > 48'sd127) || (qr < -48'sd128);
-    wire signed [7:0]  q_new = (qr > 48'sd127) ? 8'sd127 : (qr < -48'sd128) ? -8'sd128 : qr[7:0];
-    wire signed [47:0] hr    = (hacc + 48'sd128) >>> 8;
+    wire               q_sat = (qr > QMAX) || (qr < QMIN);
+    wire signed [SBITS-1:0] q_new = (qr > QMAX) ? QMAX[SBITS-1:0] : (qr < QMIN) ? QMIN[SBITS-1:0] : qr[SBITS-1:0];
+    wire signed [47:0] hr    = (hacc + (48'sd1 <<< (SBITS - 1))) >>> SBITS;
     wire               h_sat = (hr > 48'sd524287) || (hr < -48'sd524288);
     wire signed [19:0] h     = (hr > 48'sd524287) ? 20'sd524287 : (hr < -48'sd524288) ? -20'sd524288 : hr[19:0];
     wire signed [31:0] hc    = h * c_n;

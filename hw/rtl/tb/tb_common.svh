@@ -258,3 +258,16 @@
     endtask
 
 `endif
+
+// TB_NARROW(DST, SRC, LANES, BITS): DST (LANES*BITS bits) takes the low
+// BITS bits of each 8-bit lane of SRC: the int4 weights and taps of a set
+// with `define VIMSIM_WBITS 4 are stored as sign-extended 8-bit words
+// (DATAPATH.md §15.2-15.3).
+`define TB_NARROW(DST, SRC, LANES, BITS) \
+    wire [(LANES)*(BITS)-1:0] DST; \
+    genvar DST``_j; \
+    generate \
+        for (DST``_j = 0; DST``_j < (LANES); DST``_j = DST``_j + 1) begin : g_``DST \
+            assign DST[(BITS)*DST``_j +: (BITS)] = SRC[8*DST``_j +: (BITS)]; \
+        end \
+    endgenerate

@@ -27,6 +27,11 @@ module tb_dwconv;
     localparam integer NB = L * NG;
     localparam integer GB = (NG > 1) ? $clog2(NG) : 1;
     localparam integer LAT = 2;   // docs/RTL.md §8.2
+`ifdef VIMSIM_WBITS
+    localparam integer WBITS = `VIMSIM_WBITS;  // tap width (DATAPATH.md §15.3)
+`else
+    localparam integer WBITS = 8;
+`endif
     localparam integer MAX_SHOW = 10;
     localparam integer WDOG = 2 * WATCHDOG_CYCLES + 100;
 
@@ -45,9 +50,12 @@ module tb_dwconv;
     wire                 out_valid;
     wire [LANES*32-1:0]  out_y;
 
-    dwconv #(.LANES(LANES), .T(T), .MAXE(E)) dut (
+    // The tap files hold 8-bit words; the unit takes their low WBITS bits.
+    `TB_NARROW(in_w_n, in_w, LANES * T, WBITS)
+
+    dwconv #(.LANES(LANES), .T(T), .MAXE(E), .WW(WBITS)) dut (
         .clk(clk), .rst_n(rst_n), .in_valid(in_valid), .first(first), .grp(grp),
-        .in_x(in_x), .in_w(in_w), .out_valid(out_valid), .out_y(out_y));
+        .in_x(in_x), .in_w(in_w_n), .out_valid(out_valid), .out_y(out_y));
 
     integer cyc = 0, nin = 0, nbeat = 0, nout = 0, errors = 0, ferrors = 0, terrors = 0;
     integer op, oi;

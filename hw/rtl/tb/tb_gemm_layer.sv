@@ -30,6 +30,11 @@ module tb_gemm_layer;
 `include "params.vh"
     /* verilator lint_on UNUSEDPARAM */
     localparam integer RB = (R > 1) ? $clog2(R) : 1;
+`ifdef VIMSIM_WBITS
+    localparam integer WBITS = `VIMSIM_WBITS;  // weight width of the PEs (DATAPATH.md §15.3)
+`else
+    localparam integer WBITS = 8;
+`endif
     localparam integer MAX_SHOW = 10;
     localparam integer FOLDS = MF * NF;
     localparam integer WDOG = 2 * WATCHDOG_CYCLES + 100;
@@ -85,9 +90,12 @@ module tb_gemm_layer;
         end
     endfunction
 
-    gemm_os #(.R(R), .C(C)) dut (
+    // The weight files hold 8-bit words; the PEs take their low WBITS bits.
+    `TB_NARROW(in_w_n, in_w, C, WBITS)
+
+    gemm_os #(.R(R), .C(C), .WW(WBITS)) dut (
         .clk(clk), .rst_n(rst_n), .in_valid(in_valid), .in_ready(in_ready), .in_last(in_last),
-        .in_a(in_a), .in_w(in_w), .fold_done(fold_done),
+        .in_a(in_a), .in_w(in_w_n), .fold_done(fold_done),
         .o_valid(o_valid), .o_row(o_row), .o_data(o_data));
 
     `TB_GEMM_PUT_JUNK

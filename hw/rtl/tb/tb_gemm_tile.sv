@@ -20,6 +20,11 @@ module tb_gemm_tile;
 `include "params.vh"
     /* verilator lint_on UNUSEDPARAM */
     localparam integer RB = (R > 1) ? $clog2(R) : 1;
+`ifdef VIMSIM_WBITS
+    localparam integer WBITS = `VIMSIM_WBITS;  // weight width of the PEs (DATAPATH.md §15.3)
+`else
+    localparam integer WBITS = 8;
+`endif
     localparam integer MAX_SHOW = 10;
 
     `TB_CLOCK
@@ -33,9 +38,12 @@ module tb_gemm_tile;
     wire [C*32-1:0]  o_data;
     wire [31:0]      o_row32 = {{(32-RB){1'b0}}, o_row};
 
-    systolic_array_os #(.R(R), .C(C)) dut (
+    // The weight files hold 8-bit words; the PEs take their low WBITS bits.
+    `TB_NARROW(w_in_n, w_in, C, WBITS)
+
+    systolic_array_os #(.R(R), .C(C), .WW(WBITS)) dut (
         .clk(clk), .rst_n(rst_n), .start(start), .capture(capture),
-        .a_in(a_in), .w_in(w_in), .o_valid(o_valid), .o_row(o_row), .o_data(o_data));
+        .a_in(a_in), .w_in(w_in_n), .o_valid(o_valid), .o_row(o_row), .o_data(o_data));
 
     reg [R*8-1:0]  a_stream [0:CYCLES-1];
     reg [C*8-1:0]  w_stream [0:CYCLES-1];

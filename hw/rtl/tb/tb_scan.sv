@@ -39,6 +39,11 @@ module tb_scan;
     localparam integer NE = (1 << TBITS) + 1;
     localparam integer DB = (E > 1) ? $clog2(E) : 1;
     localparam integer LAT = N + 6;   // docs/RTL.md §7
+`ifdef VIMSIM_SBITS
+    localparam integer SBITS = `VIMSIM_SBITS;  // carried state width (DATAPATH.md §15.3)
+`else
+    localparam integer SBITS = 8;
+`endif
     localparam integer MAX_SHOW = 10;
     localparam integer WDOG = 2 * WATCHDOG_CYCLES + 100;
 `ifdef SCAN_STATE_TAPS
@@ -75,7 +80,7 @@ module tb_scan;
     reg [31:0] v_exp [0:NJ-1];
     reg [6:0]  f_exp [0:NJ-1];
     reg [31:0] sa_exp [0:NS-1];
-    reg [7:0]  sq_exp [0:NS-1];
+    reg [SBITS-1:0] sq_exp [0:NS-1];
     reg [19:0] sh_exp [0:NS-1];
     reg [2:0]  sf_exp [0:NS-1];
 
@@ -94,14 +99,15 @@ module tb_scan;
     reg  [5:0]          ustep_shift = 6'd1, ystep_shift = 6'd1, uchan_shift = 6'd1, gate_shift = 6'd1;
     wire                out_valid, st_valid;
     wire signed [15:0]  out_gated;
-    wire signed [7:0]   out_y, st_q;
+    wire signed [7:0]   out_y;
+    wire signed [SBITS-1:0] st_q;
     wire signed [31:0]  out_v;
     wire [6:0]          out_flags;
     wire [31:0]         st_a;
     wire signed [19:0]  st_h;
     wire [2:0]          st_flags;
 
-    scan_lane #(.N(N), .MAXE(E), .TBITS(TBITS)) dut (
+    scan_lane #(.N(N), .MAXE(E), .TBITS(TBITS), .SBITS(SBITS)) dut (
         .clk(clk), .rst_n(rst_n), .ld_en(ld_en), .ld_addr(ld_addr), .ld_data(ld_data),
         .in_valid(in_valid), .in_ready(in_ready), .first(first), .d(d),
         .delta(delta), .x(x), .z(z), .b_vec(b_vec), .c_vec(c_vec), .aneg_vec(aneg_vec),
