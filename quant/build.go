@@ -1,6 +1,7 @@
 package quant
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/vimsim/vimsim/quant/intprog"
@@ -21,6 +22,9 @@ type BuildOptions struct {
 	// MergeGroups is the number of channel groups of the merge scales,
 	// 1-16 (0: the method's, MergeOptionsFor).
 	MergeGroups int
+	// Context, when set, stops both calibrations with its error once it
+	// is done.
+	Context context.Context
 }
 
 // Built is an integer program with what it was compiled from.
@@ -46,6 +50,9 @@ func Build(m *vim.Model, calib Images, opt BuildOptions) (*Built, error) {
 	if qm == nil {
 		qo := opt.Quant
 		qo.Data = opt.Data
+		if opt.Context != nil {
+			qo.Context = opt.Context
+		}
 		if err := checkRecipe(m.Config, qo); err != nil {
 			return nil, err
 		}
@@ -58,6 +65,7 @@ func Build(m *vim.Model, calib Images, opt BuildOptions) (*Built, error) {
 	if opt.MergeGroups > 0 {
 		mo.K = opt.MergeGroups
 	}
+	mo.Context = opt.Context
 	ms, err := CalibrateMerge(m, calib, mo)
 	if err != nil {
 		return nil, err

@@ -107,6 +107,14 @@ func newCalibrator(m *vim.Model, src Images, opt Options, rec recipe) *calibrato
 	return c
 }
 
+// cancelled returns the error of the calibration's context, if done.
+func (c *calibrator) cancelled() error {
+	if c.opt.Context == nil {
+		return nil
+	}
+	return c.opt.Context.Err()
+}
+
 func (c *calibrator) progress(stage string, done, total int) {
 	if c.opt.Progress != nil {
 		c.opt.Progress(stage, done, total)
@@ -121,7 +129,9 @@ func (c *calibrator) forImages(slots int, compute func(slot, b int) error, reduc
 	for start := 0; start < c.n; start += slots {
 		cnt := min(slots, c.n-start)
 		par.ForWorker(cnt, c.opt.Workers, func(_, j int) {
-			errs[j] = compute(j, start+j)
+			if errs[j] = c.cancelled(); errs[j] == nil {
+				errs[j] = compute(j, start+j)
+			}
 		})
 		for j := 0; j < cnt; j++ {
 			if errs[j] != nil {
@@ -208,6 +218,9 @@ func (c *calibrator) run() (*QModel, error) {
 
 	q.Layers = make([]QLayer, cfg.Depth)
 	for i := range q.Layers {
+		if err := c.cancelled(); err != nil {
+			return nil, err
+		}
 		st, err := c.passA(i, slots)
 		if err != nil {
 			return nil, err
@@ -225,6 +238,9 @@ func (c *calibrator) run() (*QModel, error) {
 	var featMax float64
 	sl := slots[0]
 	for b := 0; b < c.n; b++ {
+		if err := c.cancelled(); err != nil {
+			return nil, err
+		}
 		f := feats[b*D : (b+1)*D]
 		sl.at = func(pt vim.Point, t vim.Tensor[float64]) {
 			switch pt.Site {

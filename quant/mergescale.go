@@ -1,6 +1,7 @@
 package quant
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -78,6 +79,9 @@ type MergeOptions struct {
 	// Workers bounds the goroutines (0: GOMAXPROCS); the result does not
 	// depend on it.
 	Workers int
+	// Context, when set, stops the calibration with its error once it is
+	// done (checked before each image).
+	Context context.Context
 }
 
 // DefaultMergeGroups is the number of channel groups MergeOptionsFor gives
@@ -133,6 +137,11 @@ func CalibrateMerge(m *vim.Model, imgs Images, opt MergeOptions) ([]MergeScale, 
 	res := make([]perImage, n)
 	par.For(n, opt.Workers, func(b int) {
 		r := &res[b]
+		if opt.Context != nil {
+			if r.err = opt.Context.Err(); r.err != nil {
+				return
+			}
+		}
 		r.layers = make([]layerStats, depth)
 		for i := range r.layers {
 			r.layers[i] = layerStats{max: make([]float64, E), sum: make([]float64, E), dmax: make([]float64, E)}

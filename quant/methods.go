@@ -1,6 +1,7 @@
 package quant
 
 import (
+	"context"
 	"fmt"
 	"runtime"
 	"strings"
@@ -88,6 +89,9 @@ type Options struct {
 	Data string
 	// Progress, when set, is called after each calibration stage.
 	Progress func(stage string, done, total int)
+	// Context, when set, stops the calibration with its error once it is
+	// done (checked before each image of every stage and between layers).
+	Context context.Context
 }
 
 // DefaultOptions returns the paper's settings (§8.2): W8A8 with an 8-bit

@@ -45,7 +45,7 @@ table)
 	run W4A8H8 --wbits 4
 	run W8A8H16 --hbits 16
 	run W4A8H16 --wbits 4 --hbits 16
-	for f in w4-proj.yaml w4-proj-h16.yaml w4-gemm-h16-l0.json; do
+	for f in w4-proj.yaml w4-proj-h16.yaml w4-gemm-h16-l0.json w4-sens.yaml w4-sens-h16.yaml; do
 		run "${f%.*}" --recipe "$root/docs/recipes/$f"
 	done
 	;;

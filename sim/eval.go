@@ -2,6 +2,7 @@ package sim
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -162,6 +163,9 @@ type EvalOptions struct {
 	// OnBatch, if not nil, is told the number of images done after each
 	// batch.
 	OnBatch func(done int)
+	// Context, when set, stops the evaluation with its error once it is
+	// done (checked before each batch of each method).
+	Context context.Context
 	// Part, if not nil, receives the evaluation's per-image results (see
 	// EvalPart), for a sharded run.
 	Part *EvalPart
@@ -220,6 +224,11 @@ func Evaluate(l *data.Loader, classes int, methods []Method, opt EvalOptions) (*
 		}
 		var ref []float64
 		for mi, m := range methods {
+			if opt.Context != nil {
+				if err := opt.Context.Err(); err != nil {
+					return nil, err
+				}
+			}
 			st := &stats[mi]
 			t0 := time.Now()
 			logits, err := m.Predict(b.Images, b.N)
@@ -316,6 +325,11 @@ func labelRank(row []float64, label int) int {
 func (f *Fidelity) AddAll(l *data.Loader, onBatch func(done int)) error {
 	done := 0
 	for {
+		if f.opt.Context != nil {
+			if err := f.opt.Context.Err(); err != nil {
+				return err
+			}
+		}
 		b, err := l.Next()
 		if err == io.EOF {
 			return nil

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -24,6 +25,9 @@ type FidelityOptions struct {
 	// Batch is the number of images whose float and fake-quant tensors are
 	// held at once (0: 2·workers).
 	Batch int
+	// Context, when set, stops Add with its error once it is done (checked
+	// before each image of each path).
+	Context context.Context
 	// Part keeps what each image adds to the report, for Fidelity.Part.
 	Part bool
 }
@@ -285,6 +289,11 @@ func (f *Fidelity) Add(imgs []float64, labels []int, n int) error {
 			b := start + j
 			img := imgs[b*size : (b+1)*size]
 			pm := &per[j]
+			if f.opt.Context != nil {
+				if pm.err = f.opt.Context.Err(); pm.err != nil {
+					return
+				}
+			}
 			pm.float, pm.fq, pm.stats = map[string][]float64{}, map[string][]float64{}, map[string]*tensorStats{}
 			lf, err := f.m.Forward(img, vim.F64, func(name string, _ []int, data []float64) {
 				pm.float[name] = append([]float64(nil), data...)
@@ -306,7 +315,7 @@ func (f *Fidelity) Add(imgs []float64, labels []int, n int) error {
 				return fmt.Errorf("fidelity %s: image %d: %w", c.Name, f.images+start+j, per[j].err)
 			}
 		}
-		res, err := Run(f.p, imgs[start*size:(start+cnt)*size], cnt, Options{Workers: f.opt.Workers, Tap: func(j int, t Tensor) {
+		res, err := Run(f.p, imgs[start*size:(start+cnt)*size], cnt, Options{Workers: f.opt.Workers, Context: f.opt.Context, Tap: func(j int, t Tensor) {
 			pm := &per[j]
 			st := pm.stats[t.Name]
 			if st == nil {

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"context"
 	"fmt"
 	"runtime"
 
@@ -24,6 +25,9 @@ type Options struct {
 	// Recorder. It needs a run of exactly one image, which then runs on one
 	// goroutine.
 	Recorder Recorder
+	// Context, when set, stops the run with its error once it is done
+	// (checked before each image).
+	Context context.Context
 }
 
 // Result is the outcome of a Run.
@@ -118,6 +122,11 @@ func Run(p *intprog.Program, imgs []float64, n int, opt Options) (*Result, error
 	ctrs := make([][]datapath.Counters, workers)
 	errs := make([]error, n)
 	par.ForWorker(n, workers, func(w, i int) {
+		if opt.Context != nil {
+			if errs[i] = opt.Context.Err(); errs[i] != nil {
+				return
+			}
+		}
 		e := engines[w]
 		if e == nil {
 			e = newEngine(p, inner, opt.Recorder)

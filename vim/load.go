@@ -539,6 +539,9 @@ func checkArchMeta(c Config, md metadata, opt LoadOptions, votes map[string]*vot
 		if err != nil && !usable(err) {
 			return err
 		}
+		if err != nil && field == "dt_rank" && strings.EqualFold(mv.str(), "auto") {
+			continue // Mamba's own spelling of ceil(embed_dim/16); the tensors give it
+		}
 		if err != nil {
 			opt.warn("%v: ignored (the tensors give %s)", err, field)
 			continue

@@ -18,7 +18,7 @@ import (
 func perfCLI(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	root := &cobra.Command{Use: "vimsim", SilenceUsage: true, SilenceErrors: true}
-	root.AddCommand(newArchCmd(), newCyclesCmd(), newRunCmd(), newSweepCmd())
+	root.AddCommand(newArchCmd(), newCyclesCmd(), newRunCmd(), newSweepCmd(), newExploreCmd())
 	var out, errb bytes.Buffer
 	root.SetArgs(args)
 	root.SetOut(&out)

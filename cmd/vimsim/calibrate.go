@@ -2,16 +2,14 @@ package main
 
 import (
 	"fmt"
-	"io"
-	"os"
 	"strings"
 	"time"
 
-	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 	"github.com/vimsim/vimsim/data"
 	"github.com/vimsim/vimsim/quant"
 	"github.com/vimsim/vimsim/vim"
+	"github.com/vimsim/vimsim/vim/ckpt"
 )
 
 // calibFlags are the quantization flags shared by calibrate, sim and eval:
@@ -79,16 +77,25 @@ func readQModel(path string, m *vim.Model) (*quant.QModel, error) {
 }
 
 // calibrationImages draws n calibration images for cfg from the split of
-// spec (the embedded sample has only its test split) and describes them.
-func calibrationImages(spec, split string, n int, cfg vim.Config, seed uint64) (quant.SliceImages, string, error) {
-	if spec == "sample" {
-		split = "test"
+// spec ("": train, or test for the embedded sample, which has no other)
+// and describes them. countFlag names the flag of n, refused when the
+// split has fewer images.
+func calibrationImages(spec, split string, n int, cfg vim.Config, seed uint64, countFlag string) (quant.SliceImages, string, error) {
+	if split == "" {
+		split = "train"
+		if spec == "sample" {
+			split = "test"
+		}
 	}
 	ds, err := data.Open(spec, split)
 	if err != nil {
 		return quant.SliceImages{}, "", err
 	}
 	defer ds.Close()
+	if n > ds.Len() {
+		return quant.SliceImages{}, "", fmt.Errorf("%s %d: dataset %s has %d %s images", countFlag, n, spec, ds.Len(),
+			strings.ToLower(strings.TrimSpace(split)))
+	}
 	imgs, err := quant.CalibrationSet(ds, cfg, n, seed)
 	if err != nil {
 		return quant.SliceImages{}, "", fmt.Errorf("calibration data %s: %w", spec, err)
@@ -98,12 +105,12 @@ func calibrationImages(spec, split string, n int, cfg vim.Config, seed uint64) (
 
 func newCalibrateCmd() *cobra.Command {
 	var (
-		mf          modelFlags
-		cf          calibFlags
-		dataSpec    string
-		split       string
-		out         string
-		mean, stdev string
+		mf       modelFlags
+		cf       calibFlags
+		dataSpec string
+		split    string
+		out      string
+		force    bool
 	)
 	cmd := &cobra.Command{
 		Use:   "calibrate",
@@ -125,8 +132,12 @@ inspect it with "vimsim qmodel info FILE". The same flags give the same file,
 byte for byte.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := commandContext(cmd)
 			if out == "" {
 				return fmt.Errorf("--out: give the file to write the quantized model to")
+			}
+			if err := checkOutputFile("out", out, force); err != nil {
+				return err
 			}
 			opt, err := cf.options(mf.seed)
 			if err != nil {
@@ -136,24 +147,37 @@ byte for byte.`,
 			if err != nil {
 				return err
 			}
-			cfg, err := data.OverrideNorm(m.Config, mean, stdev)
-			if err != nil {
-				return err
+			calibSplit := ""
+			if cmd.Flags().Changed("split") {
+				calibSplit = split
 			}
-			m.Config = cfg // the artifact records the preprocessing it was calibrated with
-			imgs, desc, err := calibrationImages(dataSpec, split, cf.calib, cfg, mf.seed)
+			imgs, desc, err := calibrationImages(dataSpec, calibSplit, cf.calib, m.Config, mf.seed, "--calib")
+			if err != nil && calibSplit != "" && !strings.Contains(err.Error(), "--calib") {
+				return fmt.Errorf("--split %s: %w", calibSplit, err)
+			}
 			if err != nil {
 				return err
 			}
 			opt.Data = desc
-			opt.Progress = calibrationProgress(cmd.ErrOrStderr())
+			opt.Context = ctx
+			bar, prog := calibrationBar(cmd, m.Config.Depth, false)
+			opt.Progress = prog
 			start := time.Now()
 			q, err := quant.Calibrate(m, imgs, opt)
+			bar.Finish()
 			if err != nil {
 				return err
 			}
 			elapsed := time.Since(start)
-			if err := q.Write(out); err != nil {
+			f, err := q.File()
+			if err != nil {
+				return err
+			}
+			b, err := ckpt.EncodeSafetensors(f)
+			if err != nil {
+				return err
+			}
+			if err := writeOutputs(ctx, nil, force, outputFile{"out", out, b}); err != nil {
 				return err
 			}
 			cost := quant.Cost(m.Config)
@@ -171,29 +195,13 @@ byte for byte.`,
 			return nil
 		},
 	}
-	mf.register(cmd)
+	mf.registerSeedDraws(cmd)
+	mf.registerNorm(cmd)
 	cf.register(cmd)
+	registerForce(cmd, &force)
 	fl := cmd.Flags()
 	fl.StringVar(&dataSpec, "data", "fashion-mnist", "calibration dataset: "+strings.Join(data.KnownSpecs(), ", "))
-	fl.StringVar(&split, "split", "train", "dataset split of the calibration images: train or test")
+	fl.StringVar(&split, "split", "train", "dataset split of the calibration images: train or test (the embedded sample has only test)")
 	fl.StringVar(&out, "out", "", "quantized-model file to write (safetensors)")
-	fl.StringVar(&mean, "mean", "", "preprocessing mean: one value or one per channel (default: the checkpoint's)")
-	fl.StringVar(&stdev, "std", "", "preprocessing std: one value or one per channel (default: the checkpoint's)")
 	return cmd
-}
-
-// calibrationProgress returns a progress callback drawing on w when it is a
-// terminal, nil otherwise.
-func calibrationProgress(w io.Writer) func(stage string, done, total int) {
-	f, ok := w.(*os.File)
-	if !ok || !(isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())) {
-		return nil
-	}
-	return func(stage string, done, total int) {
-		if done >= total && stage == "head" {
-			fmt.Fprint(w, "\r\x1b[K")
-			return
-		}
-		fmt.Fprintf(w, "\r\x1b[Kcalibrate: %s %d/%d", stage, done, total)
-	}
 }

@@ -2,10 +2,12 @@ package main
 
 import (
 	"bufio"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -43,6 +45,7 @@ type cyclesFlags struct {
 	arch, array, dataflow, gemm, format, memory, sramKiB string
 	bandwidth                                            int
 	config, topology, inputType, out                     string
+	force                                                bool
 }
 
 // newCyclesCmd is `vimsim cycles`: SCALE-Sim v2 cycles of one GEMM, or of
@@ -54,8 +57,10 @@ func newCyclesCmd() *cobra.Command {
 		Short: "Cycles of one GEMM (M×K times K×N) as SCALE-Sim v2 counts them, or a SCALE-Sim run from its .cfg and topology",
 		Long: `With --gemm, prints SCALE-Sim v2's stall-free "Total Cycles" of an M×K by K×N
 GEMM on an R-row, C-column systolic array, its folds and its overall utilisation
-(util = M·K·N / (cycles·R·C), a fraction). SCALE-Sim topology files list GEMMs as
-M, N, K: reorder when comparing.
+(util = M·K·N / (cycles·R·C), in percent in the table and CSV, a fraction in
+JSON). Compute cycles are folds × cycles per fold − 1: SCALE-Sim v2 reports
+the index of the last busy cycle, counting from 0, and vimsim keeps its
+figure. SCALE-Sim topology files list GEMMs as M, N, K: reorder when comparing.
 
 With --memory scalesim it also runs SCALE-Sim's USER-bandwidth memory model:
 total and stall cycles, SRAM reads and writes and DRAM reads and writes per
@@ -68,10 +73,11 @@ With --config, reads a SCALE-Sim .cfg file and a topology CSV (--topology, or
 the .cfg's TopologyCsvLoc; conv or GEMM layout, told by its header unless
 --input-type says) and prints SCALE-Sim's compute report; --out DIR also writes
 COMPUTE_REPORT.csv, BANDWIDTH_REPORT.csv and DETAILED_ACCESS_REPORT.csv into
-DIR, as SCALE-Sim writes them.`,
+DIR, as SCALE-Sim writes them (atomically; a non-empty DIR is refused without
+--force).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkFormat("format", f.format, "table", "json"); err != nil {
+			if err := checkFormat("format", f.format, "table", "csv", "json"); err != nil {
 				return err
 			}
 			if f.config != "" {
@@ -90,7 +96,7 @@ DIR, as SCALE-Sim writes them.`,
 	fl.StringVar(&f.array, "array", "", "array size RxC (rows x columns), instead of --arch")
 	fl.StringVar(&f.dataflow, "dataflow", "", "dataflow os, ws or is (default: the architecture's)")
 	fl.StringVar(&f.gemm, "gemm", "", "GEMM shape M,K,N")
-	fl.StringVar(&f.format, "format", "table", "output format: table or json")
+	fl.StringVar(&f.format, "format", "table", "output format: table, csv (--gemm) or json")
 	fl.StringVar(&f.memory, "memory", "", "memory model: scalesim adds SCALE-Sim v2's stalls and SRAM/DRAM traffic (default: the architecture's; none with --array)")
 	fl.StringVar(&f.sramKiB, "sram-kib", "", "with --memory scalesim: ifmap, filter and ofmap buffer KiB as I,F,O (or one size for all)")
 	fl.IntVar(&f.bandwidth, "bandwidth", 0, "with --memory scalesim: DRAM bandwidth in words (bytes) per cycle")
@@ -98,6 +104,7 @@ DIR, as SCALE-Sim writes them.`,
 	fl.StringVar(&f.topology, "topology", "", "with --config: SCALE-Sim topology CSV (default: the .cfg's TopologyCsvLoc)")
 	fl.StringVar(&f.inputType, "input-type", "auto", "with --config: topology layout conv, gemm or auto (from the header: gemm when its second column is M)")
 	fl.StringVar(&f.out, "out", "", "with --config: directory for COMPUTE_REPORT.csv, BANDWIDTH_REPORT.csv and DETAILED_ACCESS_REPORT.csv")
+	registerForce(cmd, &f.force)
 	return cmd
 }
 
@@ -159,6 +166,9 @@ func (f *cyclesFlags) runGEMM(cmd *cobra.Command) error {
 		_, err = fmt.Fprintf(w, "%s\n", b)
 		return err
 	}
+	if f.format == "csv" {
+		return writeCyclesCSV(w, r)
+	}
 	t := newPerfTable(w)
 	t.Header("array", "dataflow", "gemm M,K,N", "compute cycles", "folds", "cycles/fold", "util %", "mapping eff %", "compute util %")
 	t.Append(fmt.Sprintf("%dx%d", rows, cols), string(df), fmt.Sprintf("%d,%d,%d", g.M, g.K, g.N),
@@ -167,6 +177,8 @@ func (f *cyclesFlags) runGEMM(cmd *cobra.Command) error {
 	if err := t.Render(); err != nil {
 		return err
 	}
+	fmt.Fprintf(w, "compute cycles = folds × cycles/fold − 1 = %s × %s − 1 (SCALE-Sim v2's last cycle index, counted from 0)\n",
+		commas(c.Folds), commas(c.CyclesPerFold))
 	if m := r.SCALESimCounts; m != nil {
 		fmt.Fprintf(w, "\nSCALE-Sim v2 memory, USER bandwidth: SRAM %d/%d/%d KiB (ifmap/filter/ofmap), %d words/cycle\n",
 			m.IfmapKiB, m.FilterKiB, m.OfmapKiB, m.Bandwidth)
@@ -259,6 +271,15 @@ func parseSRAMKiB(s string) ([3]int, error) {
 
 // runConfig is `vimsim cycles --config F.cfg`.
 func (f *cyclesFlags) runConfig(cmd *cobra.Command) error {
+	if f.format == "csv" {
+		return fmt.Errorf("--format csv: with --gemm only (--out DIR writes SCALE-Sim's CSV reports)")
+	}
+	if f.out != "" {
+		f.out = filepath.Clean(f.out)
+		if err := checkOutputDir("out", f.out, f.force); err != nil {
+			return err
+		}
+	}
 	for _, fl := range []string{"gemm", "arch", "array", "dataflow", "memory", "sram-kib", "bandwidth"} {
 		if cmd.Flags().Changed(fl) {
 			return fmt.Errorf("--%s and --config are exclusive (the .cfg file gives the array, buffers and bandwidth)", fl)
@@ -287,11 +308,14 @@ func (f *cyclesFlags) runConfig(cmd *cobra.Command) error {
 		return fmt.Errorf("%s with %s: %w", f.config, topo, err)
 	}
 	if f.out != "" {
-		if err := os.MkdirAll(f.out, 0o755); err != nil {
-			return fmt.Errorf("--out: %w", err)
-		}
-		if err := scalesim.WriteReports(f.out, rep); err != nil {
-			return fmt.Errorf("--out: %w", err)
+		err := writeOutputDir(commandContext(cmd), "out", f.out, f.force, func(tmp string) error {
+			if err := scalesim.WriteReports(tmp, rep); err != nil {
+				return fmt.Errorf("--out: %w", err)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 	}
 	w := cmd.OutOrStdout()
@@ -367,4 +391,17 @@ func topologyKind(path, inputType string) (scalesim.TopologyKind, error) {
 		return scalesim.GEMMTopology, nil
 	}
 	return scalesim.ConvTopology, nil
+}
+
+// writeCyclesCSV writes the report as a header and one row, utilisations
+// in percent.
+func writeCyclesCSV(w io.Writer, r cyclesReport) error {
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"rows", "cols", "dataflow", "m", "k", "n", "compute_cycles", "folds", "row_folds", "col_folds",
+		"cycles_per_fold", "util_pct", "mapping_efficiency_pct", "compute_util_pct"})
+	cw.Write([]string{strconv.Itoa(r.Rows), strconv.Itoa(r.Cols), string(r.Dataflow), strconv.Itoa(r.M), strconv.Itoa(r.K),
+		strconv.Itoa(r.N), itoa(r.ComputeCycles), itoa(r.Folds), itoa(r.RowFolds), itoa(r.ColFolds), itoa(r.CyclesPerFold),
+		pctCell(r.Util), pctCell(r.MappingEfficiency), pctCell(r.ComputeUtil)})
+	cw.Flush()
+	return cw.Error()
 }

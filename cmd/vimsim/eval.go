@@ -1,18 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
-	"os"
 	"strings"
-	"time"
 
-	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 	"github.com/vimsim/vimsim/data"
-	"github.com/vimsim/vimsim/internal/atomicfile"
 	"github.com/vimsim/vimsim/sim"
 )
 
@@ -22,7 +18,7 @@ type evalOptions struct {
 	limit, batch      int
 	precision, format string
 	out, predictions  string
-	mean, std         string
+	force             bool
 	timing, reference bool
 	quant             quantEvalFlags
 	shard             string
@@ -66,6 +62,8 @@ exactly the output of the whole run (see vimsim slurm).`,
 		},
 	}
 	mf.register(cmd)
+	mf.registerNorm(cmd)
+	registerForce(cmd, &opt.force)
 	fl := cmd.Flags()
 	fl.StringVar(&opt.data, "data", "sample", "dataset: "+strings.Join(data.KnownSpecs(), ", "))
 	fl.StringVar(&opt.split, "split", "test", "dataset split: train or test")
@@ -75,8 +73,6 @@ exactly the output of the whole run (see vimsim slurm).`,
 	fl.StringVar(&opt.format, "format", "table", "output format: table or json")
 	fl.StringVar(&opt.out, "out", "", "write the report to this file instead of stdout")
 	fl.StringVar(&opt.predictions, "predictions", "", "write the first row's (the float reference's unless --reference=false) predicted class of each image, one per line, to this file")
-	fl.StringVar(&opt.mean, "mean", "", "preprocessing mean: one value or one per channel (default: the checkpoint's)")
-	fl.StringVar(&opt.std, "std", "", "preprocessing std: one value or one per channel (default: the checkpoint's)")
 	fl.BoolVar(&opt.timing, "timing", false, "report images per second (the only run-dependent number)")
 	fl.BoolVar(&opt.reference, "reference", true, "run the float reference row (false: only the rows of --methods, compared with the first of them)")
 	fl.StringVar(&opt.shard, "shard", "", shardUsage)
@@ -87,6 +83,7 @@ exactly the output of the whole run (see vimsim slurm).`,
 // runEval checks the flags, loads the model and the dataset, evaluates and
 // writes the report.
 func runEval(cmd *cobra.Command, mf *modelFlags, opt evalOptions) error {
+	ctx := commandContext(cmd)
 	prec, err := parsePrecision(opt.precision)
 	if err != nil {
 		return err
@@ -100,29 +97,35 @@ func runEval(cmd *cobra.Command, mf *modelFlags, opt evalOptions) error {
 	if opt.limit < 0 {
 		return fmt.Errorf("--limit %d: must not be negative", opt.limit)
 	}
-	split, err := data.ParseSplit(opt.split)
-	if err != nil {
-		return fmt.Errorf("--split: %w", err)
-	}
 	sr, err := newEvalShard(cmd, opt)
 	if err != nil {
 		return err
+	}
+	if err := checkOutputFile("out", opt.out, opt.force); err != nil {
+		return err
+	}
+	if err := checkOutputFile("predictions", opt.predictions, opt.force); err != nil {
+		return err
+	}
+	if opt.out != "" && opt.out == opt.predictions {
+		return fmt.Errorf("--out and --predictions name the same file %s", opt.out)
+	}
+	split, err := data.ParseSplit(opt.split)
+	if err != nil {
+		return fmt.Errorf("--split: %w", err)
 	}
 	m, err := mf.load()
 	if err != nil {
 		return err
 	}
-	cfg, err := data.OverrideNorm(m.Config, opt.mean, opt.std)
-	if err != nil {
-		return err
-	}
+	cfg := m.Config
 	pre, err := data.NewPreprocessor(cfg)
 	if err != nil {
 		return fmt.Errorf("model %s: %w", mf.model, err)
 	}
-	ds, err := data.Open(opt.data, string(split))
+	ds, err := data.Open(opt.data, opt.split) // the flag's own text: "val" is refused where there is none
 	if err != nil {
-		return err
+		return fmt.Errorf("--split %s: %w", opt.split, err)
 	}
 	defer ds.Close()
 	if n := len(ds.Classes()); n > cfg.Classes {
@@ -134,21 +137,17 @@ func runEval(cmd *cobra.Command, mf *modelFlags, opt evalOptions) error {
 		return err
 	}
 
+	var predictions bytes.Buffer
 	var predW io.Writer
-	var pred *atomicfile.File
 	if opt.predictions != "" {
-		if pred, err = atomicfile.Create(opt.predictions); err != nil {
-			return err
-		}
-		defer pred.Abort()
-		predW = pred
+		predW = &predictions
 	}
 	methods := []sim.Method{sim.FloatMethod(m, prec)}
 	names, err := opt.quant.rowNames(methods[0].Name)
 	if err != nil {
 		return err
 	}
-	rows, err := opt.quant.quantRows(names[1:], m, cfg, opt.data)
+	rows, err := opt.quant.quantRows(cmd, names[1:], m, cfg, opt.data)
 	if err != nil {
 		return err
 	}
@@ -159,12 +158,12 @@ func runEval(cmd *cobra.Command, mf *modelFlags, opt evalOptions) error {
 		methods = methods[:0]
 	}
 	methods = append(methods, rows...)
-	bar := newRunProgress(cmd.ErrOrStderr(), sr.spec, "images", loader.Len())
+	bar := newRunProgress(cmd, sr.spec, "eval", "images", loader.Len())
 	var part *sim.EvalPart
 	if sr.sharded() {
 		part = &sim.EvalPart{}
 	}
-	ev, err := sim.Evaluate(loader, cfg.Classes, methods, sim.EvalOptions{Predictions: predW, OnBatch: bar.update, Part: part})
+	ev, err := sim.Evaluate(loader, cfg.Classes, methods, sim.EvalOptions{Predictions: predW, OnBatch: bar.update, Part: part, Context: ctx})
 	bar.finish()
 	if err != nil {
 		return err
@@ -177,23 +176,15 @@ func runEval(cmd *cobra.Command, mf *modelFlags, opt evalOptions) error {
 		return sr.write(images, nil, evalPartial{Model: mf.model, Data: dataName, Format: opt.format, Part: part})
 	}
 	rep := ev.Report(mf.model, dataName, opt.timing)
-	if pred != nil {
-		if err := pred.Commit(); err != nil {
-			return err
-		}
-	}
-	if opt.out == "" {
-		return writeEvalReport(cmd.OutOrStdout(), rep, opt.format)
-	}
-	f, err := atomicfile.Create(opt.out)
-	if err != nil {
+	var report bytes.Buffer
+	if err := writeEvalReport(&report, rep, opt.format); err != nil {
 		return err
 	}
-	defer f.Abort()
-	if err := writeEvalReport(f, rep, opt.format); err != nil {
-		return err
+	files := []outputFile{{"out", opt.out, report.Bytes()}}
+	if opt.predictions != "" {
+		files = append(files, outputFile{"predictions", opt.predictions, predictions.Bytes()})
 	}
-	return f.Commit()
+	return writeOutputs(ctx, cmd.OutOrStdout(), opt.force, files...)
 }
 
 // writeEvalReport renders r as a table or as indented JSON.
@@ -241,53 +232,4 @@ func writeJSON(w io.Writer, v any) error {
 	}
 	_, err = w.Write(append(b, '\n'))
 	return err
-}
-
-// progressBar draws eval's progress on a terminal. A nil *progressBar (not a
-// terminal) draws nothing.
-type progressBar struct {
-	w     io.Writer
-	total int
-	start time.Time
-	last  time.Time
-}
-
-// newProgressBar returns a progress bar on w, or nil when w is not a
-// terminal (piped or redirected output gets no bar).
-func newProgressBar(w io.Writer, total int) *progressBar {
-	f, ok := w.(*os.File)
-	if !ok || total <= 0 || !(isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())) {
-		return nil
-	}
-	now := time.Now()
-	return &progressBar{w: w, total: total, start: now}
-}
-
-// update redraws the bar, at most ten times a second.
-func (p *progressBar) update(done int) {
-	if p == nil {
-		return
-	}
-	now := time.Now()
-	if done < p.total && now.Sub(p.last) < 100*time.Millisecond {
-		return
-	}
-	p.last = now
-	const width = 30
-	filled := width * done / p.total
-	elapsed := now.Sub(p.start).Seconds()
-	rate := float64(done) / math.Max(elapsed, 1e-9)
-	eta := ""
-	if rate > 0 && done < p.total {
-		eta = fmt.Sprintf("  ETA %s", (time.Duration(float64(p.total-done)/rate) * time.Second).Round(time.Second))
-	}
-	fmt.Fprintf(p.w, "\r\x1b[Keval [%s%s] %d/%d  %.1f img/s%s", strings.Repeat("=", filled), strings.Repeat(" ", width-filled), done, p.total, rate, eta)
-}
-
-// finish erases the bar.
-func (p *progressBar) finish() {
-	if p == nil {
-		return
-	}
-	fmt.Fprint(p.w, "\r\x1b[K")
 }

@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"github.com/vimsim/vimsim/internal/progress"
 	"github.com/vimsim/vimsim/quant"
 	"github.com/vimsim/vimsim/sim"
 	"github.com/vimsim/vimsim/vim"
@@ -66,7 +68,7 @@ func (q *quantEvalFlags) rowNames(ref string) ([]string, error) {
 // sim.QuantMethods): the quantized model of --qmodel for its method's rows,
 // the others calibrated on --calib images of --calib-data, drawn once when
 // first needed.
-func (q *quantEvalFlags) quantRows(names []string, m *vim.Model, cfg vim.Config, dataSpec string) ([]sim.Method, error) {
+func (q *quantEvalFlags) quantRows(cmd *cobra.Command, names []string, m *vim.Model, cfg vim.Config, dataSpec string) ([]sim.Method, error) {
 	if q.calib < 1 {
 		return nil, fmt.Errorf("--calib %d: must be at least 1", q.calib)
 	}
@@ -74,6 +76,19 @@ func (q *quantEvalFlags) quantRows(names []string, m *vim.Model, cfg vim.Config,
 	src.Options.Seed = q.calibSeed
 	if err := q.prec.apply(&src.Options); err != nil {
 		return nil, err
+	}
+	src.Options.Context = commandContext(cmd)
+	var bar *progress.Bar
+	var prog func(stage string, done, total int)
+	src.Options.Progress = func(stage string, done, total int) {
+		if bar == nil {
+			bar, prog = calibrationBar(cmd, cfg.Depth, false)
+		}
+		prog(stage, done, total)
+		if stage == "head" {
+			bar.Finish()
+			bar = nil
+		}
 	}
 	if q.qmodel != "" {
 		var err error
@@ -86,7 +101,7 @@ func (q *quantEvalFlags) quantRows(names []string, m *vim.Model, cfg vim.Config,
 		if spec == "" {
 			spec = dataSpec
 		}
-		imgs, desc, err := calibrationImages(spec, "train", q.calib, cfg, q.calibSeed)
+		imgs, desc, err := calibrationImages(spec, "", q.calib, cfg, q.calibSeed, "--calib")
 		if err != nil {
 			return nil, "", fmt.Errorf("calibration: %w", err)
 		}

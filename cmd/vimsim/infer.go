@@ -27,6 +27,7 @@ func newInferCmd() *cobra.Command {
 		input, output, image string
 		precision            string
 		top                  int
+		force                bool
 	)
 	cmd := &cobra.Command{
 		Use:   "infer",
@@ -49,6 +50,12 @@ the top-5 classes.`,
 			if input != "" && output == "" {
 				return fmt.Errorf("--input needs --output")
 			}
+			if image != "" && output != "" {
+				return fmt.Errorf("--output goes with --input (--image prints the top classes)")
+			}
+			if err := checkOutputFile("output", output, force); err != nil {
+				return err
+			}
 			m, err := mf.load()
 			if err != nil {
 				return err
@@ -56,10 +63,16 @@ the top-5 classes.`,
 			if image != "" {
 				return inferImage(cmd, m, image, p, top)
 			}
-			return inferTensor(m, input, output, p)
+			out, err := inferTensor(m, input, p)
+			if err != nil {
+				return err
+			}
+			return writeOutputs(commandContext(cmd), nil, force, outputFile{"output", output, out})
 		},
 	}
 	mf.register(cmd)
+	mf.registerNorm(cmd)
+	registerForce(cmd, &force)
 	fl := cmd.Flags()
 	fl.StringVar(&input, "input", "", "safetensors file with tensor \"input\" (B,C,H,W)")
 	fl.StringVar(&output, "output", "", "safetensors file to write tensor \"logits\" to")
@@ -69,28 +82,39 @@ the top-5 classes.`,
 	return cmd
 }
 
-func inferTensor(m *vim.Model, input, output string, p vim.Precision) error {
+// inferTensor runs the model on tensor "input" of the safetensors file
+// input and returns the safetensors encoding of its logits.
+func inferTensor(m *vim.Model, input string, p vim.Precision) ([]byte, error) {
 	f, err := ckpt.Read(input)
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("--input: %w", err)
 	}
 	t, ok := f.Get("input")
 	if !ok {
-		return fmt.Errorf("%s: no tensor named \"input\"", input)
+		return nil, fmt.Errorf("--input %s: no tensor named \"input\"", input)
 	}
 	c := m.Config
 	if len(t.Shape) != 4 || t.Shape[1] != c.Channels || t.Shape[2] != c.ImgH || t.Shape[3] != c.ImgW {
-		return fmt.Errorf("%s: tensor input has shape %v, want (B,%d,%d,%d)", input, t.Shape, c.Channels, c.ImgH, c.ImgW)
+		return nil, fmt.Errorf("--input %s: tensor input has shape %v, want (B,%d,%d,%d)", input, t.Shape, c.Channels, c.ImgH, c.ImgW)
+	}
+	if t.Shape[0] < 1 {
+		return nil, fmt.Errorf("--input %s: tensor input has no image (shape %v)", input, t.Shape)
+	}
+	for i, v := range t.Data {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			size := c.Channels * c.ImgH * c.ImgW
+			return nil, fmt.Errorf("--input %s: tensor input: value %g at image %d, element %d (not a finite number)", input, v, i/size, i%size)
+		}
 	}
 	logits, err := m.Infer(t.Data, t.Shape[0], p)
 	if err != nil {
-		return fmt.Errorf("%s: %w", input, err)
+		return nil, fmt.Errorf("--input %s: %w", input, err)
 	}
 	out := &ckpt.File{
 		Tensors:  []ckpt.Tensor{{Name: "logits", DType: "F64", Shape: []int{t.Shape[0], c.Classes}, Data: logits}},
 		Metadata: map[string]string{"model": c.Name, "precision": p.String(), "generator": "vimsim " + version},
 	}
-	return ckpt.WriteSafetensors(output, out)
+	return ckpt.EncodeSafetensors(out)
 }
 
 // topK returns the indices of the k largest values, ties by lower index.

@@ -1,14 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 
 	"github.com/spf13/cobra"
 	"github.com/vimsim/vimsim/hw/cost"
-	"github.com/vimsim/vimsim/internal/atomicfile"
 	"github.com/vimsim/vimsim/internal/shard"
 	"github.com/vimsim/vimsim/quant/intprog"
 	"github.com/vimsim/vimsim/sim"
@@ -18,6 +17,7 @@ import (
 // mergeOptions are the flags of vimsim merge.
 type mergeOptions struct {
 	out, predictions string
+	force            bool
 }
 
 // merger reduces the partials of one command, in shard order, into the
@@ -52,6 +52,7 @@ mismatched shard is refused with an error naming it, and nothing is written.`,
 	fl := cmd.Flags()
 	fl.StringVar(&opt.out, "out", "", "output file (eval, sim; default stdout) or directory (sweep)")
 	fl.StringVar(&opt.predictions, "predictions", "", "eval: write the reference method's predicted class of each image, one per line, to this file")
+	registerForce(cmd, &opt.force)
 	return cmd
 }
 
@@ -133,21 +134,20 @@ func mergeEval(cmd *cobra.Command, parts []*shard.Partial, opt mergeOptions) err
 	if err != nil {
 		return err
 	}
-	if opt.predictions != "" {
-		f, err := atomicfile.Create(opt.predictions)
-		if err != nil {
-			return err
-		}
-		defer f.Abort()
-		if err := sim.WritePredictions(f, preds); err != nil {
-			return err
-		}
-		if err := f.Commit(); err != nil {
-			return err
-		}
-	}
 	rep := ev.Report(res[0].Model, res[0].Data, false)
-	return writeOutput(cmd.OutOrStdout(), opt.out, func(w io.Writer) error { return writeEvalReport(w, rep, res[0].Format) })
+	var report bytes.Buffer
+	if err := writeEvalReport(&report, rep, res[0].Format); err != nil {
+		return err
+	}
+	files := []outputFile{{"out", opt.out, report.Bytes()}}
+	if opt.predictions != "" {
+		var b bytes.Buffer
+		if err := sim.WritePredictions(&b, preds); err != nil {
+			return err
+		}
+		files = append(files, outputFile{"predictions", opt.predictions, b.Bytes()})
+	}
+	return writeOutputs(commandContext(cmd), cmd.OutOrStdout(), opt.force, files...)
 }
 
 // simPartial is the result of a shard of vimsim sim: its images' part of
@@ -200,7 +200,11 @@ func mergeSim(cmd *cobra.Command, parts []*shard.Partial, opt mergeOptions) erro
 	}
 	r := res[0]
 	out := sim.DatasetReport{Model: r.Model, Data: r.Data, Program: r.Program, Recipe: r.Recipe, Report: rep}
-	return writeOutput(cmd.OutOrStdout(), opt.out, func(w io.Writer) error { return writeSimReport(w, out, r.Format, r.Ops) })
+	var report bytes.Buffer
+	if err := writeSimReport(&report, out, r.Format, r.Ops); err != nil {
+		return err
+	}
+	return writeOutputs(commandContext(cmd), cmd.OutOrStdout(), opt.force, outputFile{"out", opt.out, report.Bytes()})
 }
 
 // sweepPartial is the result of a shard of vimsim sweep: its designs,
@@ -229,5 +233,5 @@ func mergeSweep(cmd *cobra.Command, parts []*shard.Partial, opt mergeOptions) er
 	if st, err := os.Stat(opt.out); err == nil && !st.IsDir() {
 		return fmt.Errorf("--out %s: not a directory", opt.out)
 	}
-	return writeSweep(cmd, pts, res[0].Model, opt.out)
+	return writeSweep(commandContext(cmd), cmd, pts, res[0].Model, opt.out, opt.force)
 }

@@ -15,6 +15,6 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newInferCmd(), newModelCmd(), newEvalCmd(), newArchCmd(), newCyclesCmd(), newRunCmd(), newSweepCmd(), newVectorsCmd(), newTraceCmd(), newCalibrateCmd(), newQModelCmd(), newSimCmd(), newMergeCmd(), newSlurmCmd())
+	root.AddCommand(newInferCmd(), newModelCmd(), newEvalCmd(), newArchCmd(), newCyclesCmd(), newRunCmd(), newSweepCmd(), newExploreCmd(), newVectorsCmd(), newTraceCmd(), newCalibrateCmd(), newQModelCmd(), newSimCmd(), newMergeCmd(), newSlurmCmd(), newVersionCmd())
 	return root
 }

@@ -12,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/vimsim/vimsim/hw/arch"
 	"github.com/vimsim/vimsim/hw/cost"
-	"github.com/vimsim/vimsim/internal/atomicfile"
 	"github.com/vimsim/vimsim/sim"
 	"github.com/vimsim/vimsim/vim"
 )
@@ -100,26 +99,12 @@ func (o *archOverrides) apply(s arch.Spec) (arch.Spec, error) {
 	return s, s.Validate()
 }
 
-// writeOutput renders into memory and then writes to path atomically, or
-// to w when path is empty.
-func writeOutput(w io.Writer, path string, render func(io.Writer) error) error {
-	var buf bytes.Buffer
-	if err := render(&buf); err != nil {
-		return err
-	}
-	if path == "" {
-		_, err := w.Write(buf.Bytes())
-		return err
-	}
-	return atomicfile.WriteFile(path, buf.Bytes())
-}
-
 // newRunCmd is `vimsim run`: the per-layer cycle, traffic and energy
 // estimate of one model on one architecture.
 func newRunCmd() *cobra.Command {
 	var mf modelFlags
 	var archArg, format, out, actions, accArch string
-	var perOp bool
+	var perOp, force bool
 	var ov archOverrides
 	var fid fidelityFlags
 	cmd := &cobra.Command{
@@ -143,6 +128,21 @@ func newRunCmd() *cobra.Command {
 			}
 			if ext := strings.ToLower(filepath.Ext(accArch)); accArch != "" && ext != ".yaml" && ext != ".yml" {
 				return fmt.Errorf("--accelergy-arch %q: want a .yaml or .yml file", accArch)
+			}
+			if err := checkOutputFile("out", out, force); err != nil {
+				return err
+			}
+			if err := checkOutputFile("actions", actions, force); err != nil {
+				return err
+			}
+			if err := checkOutputFile("accelergy-arch", accArch, force); err != nil {
+				return err
+			}
+			if out != "" && out == actions {
+				return fmt.Errorf("--out and --actions name the same file %s", out)
+			}
+			if accArch != "" && (accArch == out || accArch == actions) {
+				return fmt.Errorf("--accelergy-arch names the same file as --out or --actions: %s", accArch)
 			}
 			cfg, err := mf.config()
 			if err != nil {
@@ -176,37 +176,32 @@ func newRunCmd() *cobra.Command {
 			}
 			var summary *sim.FidelitySummary
 			if nfid > 0 && format != "csv" {
-				if summary, err = runFidelity(&mf, fid, nfid); err != nil {
+				if summary, err = runFidelity(cmd, &mf, fid, nfid); err != nil {
 					return fmt.Errorf("fidelity: %w", err)
 				}
 			}
-			err = writeOutput(cmd.OutOrStdout(), out, func(w io.Writer) error {
-				switch format {
-				case "json":
-					return writeJSON(w, runReport{Estimate: e, Fidelity: summary})
-				case "csv":
-					return e.WriteCSV(w, perOp)
+			var report bytes.Buffer
+			switch format {
+			case "json":
+				err = writeJSON(&report, runReport{Estimate: e, Fidelity: summary})
+			case "csv":
+				err = writeRunCSV(&report, e, perOp)
+			default:
+				if err = writeRunTable(&report, e, perOp); err == nil && summary != nil {
+					err = writeFidelityTable(&report, summary)
 				}
-				if err := writeRunTable(w, e, perOp); err != nil {
-					return err
-				}
-				if summary != nil {
-					return writeFidelityTable(w, summary)
-				}
-				return nil
-			})
+			}
 			if err != nil {
 				return err
 			}
+			files := []outputFile{{"out", out, report.Bytes()}}
 			if accArch != "" {
-				if err := atomicfile.WriteFile(accArch, archBytes.Bytes()); err != nil {
-					return err
-				}
+				files = append(files, outputFile{"accelergy-arch", accArch, archBytes.Bytes()})
 			}
 			if actionsFormat != "" {
-				return atomicfile.WriteFile(actions, actionBytes.Bytes())
+				files = append(files, outputFile{"actions", actions, actionBytes.Bytes()})
 			}
-			return nil
+			return writeOutputs(commandContext(cmd), cmd.OutOrStdout(), force, files...)
 		},
 	}
 	f := cmd.Flags()
@@ -218,6 +213,7 @@ func newRunCmd() *cobra.Command {
 	f.StringVar(&actions, "actions", "", "also write Accelergy action counts to this .yaml (Accelergy 0.4) or .csv file")
 	f.StringVar(&accArch, "accelergy-arch", "", "also write the Accelergy 0.4 architecture the action counts name to this .yaml file")
 	f.BoolVar(&perOp, "per-op", false, "one row per operation instead of per layer (table and csv)")
+	registerForce(cmd, &force)
 	fid.register(f)
 	return cmd
 }
@@ -276,6 +272,8 @@ func writeRunTable(w io.Writer, e cost.Estimate, perOp bool) error {
 		{"latency", fmt.Sprintf("%s cycles = %.3f ms (serial %s, pipelined bound %s)", commas(tot.Cycles), tot.LatencyMS,
 			commas(tot.SerialCycles), commas(tot.PipelinedCycles))},
 		{"throughput", fmt.Sprintf("%.1f images/s, %.1f GOPS (2 ops/MAC, %s MACs)", tot.ImagesPerS, tot.GOPS, commas(tot.MACs))},
+		{"MACs", fmt.Sprintf("model %s (vim-forward.md §6, the MACs column); datapath %s (all unit products, as vimsim sim counts)",
+			commas(tot.MACs), commas(tot.Counts.MACs))},
 		{"energy", fmt.Sprintf("%.1f µJ/image, %.3f TOPS/W, %.3f W", tot.UJPerImage, tot.TOPSPerW, tot.PowerW)},
 		{"energy by unit µJ", fmt.Sprintf("array %s, scan %s, dwconv %s, vector %s, norm %s",
 			uj(en.Array), uj(en.Scan), uj(en.DWConv), uj(en.Vector), uj(en.Norm))},

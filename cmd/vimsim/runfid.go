@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/vimsim/vimsim/data"
 	"github.com/vimsim/vimsim/quant"
@@ -20,7 +21,7 @@ type fidelityFlags struct {
 }
 
 func (f *fidelityFlags) register(fl *pflag.FlagSet) {
-	fl.IntVar(&f.images, "fidelity", -1, "images of --fidelity-data run on the int8 datapath for the fidelity summary (-1: 64 for the embedded default model, else 0 = off)")
+	fl.IntVar(&f.images, "fidelity", -1, "images of --fidelity-data run on the int8 datapath for the fidelity summary (-1: 64 for the embedded default model, which calibrates and simulates for some 10-20 s; else 0 = off, the cost model alone)")
 	fl.StringVar(&f.data, "fidelity-data", "sample", "dataset of the fidelity summary and its calibration")
 	fl.IntVar(&f.calib, "fidelity-calib", 64, "calibration images of the fidelity summary (paper method, W8A8 unless --recipe or the bit flags say otherwise)")
 	f.prec.register(fl, "of the fidelity summary's calibration")
@@ -49,20 +50,25 @@ func (f *fidelityFlags) count(model string) (int, error) {
 // runFidelity calibrates the paper method on f.data, compiles the integer
 // program and compares n images of f.data on the int8 datapath with the
 // float reference and the fake-quant path.
-func runFidelity(mf *modelFlags, f fidelityFlags, n int) (*sim.FidelitySummary, error) {
+func runFidelity(cmd *cobra.Command, mf *modelFlags, f fidelityFlags, n int) (*sim.FidelitySummary, error) {
+	ctx := commandContext(cmd)
 	m, err := mf.load()
 	if err != nil {
 		return nil, err
 	}
-	calib, desc, err := calibrationImages(f.data, "train", f.calib, m.Config, 1)
+	calib, desc, err := calibrationImages(f.data, "", f.calib, m.Config, 1, "--fidelity-calib")
 	if err != nil {
 		return nil, fmt.Errorf("--fidelity-data: %w", err)
 	}
-	opt := quant.DefaultOptions()
-	if err := f.prec.apply(&opt); err != nil {
+	qopt := quant.DefaultOptions()
+	if err := f.prec.apply(&qopt); err != nil {
 		return nil, err
 	}
-	b, err := quant.Build(m, calib, quant.BuildOptions{Quant: opt, Data: desc})
+	qopt.Context = ctx
+	bar, prog := calibrationBar(cmd, m.Config.Depth, true)
+	qopt.Progress = prog
+	b, err := quant.Build(m, calib, quant.BuildOptions{Quant: qopt, Data: desc, Context: ctx})
+	bar.Finish()
 	if err != nil {
 		return nil, err
 	}
@@ -80,7 +86,24 @@ func runFidelity(mf *modelFlags, f fidelityFlags, n int) (*sim.FidelitySummary, 
 	if err != nil {
 		return nil, fmt.Errorf("--fidelity-data %s: %w", f.data, err)
 	}
-	rep, err := sim.RunFidelity(p, m, qm, imgs, labels, len(labels), sim.FidelityOptions{})
+	fid, err := sim.NewFidelity(p, m, qm, sim.FidelityOptions{Context: ctx})
+	if err != nil {
+		return nil, err
+	}
+	n = len(labels)
+	size := len(imgs) / max(n, 1)
+	ibar := newBar(cmd, n, "fidelity", "images")
+	const chunk = 8
+	for start := 0; start < n; start += chunk {
+		end := min(n, start+chunk)
+		if err := fid.Add(imgs[start*size:end*size], labels[start:end], end-start); err != nil {
+			ibar.Abort()
+			return nil, err
+		}
+		ibar.Set(end)
+	}
+	ibar.Finish()
+	rep, err := fid.Report()
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/vimsim/vimsim/data"
+	"github.com/vimsim/vimsim/internal/progress"
 	"github.com/vimsim/vimsim/internal/shard"
 )
 
@@ -81,27 +82,33 @@ func (s *shardRun) write(items int, extra shard.Inputs, result any) error {
 	return shard.Write(s.partial, shard.NewHeader(s.name, s.spec, items, in), result)
 }
 
-// progress is where a long run reports its advance. (The cli helper's
-// internal/progress will implement it.)
-type progress interface {
+// runProgress is where a long run reports its advance.
+type runProgress interface {
 	update(done int)
 	finish()
 }
 
 // newRunProgress returns the progress report of a run over total units
-// (e.g. "images") on w: eval's bar on a terminal for an unsharded run; for
-// a shard, lines naming it ("shard 2/4: 310/500 images, ETA 12s"), one
-// when it starts, one every logEvery and one when it ends, which suit the
-// log files of batch jobs.
-func newRunProgress(w io.Writer, sh shard.Spec, unit string, total int) progress {
+// (e.g. "images") on cmd's stderr: for an unsharded run, the bar of
+// newBar, labelled label (drawn on a terminal only); for a shard, lines
+// naming it ("shard 2/4: 310/500 images, ETA 12s"), one when it starts,
+// one every logEvery and one when it ends, which suit the log files of
+// batch jobs.
+func newRunProgress(cmd *cobra.Command, sh shard.Spec, label, unit string, total int) runProgress {
 	if !sh.Sharded() {
-		return newProgressBar(w, total)
+		return barProgress{newBar(cmd, total, label, unit)}
 	}
 	now := time.Now()
-	p := &logProgress{w: w, prefix: "shard " + sh.String() + ": ", unit: unit, total: total, start: now, last: now}
+	p := &logProgress{w: cmd.ErrOrStderr(), prefix: "shard " + sh.String() + ": ", unit: unit, total: total, start: now, last: now}
 	fmt.Fprintf(p.w, "%s%d %s\n", p.prefix, total, unit)
 	return p
 }
+
+// barProgress is a progress bar of internal/progress as a run's progress.
+type barProgress struct{ bar *progress.Bar }
+
+func (b barProgress) update(done int) { b.bar.Set(done) }
+func (b barProgress) finish()         { b.bar.Finish() }
 
 // logEvery is the interval of progress lines.
 const logEvery = 10 * time.Second

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"strconv"
@@ -11,10 +12,10 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/vimsim/vimsim/data"
 	"github.com/vimsim/vimsim/hw/datapath"
-	"github.com/vimsim/vimsim/internal/atomicfile"
 	"github.com/vimsim/vimsim/quant"
 	"github.com/vimsim/vimsim/sim"
 	"github.com/vimsim/vimsim/vim"
+	"github.com/vimsim/vimsim/vim/ckpt"
 )
 
 // simOptions are the flags of vimsim sim other than the model's and the
@@ -24,6 +25,7 @@ type simOptions struct {
 	limit, batch        int
 	format, out         string
 	program             string
+	force               bool
 	ops                 bool
 	mergeK              int
 	shard               string
@@ -62,8 +64,9 @@ exactly the report of the whole run (see vimsim slurm).`,
 			return runSim(cmd, &mf, &cf, opt)
 		},
 	}
-	mf.register(cmd)
+	mf.registerSeedDraws(cmd)
 	cf.register(cmd)
+	registerForce(cmd, &opt.force)
 	fl := cmd.Flags()
 	fl.StringVar(&opt.qmodel, "qmodel", "", "quantized model file (vimsim calibrate); default: calibrate with --method")
 	fl.StringVar(&opt.data, "data", "sample", "dataset (calibration from its train split, evaluation from --split): "+strings.Join(data.KnownSpecs(), ", "))
@@ -82,6 +85,7 @@ exactly the report of the whole run (see vimsim slurm).`,
 // runSim checks the flags, prepares the quantized model and the program,
 // runs the fidelity comparison and writes the report.
 func runSim(cmd *cobra.Command, mf *modelFlags, cf *calibFlags, opt simOptions) error {
+	ctx := commandContext(cmd)
 	if opt.format != "table" && opt.format != "json" {
 		return fmt.Errorf("--format %q: want table or json", opt.format)
 	}
@@ -93,6 +97,15 @@ func runSim(cmd *cobra.Command, mf *modelFlags, cf *calibFlags, opt simOptions) 
 	}
 	if opt.mergeK < 0 || opt.mergeK > 16 {
 		return fmt.Errorf("--merge-k %d: want 0 to 16", opt.mergeK)
+	}
+	if err := checkOutputFile("out", opt.out, opt.force); err != nil {
+		return err
+	}
+	if err := checkOutputFile("program", opt.program, opt.force); err != nil {
+		return err
+	}
+	if opt.out != "" && opt.out == opt.program {
+		return fmt.Errorf("--out and --program name the same file %s", opt.out)
 	}
 	split, err := data.ParseSplit(opt.split)
 	if err != nil {
@@ -124,41 +137,52 @@ func runSim(cmd *cobra.Command, mf *modelFlags, cf *calibFlags, opt simOptions) 
 		cfg = qm.Config
 		m.Config.Mean, m.Config.Std = cfg.Mean, cfg.Std
 	}
-	calib, desc, err := calibrationImages(opt.data, "train", cf.calib, cfg, mf.seed)
+	// Open the evaluation split first: a bad --split is refused before the
+	// calibration.
+	ds, err := data.Open(opt.data, opt.split) // the flag's own text: "val" is refused where there is none
+	if err != nil {
+		return fmt.Errorf("--split %s: %w", opt.split, err)
+	}
+	defer ds.Close()
+	calib, desc, err := calibrationImages(opt.data, "", cf.calib, cfg, mf.seed, "--calib")
 	if err != nil {
 		return err
 	}
-	b, err := quant.Build(m, calib, quant.BuildOptions{QModel: qm, Quant: qopt, Data: desc, MergeGroups: opt.mergeK})
+	qopt.Context = ctx
+	bar, prog := calibrationBar(cmd, cfg.Depth, true)
+	qopt.Progress = prog
+	b, err := quant.Build(m, calib, quant.BuildOptions{QModel: qm, Quant: qopt, Data: desc, MergeGroups: opt.mergeK, Context: ctx})
+	bar.Finish()
 	if err != nil {
 		return err
 	}
 	p, qm := b.Program, b.QModel
+	var program []byte
 	if opt.program != "" {
-		if err := p.Write(opt.program); err != nil {
+		f, err := p.File()
+		if err != nil {
 			return err
+		}
+		if program, err = ckpt.EncodeSafetensors(f); err != nil {
+			return fmt.Errorf("--program: %w", err)
 		}
 	}
 	pre, err := data.NewPreprocessor(p.Config)
 	if err != nil {
 		return fmt.Errorf("model %s: %w", mf.model, err)
 	}
-	ds, err := data.Open(opt.data, string(split))
-	if err != nil {
-		return err
-	}
-	defer ds.Close()
 	loader := data.NewLoader(ds, pre, data.LoaderOptions{Batch: opt.batch, Limit: opt.limit})
 	images := loader.Len()
 	if err := sr.restrict(loader); err != nil {
 		return err
 	}
-	fid, err := sim.NewFidelity(p, m, qm, sim.FidelityOptions{Part: sr.sharded()})
+	fid, err := sim.NewFidelity(p, m, qm, sim.FidelityOptions{Context: ctx, Part: sr.sharded()})
 	if err != nil {
 		return err
 	}
-	bar := newRunProgress(cmd.ErrOrStderr(), sr.spec, "images", loader.Len())
-	err = fid.AddAll(loader, bar.update)
-	bar.finish()
+	ibar := newRunProgress(cmd, sr.spec, "sim", "images", loader.Len())
+	err = fid.AddAll(loader, ibar.update)
+	ibar.finish()
 	if err != nil {
 		return err
 	}
@@ -174,19 +198,15 @@ func runSim(cmd *cobra.Command, mf *modelFlags, cf *calibFlags, opt simOptions) 
 		return err
 	}
 	out := sim.DatasetReport{Model: mf.model, Data: dataName, Program: p.Source, Recipe: modelRecipeName(qm), Report: rep}
-	write := func(w io.Writer) error { return writeSimReport(w, out, opt.format, opt.ops) }
-	if opt.out == "" {
-		return write(cmd.OutOrStdout())
-	}
-	f, err := atomicfile.Create(opt.out)
-	if err != nil {
+	var report bytes.Buffer
+	if err := writeSimReport(&report, out, opt.format, opt.ops); err != nil {
 		return err
 	}
-	defer f.Abort()
-	if err := write(f); err != nil {
-		return err
+	files := []outputFile{{"out", opt.out, report.Bytes()}}
+	if opt.program != "" {
+		files = append(files, outputFile{"program", opt.program, program})
 	}
-	return f.Commit()
+	return writeOutputs(ctx, cmd.OutOrStdout(), opt.force, files...)
 }
 
 func newSimTable(w io.Writer, header ...string) *tablewriter.Table {
@@ -246,7 +266,7 @@ func writeSimReport(w io.Writer, r sim.DatasetReport, format string, ops bool) e
 		return err
 	}
 	fmt.Fprintln(w)
-	header := []string{"layer", "MACs", "requants", "LUT", "exps", "rsqrts", "saturations", "overflows"}
+	header := []string{"layer", "datapath MACs", "requants", "LUT", "exps", "rsqrts", "saturations", "overflows"}
 	if ops {
 		t = newSimTable(w, append([]string{"layer", "op"}, header[1:]...)...)
 		for _, o := range r.Ops {
@@ -269,5 +289,12 @@ func writeSimReport(w io.Writer, r sim.DatasetReport, format string, ops bool) e
 	if err := t.Append(counterRow("total", r.Total)); err != nil {
 		return err
 	}
-	return t.Render()
+	if err := t.Render(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(w, "%s per image: datapath MACs count every product the integer units form (docs/DATAPATH.md:\n"+
+		"4N+3 per scan channel and step, 3 per RMSNorm element, the split-K groups of the program); vimsim run's\n"+
+		"MACs are the model's (vim-forward.md §6: GEMMs, conv, 3 per scan state update), which are fewer.\n",
+		commas(r.Total.MACs/int64(max(r.Images, 1))))
+	return err
 }

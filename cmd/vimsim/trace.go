@@ -1,8 +1,8 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -16,6 +16,7 @@ import (
 func newTraceCmd() *cobra.Command {
 	var mf modelFlags
 	var archArg, out string
+	var force bool
 	var ov archOverrides
 	cmd := &cobra.Command{
 		Use:   "trace --model M --arch A --out trace.json",
@@ -29,6 +30,9 @@ the schedule follows the architecture's overlap mode (docs/RTL.md §11).
 Without --out the trace goes to stdout.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkOutputFile("out", out, force); err != nil {
+				return err
+			}
 			cfg, err := mf.config()
 			if err != nil {
 				return fmt.Errorf("--model: %w", err)
@@ -44,9 +48,11 @@ Without --out the trace goes to stdout.`,
 			if err != nil {
 				return err
 			}
-			return writeOutput(cmd.OutOrStdout(), out, func(w io.Writer) error {
-				return traces.WriteChromeTrace(w, e)
-			})
+			var buf bytes.Buffer
+			if err := traces.WriteChromeTrace(&buf, e); err != nil {
+				return err
+			}
+			return writeOutputs(commandContext(cmd), cmd.OutOrStdout(), force, outputFile{"out", out, buf.Bytes()})
 		},
 	}
 	mf.register(cmd)
@@ -54,5 +60,6 @@ Without --out the trace goes to stdout.`,
 	f.StringVar(&archArg, "arch", "systolic16", "architecture preset ("+strings.Join(arch.PresetNames(), ", ")+") or spec file")
 	ov.register(cmd)
 	f.StringVar(&out, "out", "", "write the trace to this file (atomically) instead of stdout")
+	registerForce(cmd, &force)
 	return cmd
 }

@@ -5,10 +5,8 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 
 	"github.com/spf13/cobra"
 	"github.com/vimsim/vimsim/data"
@@ -82,16 +80,10 @@ so an interrupted run leaves no partial DIR; an existing non-empty DIR is
 refused without --force.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			if ctx == nil {
-				ctx = context.Background()
-			}
-			ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			return runVectors(ctx, cmd, mf, cf, opt)
+			return runVectors(commandContext(cmd), cmd, mf, cf, opt)
 		},
 	}
-	mf.register(cmd)
+	mf.registerSeedDraws(cmd)
 	cf.register(cmd)
 	cf.calib = vectorsCalib
 	cmd.Flags().Lookup("calib").DefValue = fmt.Sprint(vectorsCalib)
@@ -146,17 +138,21 @@ func runVectors(ctx context.Context, cmd *cobra.Command, mf modelFlags, cf calib
 	if opt.image != "" && cmd.Flags().Changed("data") {
 		return fmt.Errorf("--image and --data are exclusive")
 	}
-	if opt.synthetic && (opt.image != "" || cmd.Flags().Changed("data") || opt.qmodel != "") {
-		return fmt.Errorf("--synthetic: no simulator run, so no --image, --data or --qmodel")
+	if opt.image != "" && cmd.Flags().Changed("index") {
+		return fmt.Errorf("--image and --index are exclusive (--index picks an image of --data)")
+	}
+	if opt.synthetic && (opt.image != "" || cmd.Flags().Changed("data") || cmd.Flags().Changed("index") || opt.qmodel != "") {
+		return fmt.Errorf("--synthetic: no simulator run, so no --image, --data, --index or --qmodel")
+	}
+	if opt.synthetic && (cf.prec.recipe != "" || cmd.Flags().Changed("wbits") || cmd.Flags().Changed("abits") || cmd.Flags().Changed("hbits")) {
+		return fmt.Errorf("--synthetic: pseudo-random int8 operands, so no --recipe, --wbits, --abits or --hbits (record a run of the recipe instead)")
 	}
 	if opt.mergeK < 0 || opt.mergeK > 16 {
 		return fmt.Errorf("--merge-k %d: want 0 to 16", opt.mergeK)
 	}
-	if !opt.force {
-		// Refuse early; WriteDir checks again before renaming.
-		if entries, err := os.ReadDir(opt.out); err == nil && len(entries) > 0 {
-			return fmt.Errorf("--out: output directory %s is not empty (use --force to replace it)", opt.out)
-		}
+	// Refuse early; WriteDir checks again before renaming.
+	if err := checkOutputDir("out", opt.out, opt.force); err != nil {
+		return err
 	}
 	rtlDir, err := vectorsRTLDir(opt.rtlDir)
 	if err != nil {
@@ -168,18 +164,22 @@ func runVectors(ctx context.Context, cmd *cobra.Command, mf modelFlags, cf calib
 	}
 	var run *vectorsRun
 	if !opt.synthetic {
-		if run, err = prepareVectorsRun(mf, cf, opt); err != nil {
+		if run, err = prepareVectorsRun(ctx, cmd, mf, cf, opt); err != nil {
 			return err
 		}
 		ropt.Source, ropt.Recipe = run.source, run.recipe
 	}
+	bar := newBar(cmd, 3, "vectors", "")
+	defer bar.Abort()
+	bar.Stage("record")
 	rec, err := traces.NewRecorder(ropt)
 	if err != nil {
 		return err
 	}
 	if run == nil {
 		err = traces.Synthetic(ctx, rec, cfg, opt.seed)
-	} else if err = run.record(rec); err == nil && opt.corners {
+	} else if err = run.record(ctx, rec); err == nil && opt.corners {
+		bar.Stage("corners")
 		err = traces.Corners(ctx, rec, run.p.Config, opt.seed)
 	}
 	if err != nil {
@@ -188,11 +188,22 @@ func runVectors(ctx context.Context, cmd *cobra.Command, mf modelFlags, cf calib
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	bar.Set(1)
+	bar.Stage("bundle")
 	b, err := rec.Bundle(traces.BundleOptions{RTLDir: rtlDir})
 	if err != nil {
 		return err
 	}
-	if err := b.WriteDir(ctx, opt.out, opt.force); err != nil {
+	bar.Set(2)
+	bar.Stage("write")
+	l, unlock := lockOutputs(ctx)
+	err = b.WriteDir(ctx, opt.out, opt.force)
+	if err == nil {
+		l.wrote = true
+	}
+	unlock()
+	bar.Finish()
+	if err != nil {
 		return err
 	}
 	var bytesTotal int
@@ -266,7 +277,7 @@ type vectorsRun struct {
 
 // prepareVectorsRun loads the model, reads or calibrates the quantized
 // model, compiles the program and preprocesses the image the flags name.
-func prepareVectorsRun(mf modelFlags, cf calibFlags, opt vectorsOptions) (*vectorsRun, error) {
+func prepareVectorsRun(ctx context.Context, cmd *cobra.Command, mf modelFlags, cf calibFlags, opt vectorsOptions) (*vectorsRun, error) {
 	qopt, err := cf.options(mf.seed)
 	if err != nil {
 		return nil, err
@@ -305,11 +316,15 @@ func prepareVectorsRun(mf modelFlags, cf calibFlags, opt vectorsOptions) (*vecto
 			calibData = "sample"
 		}
 	}
-	calib, desc, err := calibrationImages(calibData, "train", cf.calib, m.Config, mf.seed)
+	calib, desc, err := calibrationImages(calibData, "", cf.calib, m.Config, mf.seed, "--calib")
 	if err != nil {
 		return nil, fmt.Errorf("--calib-data: %w", err)
 	}
-	b, err := quant.Build(m, calib, quant.BuildOptions{QModel: qm, Quant: qopt, Data: desc, MergeGroups: opt.mergeK})
+	qopt.Context = ctx
+	bar, prog := calibrationBar(cmd, m.Config.Depth, true)
+	qopt.Progress = prog
+	b, err := quant.Build(m, calib, quant.BuildOptions{QModel: qm, Quant: qopt, Data: desc, MergeGroups: opt.mergeK, Context: ctx})
+	bar.Finish()
 	if err != nil {
 		return nil, err
 	}
@@ -323,8 +338,8 @@ func prepareVectorsRun(mf modelFlags, cf calibFlags, opt vectorsOptions) (*vecto
 }
 
 // record runs the program on the image with rec attached.
-func (r *vectorsRun) record(rec sim.Recorder) error {
-	res, err := sim.Run(r.p, r.img, 1, sim.Options{Recorder: rec})
+func (r *vectorsRun) record(ctx context.Context, rec sim.Recorder) error {
+	res, err := sim.Run(r.p, r.img, 1, sim.Options{Recorder: rec, Context: ctx})
 	if err != nil {
 		return err
 	}

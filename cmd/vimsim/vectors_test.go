@@ -500,6 +500,7 @@ func TestVectorsBadInput(t *testing.T) {
 		{[]string{"vectors", "--out", ok, "--method", "bogus"}, "bogus"},
 		{[]string{"vectors", "--out", ok, "--qmodel", filepath.Join(tmp, "missing.safetensors")}, "missing.safetensors"},
 		{[]string{"vectors", "--out", ok, "--synthetic", "--qmodel", "q.safetensors"}, "--synthetic"},
+		{[]string{"vectors", "--out", ok, "--synthetic", "--hbits", "16"}, "--synthetic: pseudo-random int8 operands, so no --recipe"},
 		{[]string{"vectors", "--out", ok, "--rtl-dir", filepath.Join(tmp, "missing")}, "--rtl-dir"},
 	} {
 		args := c.args

@@ -38,6 +38,12 @@ func chooseScale(vals []float64, nonNeg bool) axisScale {
 		pad := 0.06 * (b - a)
 		return axisScale{log: true, min: math.Pow(10, math.Max(a-pad, math.Min(a, -307))), max: math.Pow(10, math.Min(b+pad, 308))}
 	}
+	return linearScale(lo, hi, nonNeg)
+}
+
+// linearScale is the padded linear range of values in [lo, hi] (see
+// chooseScale).
+func linearScale(lo, hi float64, nonNeg bool) axisScale {
 	span := hi/2 - lo/2 // halves: no overflow
 	if !(span > 0) || span < 1e-9*math.Max(math.Abs(lo), math.Abs(hi)) {
 		// One value: ±10% of it (±1 around zero).

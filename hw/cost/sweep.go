@@ -180,6 +180,10 @@ func Sweep(designs []arch.Spec, model string, ops []intprog.Op, workers int) ([]
 	return pts, nil
 }
 
+// MarkFront sets the Pareto field of every design (see DesignPoint), for
+// callers that evaluate a sweep in parts (to report progress or stop it).
+func MarkFront(pts []DesignPoint) { markFront(pts) }
+
 // markFront sets the Pareto field of every design (see DesignPoint).
 func markFront(pts []DesignPoint) {
 	_, withUtil := frontObjectives(pts)
@@ -263,12 +267,12 @@ func ParetoFront(objs [][]float64, eligible []bool) []bool {
 	return on
 }
 
-// WriteSweepCSV writes one row per design.
+// WriteSweepCSV writes one row per design; utilisation is in percent.
 func WriteSweepCSV(w io.Writer, pts []DesignPoint) error {
 	cw := csv.NewWriter(w)
 	header := []string{"name", "rows", "cols", "dataflow", "clock_mhz", "scan_lanes", "scan_mode", "buffer_kib", "act_kib",
 		"dram_gbs", "tech", "overlap", "cycles", "latency_ms", "images_per_s", "gops", "uj_per_image", "tops_per_w",
-		"array_util", "dram_bytes", "bottleneck"}
+		"array_util_pct", "dram_bytes", "bottleneck"}
 	for _, p := range (Energy{}).Parts() {
 		header = append(header, p.Name+"_uj")
 	}
@@ -282,7 +286,7 @@ func WriteSweepCSV(w io.Writer, pts []DesignPoint) error {
 			fmtF(s.ClockMHz), strconv.Itoa(s.Scan.Lanes), string(s.Scan.Mode), strconv.Itoa(s.Buffers.IfmapKiB),
 			strconv.Itoa(s.Buffers.ActKiB), fmtF(s.DRAM.BandwidthGBs), s.Tech, string(s.Overlap),
 			strconv.FormatInt(p.Cycles, 10), fmtF(p.LatencyMS), fmtF(p.ImagesPerS), fmtF(p.GOPS), fmtF(p.UJPerImage),
-			fmtF(p.TOPSPerW), fmtF(p.ArrayUtil), strconv.FormatInt(p.DRAMBytes, 10), string(p.Bottleneck)}
+			fmtF(p.TOPSPerW), fmtF(100 * p.ArrayUtil), strconv.FormatInt(p.DRAMBytes, 10), string(p.Bottleneck)}
 		for _, part := range p.Energy.Parts() {
 			row = append(row, fmtF(part.PJ/1e6))
 		}
