@@ -6,6 +6,11 @@
 #                                             and the requantizer, generic, Xilinx UltraScale+ and iCE40 flows
 #   scripts/rtl-check.sh vectors MODEL LAYERS [ARCH] [SIM]
 #                                             vimsim vectors + make (SIM=iverilog or verilator)
+#   scripts/rtl-check.sh accept [SIMS] [DIR]  issue 13's acceptance run: every set of the default model
+#                                             (all layers) and of Vim-Ti layer 0 (as TestVectorsVimTiRTL)
+#                                             under each simulator of SIMS (default "iverilog verilator"),
+#                                             make -k; prints passed/total sets and the wall time of each
+#                                             run; vectors and logs in DIR (default a temporary directory)
 #
 # Run from anywhere inside the repository; exits non-zero on the first failure.
 set -eu
@@ -13,8 +18,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 rtl=$root/hw/rtl
 
 lint() {
-	for top in systolic_pe systolic_array_os gemm_os requant group_requant lut8 interp16 exp2_core exp2_unit scan_lane rmsnorm \
-		dwconv merge resadd; do
+	for top in systolic_pe systolic_array_os skew gemm_os systolic_array_ws gemm_ws requant group_requant lut8 interp16 exp2_core exp2_unit \
+		scan_lane rmsnorm dwconv merge resadd; do
 		out=$(verilator --lint-only -Wall --top-module "$top" "$rtl"/*.v 2>&1) || { echo "$out"; echo "lint $top: FAIL"; exit 1; }
 		[ -z "$out" ] || { echo "$out"; echo "lint $top: FAIL"; exit 1; }
 		echo "lint $top: clean"
@@ -57,9 +62,41 @@ vectors() {
 	make -C "$out" SIM="$sim"
 }
 
+# accept1 DIR SIM: run every set of DIR under SIM; print passed/total and the time.
+accept1() {
+	dir=$1 sim=$2
+	total=$(make -s -C "$dir" list | wc -l)
+	start=$(date +%s)
+	rc=0
+	make -k -C "$dir" SIM="$sim" BUILD="build-$sim" >"$dir/make-$sim.log" 2>&1 || rc=$?
+	secs=$(($(date +%s) - start))
+	passed=$(grep -c '^[^ ]*: PASS: [0-9]* vectors$' "$dir/make-$sim.log" || true)
+	printf 'accept %-8s %-9s %4d/%d sets PASS in %dm%02ds (make exit %d, log %s)\n' \
+		"$(basename "$dir")" "$sim" "$passed" "$total" $((secs / 60)) $((secs % 60)) "$rc" "$dir/make-$sim.log"
+	[ "$rc" -eq 0 ] && [ "$passed" -eq "$total" ]
+}
+
+accept() {
+	sims=${1:-"iverilog verilator"}
+	out=${2:-$(mktemp -d)}
+	mkdir -p "$out"
+	(cd "$root" && go build -o "$out/vimsim" ./cmd/vimsim)
+	[ -d "$out/default" ] || "$out/vimsim" vectors --layers all --rtl-dir "$rtl" --out "$out/default"
+	[ -d "$out/vimti" ] || "$out/vimsim" vectors --model vim-ti --layers 0 --calib 2 --ssm-images 1 \
+		--search-rows 128 --weight-search-rows 64 --rtl-dir "$rtl" --out "$out/vimti"
+	fail=0
+	for sim in $sims; do
+		for d in default vimti; do
+			accept1 "$out/$d" "$sim" || fail=1
+		done
+	done
+	return $fail
+}
+
 case ${1:-} in
 lint) lint ;;
 synth) shift; synth "${1:-}" ;;
 vectors) shift; vectors "$@" ;;
-*) sed -n '2,12p' "$0"; exit 2 ;;
+accept) shift; accept "$@" ;;
+*) sed -n '2,17p' "$0"; exit 2 ;;
 esac

@@ -12,9 +12,13 @@
 // the sets, the testbenches, a Makefile and a manifest.json into a Bundle,
 // which WriteDir writes atomically.
 //
-// Until the integer simulator records a real run, Synthetic drives a
+// A recorded simulator run drives a Recorder through Sink; Synthetic drives a
 // Recorder with deterministic pseudo-random operands at a model's shapes.
 // Corners records the part of Synthetic that a real run does not reach (the
-// edge-case sets, the exponent unit's sweep, the interpolated int16
-// softplus), to complete a recorded run.
+// edge-case and boundary sets that reach every corner DATAPATH.md lists, the
+// exponent unit's sweeps, the interpolated int16 softplus), to complete a
+// recorded run. The expected files include every flag the RTL outputs
+// (saturation, overflow, the scan's per-job flags and, in the scan's
+// corner sets, its per-state taps), recomputed step by step with the
+// datapath's primitives and checked against the datapath's own run.
 package traces

@@ -161,7 +161,7 @@ func synthEdges(rec *Recorder, seed uint64, layer int, cfg vim.Config) error {
 			return err
 		}
 	}
-	return nil
+	return boundarySets(rec, seed, layer, cfg)
 }
 
 // synthDWConvEdge records a convolution of T taps over T+3 steps and

@@ -27,6 +27,13 @@ func (r *Recorder) GEMM(layer int, op string, a datapath.Matrix[int8], w *datapa
 		return fmt.Errorf("vectors: gemm %s: %w", op, err)
 	}
 	R, C := r.opt.Arch.Array.Rows, r.opt.Arch.Array.Cols
+	if df := r.opt.Arch.Array.Dataflow; df != arch.OutputStationary {
+		sets, err := stationarySets(layer, op, df, a, w, out, R, C, r.opt.TileSets)
+		if err != nil {
+			return err
+		}
+		return r.keep(sets...)
+	}
 	cc, err := cost.ComputeCycles(R, C, arch.OutputStationary, cost.GEMM{M: M, K: K, N: N})
 	if err != nil {
 		return fmt.Errorf("vectors: gemm %s: %w", op, err)
@@ -39,26 +46,15 @@ func (r *Recorder) GEMM(layer int, op string, a datapath.Matrix[int8], w *datapa
 
 	ls := newSet(UnitGEMM, "tb_gemm_layer", layer, op, "gemm_layer")
 	ls.info = fmt.Sprintf("GEMM C = A·Wᵀ, M=%d K=%d N=%d on a %dx%d os array: %d folds of %d cycles", M, K, N, R, C, cc.Folds, cc.CyclesPerFold)
-	for _, p := range []struct {
-		n string
-		v int64
-		d string
-	}{
+	ls.paramTable([]paramDoc{
 		{"R", int64(R), "array rows"}, {"C", int64(C), "array columns"},
 		{"M", int64(M), "ifmap rows (tokens)"}, {"K", int64(K), "reduction depth"}, {"N", int64(N), "outputs"},
 		{"MF", int64(mf), "row folds"}, {"NF", int64(nf), "column folds"},
 		{"FOLD_CYCLES", cc.CyclesPerFold, "cost.ComputeCycles per-fold cycles, K + R + C - 2"},
 		{"TOTAL_CYCLES", total, "folds x FOLD_CYCLES = cost.ComputeCycles + 1"},
 		{"WATCHDOG_CYCLES", total + int64(8*(R+C)+K) + 1000, "testbench timeout"},
-	} {
-		ls.param(p.n, p.v, p.d)
-	}
-	ls.add(&tensor{name: "a", role: Stimulus, dtype: "int8", bits: 8, shape: []int{M, K}, layout: "row-major (m, k)", values: widen(a.Data)})
-	ls.add(&tensor{name: "w", role: Stimulus, dtype: weightDType(w), bits: 8, shape: []int{N, K}, layout: "row-major (n, k), the PyTorch Linear weight", values: widen(w.Data)})
-	weightWidth(ls, w)
-	ls.add(&tensor{name: "c", role: Expected, dtype: "int32", bits: 32, shape: []int{M, N}, layout: "row-major (m, n)", values: widen(out.Data)})
-	ls.vectors = M * N
-	ls.cycles = &Cycles{Fold: cc.CyclesPerFold, Total: total}
+	})
+	ls.gemmOperands(a, w, out, cc.CyclesPerFold, total)
 	sets := []*vectorSet{ls}
 
 	folds := [][2]int{{0, 0}}
@@ -69,6 +65,18 @@ func (r *Recorder) GEMM(layer int, op string, a datapath.Matrix[int8], w *datapa
 		sets = append(sets, tileSet(layer, op, i, f[0], f[1], a, w, out, R, C, cc.CyclesPerFold))
 	}
 	return r.keep(sets...)
+}
+
+// gemmOperands adds the files of a layer-level GEMM set (A, W and C, the
+// same for every dataflow) and its vector and cycle counts.
+func (s *vectorSet) gemmOperands(a datapath.Matrix[int8], w *datapath.Weights, out datapath.Matrix[int32], fold, total int64) {
+	M, K, N := a.Rows, w.K, w.N
+	s.add(&tensor{name: "a", role: Stimulus, dtype: "int8", bits: 8, shape: []int{M, K}, layout: "row-major (m, k)", values: widen(a.Data)})
+	s.add(&tensor{name: "w", role: Stimulus, dtype: weightDType(w), bits: 8, shape: []int{N, K}, layout: "row-major (n, k), the PyTorch Linear weight", values: widen(w.Data)})
+	weightWidth(s, w)
+	s.add(&tensor{name: "c", role: Expected, dtype: "int32", bits: 32, shape: []int{M, N}, layout: "row-major (m, n)", values: widen(out.Data)})
+	s.vectors = M * N
+	s.cycles = &Cycles{Fold: fold, Total: total}
 }
 
 // tileSet builds the edge-level vectors of fold (fm, fn): per cycle, the

@@ -33,6 +33,12 @@ func (r *Recorder) ChannelTables(layer int, op string, x datapath.Matrix[int8], 
 			tab[256*t+e] = v
 		}
 	}
+	sat := make([]int64, len(x.Data))
+	for i, v := range x.Data {
+		if ct.Tables[ct.Index[i%x.Cols]].Clamped[uint8(v)] {
+			sat[i] = 1
+		}
+	}
 	s := newSet(UnitNonlin, "tb_lut8", layer, op, "lut8")
 	s.info = fmt.Sprintf("int8 lookup, %d tokens x %d channels, %d channel tables", x.Rows, x.Cols, len(ct.Tables))
 	s.param("TOKENS", int64(x.Rows), "rows")
@@ -44,6 +50,7 @@ func (r *Recorder) ChannelTables(layer int, op string, x datapath.Matrix[int8], 
 	s.add(&tensor{name: "index", role: Stimulus, dtype: "uint8", bits: 8, shape: []int{x.Cols}, layout: "per channel: table index", values: widen(ct.Index)})
 	s.add(&tensor{name: "x", role: Stimulus, dtype: "int8", bits: 8, shape: []int{x.Rows, x.Cols}, layout: "row-major (token, channel)", values: widen(x.Data)})
 	s.add(&tensor{name: "y", role: Expected, dtype: "int8", bits: 8, shape: []int{x.Rows, x.Cols}, layout: "row-major (token, channel)", values: widen(out.Data)})
+	s.add(&tensor{name: "sat", role: Expected, dtype: "bit", bits: 1, shape: []int{x.Rows, x.Cols}, layout: "row-major (token, channel): the looked-up entry's clamped bit", values: sat})
 	s.vectors = x.Rows * x.Cols
 	return r.keep(s)
 }
@@ -78,6 +85,16 @@ func (r *Recorder) Interp16(layer int, op string, x []int16, t *datapath.InterpT
 	if err := datapath.ApplyInterp16(out, x, t, nil); err != nil {
 		return fmt.Errorf("vectors: interpolated lookup %s: %w", op, err)
 	}
+	sat := make([]int64, len(x))
+	for i, v := range x {
+		y, s := t.Lookup(v)
+		if y != out[i] {
+			return fmt.Errorf("vectors: interpolated lookup %s: element %d: Lookup %d, ApplyInterp16 %d", op, i, y, out[i])
+		}
+		if s {
+			sat[i] = 1
+		}
+	}
 	ew := t.Bits + datapath.Interp16Frac + 1
 	s := newSet(UnitNonlin, "tb_interp16", layer, op, "interp16")
 	s.info = fmt.Sprintf("interpolated int16 lookup, %d inputs, 2^%d+1 entries, int%d output", len(x), t.TableBits, t.Bits)
@@ -89,6 +106,7 @@ func (r *Recorder) Interp16(layer int, op string, x []int16, t *datapath.InterpT
 	s.add(&tensor{name: "table", role: Stimulus, dtype: fmt.Sprintf("int%d", ew), bits: ew, shape: []int{len(t.Entries)}, layout: "entry j", values: widen(t.Entries)})
 	s.add(&tensor{name: "x", role: Stimulus, dtype: "int16", bits: 16, shape: []int{len(x)}, layout: "flat", values: widen(x)})
 	s.add(&tensor{name: "y", role: Expected, dtype: fmt.Sprintf("int%d", t.Bits), bits: t.Bits, shape: []int{len(x)}, layout: "flat", values: widen(out)})
+	s.add(&tensor{name: "sat", role: Expected, dtype: "bit", bits: 1, shape: []int{len(x)}, layout: "flat: 1 when the output clamped", values: sat})
 	s.vectors = len(x)
 	return r.keep(s)
 }

@@ -188,7 +188,7 @@ type Options struct {
 	// synthetic operands); the widths each set needs are its defines.
 	Recipe string
 	// Arch is the accelerator: its array size sets the systolic vectors'
-	// R x C; the reference RTL implements the os dataflow only.
+	// R x C and its dataflow the GEMM sets (os: gemm_os; ws, is: gemm_ws).
 	Arch arch.Spec
 	// Units and Layers select what is recorded; nil selects everything.
 	Units  []Unit
@@ -223,10 +223,6 @@ func NewRecorder(opt Options) (*Recorder, error) {
 	}
 	if err := opt.Arch.Validate(); err != nil {
 		return nil, fmt.Errorf("vectors: arch %s: %w", opt.Arch.Name, err)
-	}
-	if opt.Arch.Array.Dataflow != arch.OutputStationary && opt.wants(UnitGEMM) {
-		return nil, fmt.Errorf("vectors: arch %s uses the %s dataflow; the reference RTL and its gemm vectors implement os only",
-			opt.Arch.Name, opt.Arch.Array.Dataflow)
 	}
 	return &Recorder{opt: opt, sets: map[string]*vectorSet{}, seen: map[string]int{}}, nil
 }

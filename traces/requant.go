@@ -42,6 +42,19 @@ func (r *Recorder) Requantize(layer int, op string, acc datapath.Matrix[int32], 
 			ts[t] = int64(q.TokenShift[q.TokenGroup[tokenOffset+t]])
 		}
 	}
+	// Per-element flags from the datapath's own counters (Requantizer.At).
+	sat := make([]int64, T*Ch)
+	ovf := make([]int64, T*Ch)
+	for t := 0; t < T; t++ {
+		for c := 0; c < Ch; c++ {
+			var k datapath.Counters
+			i := t*Ch + c
+			if v := q.At(acc.Data[i], tokenOffset+t, c, &k); v != out.Data[i] {
+				return fmt.Errorf("vectors: requant %s: element %d: At gives %d, Requantize %d", op, i, v, out.Data[i])
+			}
+			sat[i], ovf[i] = k.Saturations, k.Overflows
+		}
+	}
 	s := newSet(UnitRequant, "tb_requant", layer, op, "requant")
 	s.info = fmt.Sprintf("requantizer int32 -> int%d, %d tokens x %d channels, %d channel multipliers, %d token groups",
 		q.Bits, T, Ch, len(q.Mult), len(q.TokenShift))
@@ -57,6 +70,8 @@ func (r *Recorder) Requantize(layer int, op string, acc datapath.Matrix[int32], 
 	s.add(&tensor{name: "mult_shift", role: Stimulus, dtype: "uint6", bits: 6, shape: []int{Ch}, layout: "per channel: right shift of the channel's group multiplier", values: ms})
 	s.add(&tensor{name: "tok_shift", role: Stimulus, dtype: "int8", bits: 8, shape: []int{T}, layout: "per token: the token group's extra right shift (0 without token groups)", values: ts})
 	s.add(&tensor{name: "q", role: Expected, dtype: fmt.Sprintf("int%d", q.Bits), bits: q.Bits, shape: []int{T, Ch}, layout: "row-major (token, channel)", values: widen(out.Data)})
+	s.add(&tensor{name: "sat", role: Expected, dtype: "bit", bits: 1, shape: []int{T, Ch}, layout: "row-major (token, channel): 1 when the output clamped", values: sat})
+	s.add(&tensor{name: "ovf", role: Expected, dtype: "bit", bits: 1, shape: []int{T, Ch}, layout: "row-major (token, channel): 1 when acc + bias clamped to int32", values: ovf})
 	s.vectors = T * Ch
 	return r.keep(s)
 }
@@ -83,6 +98,21 @@ func (r *Recorder) RequantizeGroups(layer int, op string, accs []datapath.Matrix
 			acc[i*G+g] = int64(v)
 		}
 	}
+	// Per-element saturation flags from the datapath's counters, one
+	// output at a time.
+	sat := make([]int64, n)
+	one := make([]datapath.Matrix[int32], G)
+	for i := range sat {
+		for g, a := range accs {
+			one[g] = datapath.Matrix[int32]{Rows: 1, Cols: 1, Data: a.Data[i : i+1]}
+		}
+		var k datapath.Counters
+		v := datapath.NewMatrix[int32](1, 1)
+		if err := datapath.RequantizeGroups(v, one, q, &k); err != nil || v.Data[0] != out.Data[i] {
+			return fmt.Errorf("vectors: group requant %s: element %d: %d, %d (%v)", op, i, v.Data[0], out.Data[i], err)
+		}
+		sat[i] = k.Saturations
+	}
 	s := newSet(UnitRequant, "tb_group_requant", layer, op, "grequant")
 	s.info = fmt.Sprintf("group requantizer, %d groups, %d x %d outputs, int%d", G, rows, cols, q.Bits)
 	s.param("N_VEC", int64(n), "outputs")
@@ -95,6 +125,7 @@ func (r *Recorder) RequantizeGroups(layer int, op string, accs []datapath.Matrix
 		layout: "row-major (token, channel, group): line i*G + g = partial sum of group g", values: acc})
 	s.add(&tensor{name: "mult", role: Stimulus, dtype: "uint27", bits: 27, shape: []int{G}, layout: "per group: mantissa", values: widen(q.Mult)})
 	s.add(&tensor{name: "q", role: Expected, dtype: fmt.Sprintf("int%d", q.Bits), bits: q.Bits, shape: []int{rows, cols}, layout: "row-major (token, channel)", values: widen(out.Data)})
+	s.add(&tensor{name: "sat", role: Expected, dtype: "bit", bits: 1, shape: []int{rows, cols}, layout: "row-major (token, channel): 1 when the output clamped", values: sat})
 	s.vectors = n
 	return r.keep(s)
 }

@@ -56,18 +56,27 @@ var (
 	cyclesRe = regexp.MustCompile(`(?m)^(\S+): CYCLES: fold=(\d+) total=(\d+) \(model fold=(\d+) total=(\d+)\)$`)
 )
 
-// TestRTLGEMMShapes runs the gemm_os engine and the bare array against
+// TestRTLGEMMShapes runs the GEMM engines and the bare arrays against
 // GEMMs of random shapes on arrays of several sizes (1×4, 4×1, 3×5, 2×2,
-// 8×8) under Icarus Verilog, and checks that every fold takes exactly
-// cost.ComputeCycles' per-fold cycles (K + R + C − 2) and the whole GEMM
-// folds × that (cost.ComputeCycles + 1), as the testbench measures it.
+// 8×8, and 1×1 for ws/is) under Icarus Verilog, for every dataflow (os on
+// gemm_os, ws and is on gemm_ws), and checks that every fold takes exactly
+// cost.ComputeCycles' per-fold cycles (os: K + R + C − 2, ws: 2R + C + M − 2,
+// is: 2R + C + N − 2) and the whole GEMM folds × that (cost.ComputeCycles +
+// 1), as the testbench measures it.
 func TestRTLGEMMShapes(t *testing.T) {
 	requireTools(t, "iverilog", "vvp", "make")
 	r := rand.New(rand.NewPCG(11, 3))
-	for _, arr := range [][2]int{{1, 4}, {4, 1}, {3, 5}, {2, 2}, {8, 8}} {
-		R, C := arr[0], arr[1]
-		t.Run(fmt.Sprintf("%dx%d", R, C), func(t *testing.T) {
-			rec, err := NewRecorder(Options{Generator: "vimsim test", Arch: arraySpec(R, C), Units: []Unit{UnitGEMM}})
+	for _, c := range []struct {
+		df   arch.Dataflow
+		R, C int
+	}{
+		{arch.OutputStationary, 1, 4}, {arch.OutputStationary, 4, 1}, {arch.OutputStationary, 3, 5}, {arch.OutputStationary, 2, 2},
+		{arch.OutputStationary, 8, 8}, {arch.WeightStationary, 1, 1}, {arch.WeightStationary, 1, 4}, {arch.WeightStationary, 4, 1},
+		{arch.WeightStationary, 3, 5}, {arch.WeightStationary, 8, 8}, {arch.InputStationary, 2, 3}, {arch.InputStationary, 5, 2},
+	} {
+		R, C, df := c.R, c.C, c.df
+		t.Run(fmt.Sprintf("%s_%dx%d", df, R, C), func(t *testing.T) {
+			rec, err := NewRecorder(Options{Generator: "vimsim test", Arch: arraySpec(R, C).WithDataflow(df), Units: []Unit{UnitGEMM}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -104,22 +113,28 @@ func TestRTLGEMMShapes(t *testing.T) {
 			if len(layers) != len(shapes) {
 				t.Fatalf("%d CYCLES lines for %d GEMMs:\n%s", len(layers), len(shapes), out)
 			}
+			kind := "_gemm_layer"
+			if df != arch.OutputStationary {
+				kind = "_gemm_" + string(df) + "_layer"
+			}
 			for _, m := range layers {
-				i, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(m[1], "l00_g"), "_gemm_layer"))
+				i, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(m[1], "l00_g"), kind))
 				s := shapes[i]
-				cc, err := cost.ComputeCycles(R, C, arch.OutputStationary, cost.GEMM{M: s.M, K: s.K, N: s.N})
+				cc, err := cost.ComputeCycles(R, C, df, cost.GEMM{M: s.M, K: s.K, N: s.N})
 				if err != nil {
 					t.Fatal(err)
 				}
+				want := map[arch.Dataflow]int{arch.OutputStationary: s.K + R + C - 2, arch.WeightStationary: 2*R + C + s.M - 2,
+					arch.InputStationary: 2*R + C + s.N - 2}[df]
 				fold, _ := strconv.ParseInt(m[2], 10, 64)
 				total, _ := strconv.ParseInt(m[3], 10, 64)
-				if fold != cc.CyclesPerFold || fold != int64(s.K+R+C-2) || total != cc.Cycles+1 {
+				if fold != cc.CyclesPerFold || fold != int64(want) || total != cc.Cycles+1 {
 					t.Errorf("%s (M=%d K=%d N=%d on %dx%d): RTL fold %d total %d; hw per-fold %d, cycles %d",
 						m[1], s.M, s.K, s.N, R, C, fold, total, cc.CyclesPerFold, cc.Cycles)
 				}
 			}
 			// One flipped expected word makes make fail and names the set.
-			set := "l00_g2_gemm_layer"
+			set := "l00_g2" + kind
 			p := filepath.Join(dir, set, "c.exp.hex")
 			data, err := os.ReadFile(p)
 			if err != nil {

@@ -57,11 +57,28 @@ func (r *Recorder) Scan(layer int, op string, in datapath.ScanInputs, p *datapat
 	if u.TableBits() > 19 {
 		return fmt.Errorf("vectors: scan %s: %d table bits; the exp2 RTL supports 1..19", op, u.TableBits())
 	}
+	s, err := scanSet(layer, op, in, p, u, false)
+	if err != nil {
+		return err
+	}
+	return r.keep(s)
+}
+
+// scanSet builds the set of one scan direction; with stateTaps it also
+// holds the per-state taps (Ā′, q, H and their flags for every step,
+// channel and state), which the testbench compares when params.vh defines
+// SCAN_STATE_TAPS (the corner sets).
+func scanSet(layer int, op string, in datapath.ScanInputs, p *datapath.ScanParams, u *datapath.Exp2Unit, stateTaps bool) (*vectorSet, error) {
 	E, N, L := p.Channels, p.States, p.Steps
 	out := datapath.NewMatrix[int16](L, E)
 	taps := &datapath.ScanTaps{Y: datapath.NewMatrix[int8](L, E), Skip: datapath.NewMatrix[int32](L, E)}
-	if err := datapath.Scan(out, in, p, u, taps, nil); err != nil {
-		return fmt.Errorf("vectors: scan %s: %w", op, err)
+	var k datapath.Counters
+	if err := datapath.Scan(out, in, p, u, taps, &k); err != nil {
+		return nil, fmt.Errorf("vectors: scan %s: %w", op, err)
+	}
+	tr, err := traceScan(in, p, u, out, taps, k)
+	if err != nil {
+		return nil, fmt.Errorf("vectors: scan %s: %w", op, err)
 	}
 	mult := func(ms []datapath.Multiplier) (m, s []int64) {
 		m, s = make([]int64, len(ms)), make([]int64, len(ms))
@@ -118,6 +135,18 @@ func (r *Recorder) Scan(layer int, op string, in datapath.ScanInputs, p *datapat
 	s.add(&tensor{name: "out", role: Expected, dtype: "int16", bits: 16, shape: le, layout: "row-major (step, channel): gated output at s_m*2^-7", values: widen(out.Data)})
 	s.add(&tensor{name: "y", role: Expected, dtype: "int8", bits: 8, shape: le, layout: "row-major (step, channel): y'", values: widen(taps.Y.Data)})
 	s.add(&tensor{name: "v", role: Expected, dtype: "int32", bits: 32, shape: le, layout: "row-major (step, channel): D-skip sum V", values: widen(taps.Skip.Data)})
+	s.add(&tensor{name: "flags", role: Expected, dtype: "bits7", bits: scanFlagBits, shape: le,
+		layout: "row-major (step, channel): clamped {out, y', Yacc overflow, H, q, exponent input, Xu} (bit 0 = Xu)", values: tr.flags})
+	if stateTaps {
+		lens := []int{L, E, N}
+		s.define("SCAN_STATE_TAPS", 0, "the set carries the per-state taps")
+		s.add(&tensor{name: "abar", role: Expected, dtype: "uint32", bits: 32, shape: lens, layout: "row-major (step, channel, state): A' (UQ8.16)", values: tr.a})
+		sb := p.StateFormat().Bits
+		s.add(&tensor{name: "q", role: Expected, dtype: fmt.Sprintf("int%d", sb), bits: sb, shape: lens, layout: "row-major (step, channel, state): the new carried state", values: tr.q})
+		s.add(&tensor{name: "h", role: Expected, dtype: "int20", bits: 20, shape: lens, layout: "row-major (step, channel, state): H (Q11.8)", values: tr.h})
+		s.add(&tensor{name: "stflags", role: Expected, dtype: "bits3", bits: scanStateFlagBits, shape: lens,
+			layout: "row-major (step, channel, state): clamped {H, q, exponent input} (bit 0 = exponent input)", values: tr.sf})
+	}
 	s.vectors = L * E
-	return r.keep(s)
+	return s, nil
 }

@@ -68,7 +68,7 @@ type vectorSet struct {
 	info    string // one-line description for the headers
 }
 
-// Cycles are the cycle counts a GEMM testbench checks, from hw.ComputeCycles.
+// Cycles are the cycle counts a GEMM testbench checks, from cost.ComputeCycles.
 type Cycles struct {
 	Fold  int64 `json:"fold"`
 	Total int64 `json:"total"`
@@ -80,21 +80,39 @@ func (s *vectorSet) param(name string, v int64, doc string) {
 	s.params = append(s.params, param{name: name, value: v, doc: doc})
 }
 
-// define adds a `define NAME VALUE to params.vh: a setting of the
-// testbench that only some sets of a testbench carry (a set without it
-// renders exactly as before the setting existed; the testbench falls back
-// on its default with `ifdef).
+// paramDoc is one integer localparam in a table of them.
+type paramDoc struct {
+	name  string
+	value int64
+	doc   string
+}
+
+// paramTable adds integer parameters in order.
+func (s *vectorSet) paramTable(ps []paramDoc) {
+	for _, p := range ps {
+		s.param(p.name, p.value, p.doc)
+	}
+}
+
+// define adds a `define NAME VALUE to params.vh (`define NAME, a switch,
+// for v = 0): a setting of the testbench that only some sets of a
+// testbench carry (a set without it renders exactly as before the setting
+// existed; the testbench falls back on its default with `ifdef).
 func (s *vectorSet) define(name string, v int64, doc string) {
 	s.defines = append(s.defines, param{name: name, value: v, doc: doc})
 }
 
-// defineMap returns the defines of s by name (nil without any).
+// defineMap returns the valued defines of s (the widths) by name, nil
+// without any; switches are not listed.
 func (s *vectorSet) defineMap() map[string]int64 {
-	if len(s.defines) == 0 {
-		return nil
-	}
-	m := make(map[string]int64, len(s.defines))
+	var m map[string]int64
 	for _, d := range s.defines {
+		if d.value == 0 {
+			continue
+		}
+		if m == nil {
+			m = map[string]int64{}
+		}
 		m[d.name] = d.value
 	}
 	return m

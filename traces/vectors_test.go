@@ -752,10 +752,10 @@ func TestVectorUnitRecorder(t *testing.T) {
 	}
 }
 
-// TestCorners checks that Corners records exactly the edge sets, the
-// exponent sweep and the interpolated softplus of the selected blocks and
-// units, byte-identical to the same sets of Synthetic, and nothing for the
-// embedding, the head or units without corner sets.
+// TestCorners checks that Corners records exactly the edge and boundary
+// sets, the exponent sweep and the interpolated softplus of the selected
+// blocks and units, byte-identical to the same sets of Synthetic, and
+// nothing for the embedding or the head.
 func TestCorners(t *testing.T) {
 	cfg := testModel(t)
 	ctx := context.Background()
@@ -776,12 +776,17 @@ func TestCorners(t *testing.T) {
 		layers []int
 		want   []string
 	}{
-		{"all units, block 1", nil, []int{1}, []string{"l01_edge_dwconv", "l01_edge_merge", "l01_edge_requant", "l01_edge_resadd",
-			"l01_edge_rmsnorm", "l01_edge_scan", "l01_exp2", "l01_softplus_int16_interp16"}},
-		{"scan and vector, blocks 0 and 1", []Unit{UnitScan, UnitVector}, []int{0, 1}, []string{"l00_edge_merge", "l00_edge_resadd",
-			"l00_edge_scan", "l00_exp2", "l01_edge_merge", "l01_edge_resadd", "l01_edge_scan", "l01_exp2"}},
-		{"nonlin", []Unit{UnitNonlin}, []int{0}, []string{"l00_softplus_int16_interp16"}},
-		{"gemm", []Unit{UnitGEMM}, nil, nil},
+		{"all units, block 1", nil, []int{1}, []string{"l01_edge16_requant", "l01_edge1_grequant", "l01_edge1_lut8", "l01_edge32_requant",
+			"l01_edge62_grequant", "l01_edge8_interp16", "l01_edge_d1_rmsnorm", "l01_edge_dwconv", "l01_edge_eps_rmsnorm",
+			"l01_edge_exp_scan", "l01_edge_gemm_layer", "l01_edge_gemm_tile0", "l01_edge_gemm_tile1", "l01_edge_grequant",
+			"l01_edge_interp16", "l01_edge_lut8", "l01_edge_merge", "l01_edge_requant", "l01_edge_resadd", "l01_edge_rmsnorm",
+			"l01_edge_scan", "l01_edge_wide_rmsnorm", "l01_edge_wide_scan", "l01_exp2", "l01_exp2_ties", "l01_softplus_int16_interp16"}},
+		{"scan and vector, blocks 0 and 1", []Unit{UnitScan, UnitVector}, []int{0, 1}, []string{"l00_edge_exp_scan", "l00_edge_merge",
+			"l00_edge_resadd", "l00_edge_scan", "l00_edge_wide_scan", "l00_exp2", "l00_exp2_ties", "l01_edge_exp_scan", "l01_edge_merge",
+			"l01_edge_resadd", "l01_edge_scan", "l01_edge_wide_scan", "l01_exp2", "l01_exp2_ties"}},
+		{"nonlin", []Unit{UnitNonlin}, []int{0}, []string{"l00_edge1_lut8", "l00_edge8_interp16", "l00_edge_interp16", "l00_edge_lut8",
+			"l00_softplus_int16_interp16"}},
+		{"gemm", []Unit{UnitGEMM}, []int{0}, []string{"l00_edge_gemm_layer", "l00_edge_gemm_tile0", "l00_edge_gemm_tile1"}},
 		{"embed and head", nil, []int{layerEmbed, layerHead}, nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {

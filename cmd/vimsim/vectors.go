@@ -20,14 +20,15 @@ import (
 
 // vectorsOptions are the flags of vimsim vectors other than the model's.
 type vectorsOptions struct {
-	arch, out, units, layers string
-	image, data, calibData   string
-	qmodel                   string
-	index, mergeK            int
-	synthetic, corners       bool
-	seed                     uint64
-	rtlDir                   string
-	force                    bool
+	arch, dataflow, out, units string
+	layers                     string
+	image, data, calibData     string
+	qmodel                     string
+	index, mergeK              int
+	synthetic, corners         bool
+	seed                       uint64
+	rtlDir                     string
+	force                      bool
 }
 
 // vectorsCalib is the default --calib of vimsim vectors: the vectors are
@@ -55,7 +56,9 @@ this project's hw/rtl when vimsim runs inside its source tree, else a copy
 of the reference RTL written to DIR/rtl) and exits non-zero on any mismatch.
 
 Units (--units): gemm (systolic array: layer-level GEMMs and tile-level
-skewed streams of the first and last folds), requant, scan (scan lane and
+skewed streams of the first and last folds, for the output-stationary
+gemm_os or, with --dataflow ws/is or such an --arch, the weight-stationary
+gemm_ws, which also runs the input-stationary dataflow), requant, scan (scan lane and
 exponent unit), nonlin (SiLU/softplus tables), norm (RMSNorm), dwconv
 (depthwise causal conv1d), vector (direction merge, residual add), or all.
 Layers (--layers): block indices, ranges a-b, embed, head, or all.
@@ -85,7 +88,8 @@ refused without --force.`,
 	cf.calib = vectorsCalib
 	cmd.Flags().Lookup("calib").DefValue = fmt.Sprint(vectorsCalib)
 	f := cmd.Flags()
-	f.StringVar(&opt.arch, "arch", "systolic16", "architecture preset ("+strings.Join(arch.PresetNames(), ", ")+") or spec file; sets the array size")
+	f.StringVar(&opt.arch, "arch", "systolic16", "architecture preset ("+strings.Join(arch.PresetNames(), ", ")+") or spec file; sets the array size and dataflow")
+	f.StringVar(&opt.dataflow, "dataflow", "", "array dataflow of the GEMM vectors: os (gemm_os), ws or is (gemm_ws) (default: the architecture's)")
 	f.StringVar(&opt.out, "out", "", "output directory (required)")
 	f.BoolVar(&opt.force, "force", false, "replace an existing non-empty output directory")
 	f.StringVar(&opt.units, "units", "all", "units: gemm, requant, scan, nonlin, norm, dwconv, vector or all (comma-separated)")
@@ -122,6 +126,11 @@ func runVectors(ctx context.Context, cmd *cobra.Command, mf modelFlags, cf calib
 	spec, err := arch.ResolveSpec(opt.arch)
 	if err != nil {
 		return fmt.Errorf("--arch: %w", err)
+	}
+	if opt.dataflow != "" {
+		if spec.Array.Dataflow, err = arch.ParseDataflow(opt.dataflow); err != nil {
+			return fmt.Errorf("--dataflow: %w", err)
+		}
 	}
 	if opt.index < 0 {
 		return fmt.Errorf("--index %d: must be non-negative", opt.index)

@@ -20,6 +20,7 @@ module dwconv #(
     parameter integer LANES = 16,    // channels per beat
     parameter integer T     = 4,     // taps (kernel size), >= 1
     parameter integer MAXE  = 384,   // channels: ceil(MAXE / LANES) groups of history
+    parameter integer WW    = 8,     // tap width: 8 or 4 (int4 taps, DATAPATH.md §15.3)
     parameter integer NG    = (MAXE + LANES - 1) / LANES,
     parameter integer GB    = (NG > 1) ? $clog2(NG) : 1
 ) (
@@ -29,7 +30,7 @@ module dwconv #(
     input  wire                   first,   // step t == 0: x[t-1..t-T+1] read as 0
     input  wire [GB-1:0]          grp,     // channel group: lane p = channel grp*LANES + p
     input  wire [LANES*8-1:0]     in_x,    // lane p: x[t][channel]                      (int8)
-    input  wire [LANES*T*8-1:0]   in_w,    // lane p, tap k at [(p*T+k)*8 +: 8]: w[channel][k] (int8)
+    input  wire [LANES*T*WW-1:0]  in_w,    // lane p, tap k at [(p*T+k)*WW +: WW]: w[channel][k] (intWW)
     output reg                    out_valid,
     output reg  [LANES*32-1:0]    out_y    // lane p: y[t][channel]                      (int32)
 );
@@ -66,7 +67,8 @@ module dwconv #(
 
     // Stage 1: the window and the taps.
     reg                   v1;
-    reg [LANES*T*8-1:0]   win1, w1;
+    reg [LANES*T*8-1:0]   win1;
+    reg [LANES*T*WW-1:0]  w1;
     always @(posedge clk) begin
         if (!rst_n)
             v1 <= 1'b0;
@@ -83,7 +85,7 @@ module dwconv #(
         for (p = 0; p < LANES; p = p + 1) begin : mac
             for (k = 0; k < T; k = k + 1) begin : tap
                 wire signed [7:0] xv = win1[(p*T+k)*8 +: 8];
-                wire signed [7:0] wv = w1[(p*T+k)*8 +: 8];
+                wire signed [WW-1:0] wv = w1[(p*T+k)*WW +: WW];
                 assign prod[(p*T+k)*16 +: 16] = xv * wv;
             end
         end

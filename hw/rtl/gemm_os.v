@@ -80,58 +80,8 @@ module gemm_os #(
     wire [C*WW-1:0] w_now = fire ? in_w : {(C*WW){1'b0}};
     wire [R*AW-1:0] a_skew;
     wire [C*WW-1:0] w_skew;
-
-    genvar i;
-    generate
-        for (i = 0; i < R; i = i + 1) begin : g_askew
-            if (i == 0) begin : g_direct
-                assign a_skew[0 +: AW] = a_now[0 +: AW];
-            end else if (i == 1) begin : g_one
-                reg [AW-1:0] line;
-                always @(posedge clk) begin
-                    if (!rst_n)
-                        line <= {AW{1'b0}};
-                    else
-                        line <= a_now[AW +: AW];
-                end
-                assign a_skew[AW +: AW] = line;
-            end else begin : g_delay
-                // i-stage shift register, newest value in the low bits.
-                reg [AW*i-1:0] line;
-                always @(posedge clk) begin
-                    if (!rst_n)
-                        line <= {(AW*i){1'b0}};
-                    else
-                        line <= {line[AW*(i-1)-1:0], a_now[AW*i +: AW]};
-                end
-                assign a_skew[AW*i +: AW] = line[AW*i-1 -: AW];
-            end
-        end
-        for (i = 0; i < C; i = i + 1) begin : g_wskew
-            if (i == 0) begin : g_direct
-                assign w_skew[0 +: WW] = w_now[0 +: WW];
-            end else if (i == 1) begin : g_one
-                reg [WW-1:0] line;
-                always @(posedge clk) begin
-                    if (!rst_n)
-                        line <= {WW{1'b0}};
-                    else
-                        line <= w_now[WW +: WW];
-                end
-                assign w_skew[WW +: WW] = line;
-            end else begin : g_delay
-                // i-stage shift register, newest value in the low bits.
-                reg [WW*i-1:0] line;
-                always @(posedge clk) begin
-                    if (!rst_n)
-                        line <= {(WW*i){1'b0}};
-                    else
-                        line <= {line[WW*(i-1)-1:0], w_now[WW*i +: WW]};
-                end
-                assign w_skew[WW*i +: WW] = line[WW*i-1 -: WW];
-            end
-        end
-    endgenerate
+    skew #(.L(R), .W(AW)) a_sk (.clk(clk), .rst_n(rst_n), .d(a_now), .q(a_skew));
+    skew #(.L(C), .W(WW)) w_sk (.clk(clk), .rst_n(rst_n), .d(w_now), .q(w_skew));
 
     systolic_array_os #(.R(R), .C(C), .AW(AW), .WW(WW), .ACCW(ACCW), .RB(RB)) array (
         .clk(clk), .rst_n(rst_n), .start(start), .capture(flush_done),

@@ -14,7 +14,10 @@
 // and y_c = zp for every c when v = 0. frac = 31 - GammaBits. The row enters
 // on in_* (one value per cycle while in_ready), is kept in the row buffer,
 // and leaves on out_* (one value per cycle, no back-pressure) after the
-// rsqrt (4 cycles). gamma (MAXD int16) and the 3*2^TB seed entries are
+// rsqrt (4 cycles): the last value of a row is taken at edge k, its first
+// output is sampled at edge k + 6, the row's D outputs at k + 6 .. k + D + 5,
+// and in_ready returns with the last output (one row per 2D + 4 cycles).
+// out_r and out_e carry the row's rsqrt (r, e) with every output. gamma (MAXD int16) and the 3*2^TB seed entries are
 // written through the load ports; the other constants are static inputs.
 `default_nettype none
 
@@ -48,7 +51,9 @@ module rmsnorm #(
     output reg                        out_valid,
     output reg  signed [OUT_BITS-1:0] out_y,
     output reg                        out_sat,
-    output reg                        out_ovf   // sum of squares overflowed (once per row, with its first output)
+    output reg                        out_ovf,  // sum of squares overflowed (once per row, with its first output)
+    output reg  [31:0]                out_r,    // rsqrt tap: the row's r (UQ1.30), 0 when v = 0
+    output reg  [4:0]                 out_e     // rsqrt tap: the row's e (1/sqrt(v) ~ r * 2^(-30-e)), 0 when v = 0
 );
     localparam [2:0] S_IN = 3'd0, S_V = 3'd1, S_NORM = 3'd2, S_SEED = 3'd3, S_RSQ = 3'd4, S_OUT = 3'd5;
     localparam signed [63:0] QMAX = (64'sd1 <<< (OUT_BITS - 1)) - 64'sd1;
@@ -172,6 +177,8 @@ module rmsnorm #(
                 S_OUT: begin
                     out_valid <= 1'b1;
                     out_ovf   <= over && (cnt == {AB{1'b0}});
+                    out_r     <= vzero ? 32'd0 : r;
+                    out_e     <= vzero ? 5'd0 : e[4:0];
                     if (vzero) begin
                         out_y   <= zp[OUT_BITS-1:0];
                         out_sat <= 1'b0;

@@ -1,5 +1,7 @@
 // Package rtl embeds vimsim's reference RTL and the self-checking
-// testbenches that the golden vectors of package traces drive (docs/RTL.md).
+// testbenches that the golden vectors of package traces drive (docs/RTL.md),
+// and the catalogue of plausible RTL mistakes (Mutants) that the vectors
+// must catch.
 //
 // The Verilog sources (*.v) are synthesizable Verilog-2001 with $clog2; the
 // testbenches (tb/*.sv) use the SystemVerilog subset that Icarus Verilog

@@ -23,8 +23,8 @@ func requireTool(t *testing.T, tool string) {
 
 func TestEmbedded(t *testing.T) {
 	mods := Modules()
-	want := []string{"dwconv.v", "exp2_core.v", "exp2_unit.v", "gemm_os.v", "group_requant.v", "interp16.v", "lut8.v",
-		"merge.v", "requant.v", "resadd.v", "rmsnorm.v", "scan_lane.v", "systolic_array_os.v", "systolic_pe.v"}
+	want := []string{"dwconv.v", "exp2_core.v", "exp2_unit.v", "gemm_os.v", "gemm_ws.v", "group_requant.v", "interp16.v", "lut8.v",
+		"merge.v", "requant.v", "resadd.v", "rmsnorm.v", "scan_lane.v", "skew.v", "systolic_array_os.v", "systolic_array_ws.v", "systolic_pe.v"}
 	var got []string
 	for _, m := range mods {
 		got = append(got, m.Name)
@@ -36,8 +36,8 @@ func TestEmbedded(t *testing.T) {
 	if strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("modules %v, want %v", got, want)
 	}
-	if len(Testbenches()) != 12 {
-		t.Errorf("%d testbenches, want 12", len(Testbenches()))
+	if len(Testbenches()) != 14 {
+		t.Errorf("%d testbenches, want 14", len(Testbenches()))
 	}
 	if _, ok := Testbench("tb_scan"); !ok {
 		t.Error("tb_scan missing")
@@ -60,17 +60,20 @@ func TestVerilatorLint(t *testing.T) {
 		top    string
 		params []string
 	}{
-		{"systolic_pe", nil},
+		{"systolic_pe", nil}, {"systolic_pe", []string{"-GWW=4"}},
 		{"systolic_array_os", nil}, {"systolic_array_os", []string{"-GR=1", "-GC=1"}}, {"systolic_array_os", []string{"-GR=3", "-GC=5"}},
-		{"gemm_os", nil}, {"gemm_os", []string{"-GR=1", "-GC=1"}}, {"gemm_os", []string{"-GR=4", "-GC=1"}}, {"gemm_os", []string{"-GR=32", "-GC=8"}},
+		{"gemm_os", nil}, {"gemm_os", []string{"-GR=1", "-GC=1"}}, {"gemm_os", []string{"-GR=4", "-GC=1"}}, {"gemm_os", []string{"-GR=32", "-GC=8"}}, {"gemm_os", []string{"-GWW=4"}},
+		{"systolic_array_ws", nil}, {"systolic_array_ws", []string{"-GR=1", "-GC=1"}}, {"systolic_array_ws", []string{"-GR=3", "-GC=2"}},
+		{"gemm_ws", nil}, {"gemm_ws", []string{"-GR=1", "-GC=1"}}, {"gemm_ws", []string{"-GR=4", "-GC=1"}}, {"gemm_ws", []string{"-GR=1", "-GC=4"}},
+		{"gemm_ws", []string{"-GR=32", "-GC=8"}},
 		{"requant", nil}, {"requant", []string{"-GOUT_BITS=16"}}, {"requant", []string{"-GOUT_BITS=32"}},
 		{"group_requant", nil}, {"group_requant", []string{"-GG=1"}}, {"group_requant", []string{"-GG=16", "-GOUT_BITS=32"}},
 		{"lut8", nil}, {"lut8", []string{"-GNT=1"}}, {"lut8", []string{"-GNT=3"}},
 		{"interp16", nil}, {"interp16", []string{"-GTBITS=1", "-GOUT_BITS=2", "-GEW=11"}}, {"interp16", []string{"-GTBITS=15"}},
 		{"exp2_core", nil}, {"exp2_unit", nil}, {"exp2_unit", []string{"-GTBITS=1"}}, {"exp2_unit", []string{"-GTBITS=19"}},
-		{"scan_lane", nil}, {"scan_lane", []string{"-GN=1", "-GMAXE=1"}}, {"scan_lane", []string{"-GN=5", "-GMAXE=7"}},
+		{"scan_lane", nil}, {"scan_lane", []string{"-GSBITS=16"}}, {"scan_lane", []string{"-GN=1", "-GMAXE=1"}}, {"scan_lane", []string{"-GN=5", "-GMAXE=7"}},
 		{"rmsnorm", nil}, {"rmsnorm", []string{"-GMAXD=1", "-GOUT_BITS=32"}}, {"rmsnorm", []string{"-GMAXD=192", "-GTB=3"}},
-		{"dwconv", nil}, {"dwconv", []string{"-GLANES=1", "-GMAXE=1"}}, {"dwconv", []string{"-GLANES=3", "-GT=1"}},
+		{"dwconv", nil}, {"dwconv", []string{"-GWW=4"}}, {"dwconv", []string{"-GLANES=1", "-GMAXE=1"}}, {"dwconv", []string{"-GLANES=3", "-GT=1"}},
 		{"dwconv", []string{"-GLANES=5", "-GMAXE=7", "-GT=2"}}, {"dwconv", []string{"-GLANES=1", "-GT=1", "-GMAXE=1"}},
 		{"merge", nil}, {"merge", []string{"-GLANES=16"}}, {"resadd", nil}, {"resadd", []string{"-GLANES=16"}},
 	} {
@@ -92,6 +95,7 @@ func TestYosysSynth(t *testing.T) {
 	requireTool(t, "yosys")
 	for _, c := range []struct{ top, chparam, files string }{
 		{"systolic_array_os", "chparam -set R 2 -set C 2 systolic_array_os", "systolic_pe.v systolic_array_os.v"},
+		{"gemm_ws", "chparam -set R 2 -set C 3 gemm_ws", "skew.v systolic_array_ws.v gemm_ws.v"},
 		{"requant", "", "requant.v"},
 		{"dwconv", "chparam -set LANES 2 -set MAXE 6 dwconv", "dwconv.v"},
 		{"merge", "chparam -set LANES 4 merge", "merge.v"},

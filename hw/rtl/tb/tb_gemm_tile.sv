@@ -1,9 +1,11 @@
 // vimsim self-checking testbench: one fold of the output-stationary systolic
-// array at its edge (docs/RTL.md §9.1). Drives systolic_array_os with the
-// skewed operand streams of the vector set, cycle by cycle: cycle c puts
+// array at its edge (docs/RTL.md §2.2, §9.3). Drives systolic_array_os with
+// the skewed operand streams of the vector set, cycle by cycle: cycle c puts
 // a.in.hex line c on a_in (lane i = row i) and w.in.hex line c on w_in
 // (lane j = column j), start at cycle 0, capture at cycle CYCLES (the
-// hw.ComputeCycles per-fold count), then compares the R drained rows with
+// hw.ComputeCycles per-fold count), then checks the drain: o_valid high in
+// exactly the R cycles after the capture edge, rows R-1 .. 0 in that order
+// (o_row naming them), never X; and compares the R drained rows with
 // c.exp.hex (line i = row i, lane j = column j).
 // Plusargs: +hexdir=DIR (vector set directory), +vcd[=FILE].
 `timescale 1ns/1ps
@@ -11,12 +13,18 @@
 `include "tb_common.svh"
 // Testbench style: blocking assignments in clocked processes are intended.
 /* verilator lint_off BLKSEQ */
+/* verilator lint_off UNUSEDSIGNAL */
 
 module tb_gemm_tile;
     /* verilator lint_off UNUSEDPARAM */
 `include "params.vh"
     /* verilator lint_on UNUSEDPARAM */
     localparam integer RB = (R > 1) ? $clog2(R) : 1;
+`ifdef VIMSIM_WBITS
+    localparam integer WBITS = `VIMSIM_WBITS;  // weight width of the PEs (DATAPATH.md §15.3)
+`else
+    localparam integer WBITS = 8;
+`endif
     localparam integer MAX_SHOW = 10;
 
     `TB_CLOCK
@@ -28,29 +36,48 @@ module tb_gemm_tile;
     wire             o_valid;
     wire [RB-1:0]    o_row;
     wire [C*32-1:0]  o_data;
+    wire [31:0]      o_row32 = {{(32-RB){1'b0}}, o_row};
 
-    systolic_array_os #(.R(R), .C(C)) dut (
+    // The weight files hold 8-bit words; the PEs take their low WBITS bits.
+    `TB_NARROW(w_in_n, w_in, C, WBITS)
+
+    systolic_array_os #(.R(R), .C(C), .WW(WBITS)) dut (
         .clk(clk), .rst_n(rst_n), .start(start), .capture(capture),
-        .a_in(a_in), .w_in(w_in), .o_valid(o_valid), .o_row(o_row), .o_data(o_data));
+        .a_in(a_in), .w_in(w_in_n), .o_valid(o_valid), .o_row(o_row), .o_data(o_data));
 
     reg [R*8-1:0]  a_stream [0:CYCLES-1];
     reg [C*8-1:0]  w_stream [0:CYCLES-1];
     reg [C*32-1:0] c_exp    [0:R-1];
     reg [C*32-1:0] c_got    [0:R-1];
-    reg [R-1:0]    seen = {R{1'b0}};
 
     string hexdir, vcdfile;
-    integer cyc = 0;
-    integer i, j, errors, rows_seen;
+    integer cyc = 0, t_cap = -1, drained = 0, errors = 0, ferrors = 0, terrors = 0;
+    integer i, j, erow;
 
+    // Monitor: the drain follows the capture edge t_cap: rows R-1 .. 0 at
+    // edges t_cap+1 .. t_cap+R, o_valid low at every other edge.
     always @(posedge clk) begin
-        cyc <= cyc + 1;
+        `TB_CHECK_BIT(o_valid, "o_valid")
         if (cyc > WATCHDOG_CYCLES)
             $fatal(1, "FAIL: watchdog after %0d cycles", cyc);
-        if (o_valid) begin
-            c_got[o_row] <= o_data;
-            seen[o_row]  <= 1'b1;
+        if (cyc > 0 && o_valid !== (t_cap >= 0 && cyc > t_cap && cyc <= t_cap + R)) begin
+            if (terrors < MAX_SHOW)
+                $display("TIMING o_valid=%b at edge %0d, capture at edge %0d", o_valid, cyc, t_cap);
+            terrors = terrors + 1;
         end
+        if (t_cap >= 0 && cyc > t_cap && cyc <= t_cap + R) begin
+            erow = R - (cyc - t_cap);
+            if (o_row32 != erow) begin
+                if (terrors < MAX_SHOW)
+                    $display("DRAIN edge %0d: o_row=%0d, want row %0d (bottom row first)", cyc, o_row32, erow);
+                terrors = terrors + 1;
+            end
+            c_got[erow] = o_data;
+            drained = drained + 1;
+        end
+        if (capture)
+            t_cap = cyc;
+        cyc = cyc + 1;
     end
 
     initial begin
@@ -74,11 +101,9 @@ module tb_gemm_tile;
         @(negedge clk);
         capture = 1'b0;
         repeat (R + 2) @(negedge clk);
-        errors = 0;
-        rows_seen = 0;
+        if (drained != R)
+            $fatal(1, "FAIL: %0d of %0d rows drained", drained, R);
         for (i = 0; i < R; i = i + 1) begin
-            if (seen[i])
-                rows_seen = rows_seen + 1;
             for (j = 0; j < C; j = j + 1) begin
                 if (c_got[i][32*j +: 32] !== c_exp[i][32*j +: 32]) begin
                     if (errors < MAX_SHOW)
@@ -89,13 +114,8 @@ module tb_gemm_tile;
                 end
             end
         end
-        if (rows_seen != R)
-            $fatal(1, "FAIL: %0d of %0d rows drained", rows_seen, R);
-        if (errors != 0)
-            $fatal(1, "FAIL: %0d/%0d mismatches", errors, R * C);
         $display("CYCLES: fold=%0d (model %0d)", CYCLES, CYCLES);
-        $display("PASS: %0d vectors", R * C);
-        $finish;
+        `TB_VERDICT(R * C)
     end
 endmodule
 

@@ -1,67 +1,88 @@
 // vimsim self-checking testbench: the interpolated int16 lookup unit
-// (docs/RTL.md §9.5). Loads the 2^TBITS + 1 entries (table.in.hex, EW-bit
-// two's complement), streams N_VEC int16 inputs (x.in.hex) and compares
-// the outputs with y.exp.hex (OUT_BITS two's complement).
+// (docs/RTL.md §5.2, §9.3). Loads the 2^TBITS + 1 entries (table.in.hex,
+// EW-bit two's complement), streams N_VEC int16 inputs (x.in.hex) with
+// pseudo-random bubbles (in_valid low, junk inputs) and compares the outputs
+// with y.exp.hex (OUT_BITS two's complement) and the saturation flags with
+// sat.exp.hex. Checks the documented latency (2, one lookup per cycle), that
+// out_valid is never X and low during reset, and that nothing comes out
+// that was not put in.
 // Plusargs: +hexdir=DIR, +vcd[=FILE].
 `timescale 1ns/1ps
 `default_nettype none
 `include "tb_common.svh"
-// Testbench style: blocking assignments in clocked processes are intended.
+// Testbench style: blocking assignments in clocked processes are intended,
+// junk and random words are used in part.
 /* verilator lint_off BLKSEQ */
+/* verilator lint_off UNUSEDSIGNAL */
 
 module tb_interp16;
     /* verilator lint_off UNUSEDPARAM */
 `include "params.vh"
     /* verilator lint_on UNUSEDPARAM */
     localparam integer NE = (1 << TBITS) + 1;
+    localparam integer LAT = 2;   // docs/RTL.md §5.2
     localparam integer MAX_SHOW = 10;
+    localparam integer WDOG = 2 * WATCHDOG_CYCLES + 100;
 
     `TB_CLOCK
+    `TB_RNG
 
     reg  [EW-1:0]       tab_m [0:NE-1];
     reg  [15:0]         x_m   [0:N_VEC-1];
     reg  [OUT_BITS-1:0] y_exp [0:N_VEC-1];
+    reg  [0:0]          s_exp [0:N_VEC-1];
 
     reg                 ld_en = 1'b0;
     reg  [TBITS:0]      ld_addr = {(TBITS+1){1'b0}};
     reg  signed [EW-1:0] ld_data = {EW{1'b0}};
     reg                 in_valid = 1'b0;
     reg  signed [15:0]  in_x = 16'sd0;
-    wire                out_valid;
-    /* verilator lint_off UNUSEDSIGNAL */
-    wire                out_sat;       // event flag, not compared
-    /* verilator lint_on UNUSEDSIGNAL */
+    wire                out_valid, out_sat;
     wire signed [OUT_BITS-1:0] out_y;
 
     interp16 #(.TBITS(TBITS), .OUT_BITS(OUT_BITS), .EW(EW)) dut (
         .clk(clk), .rst_n(rst_n), .ld_en(ld_en), .ld_addr(ld_addr), .ld_data(ld_data),
         .in_valid(in_valid), .in_x(in_x), .out_valid(out_valid), .out_y(out_y), .out_sat(out_sat));
 
-    integer cyc = 0, nout = 0, errors = 0;
+    integer cyc = 0, nin = 0, nout = 0, errors = 0, ferrors = 0, terrors = 0;
+    integer t_in [0:N_VEC-1];
     always @(posedge clk) begin
-        cyc <= cyc + 1;
-        if (cyc > WATCHDOG_CYCLES)
-            $fatal(1, "FAIL: watchdog after %0d cycles (%0d of %0d outputs)", cyc, nout, N_VEC);
-        if (out_valid) begin
+        `TB_STREAM_IN(nout, N_VEC)
+        if (out_valid === 1'b1) begin
+            `TB_LATENCY(nout, "index")
             if (out_y !== y_exp[nout]) begin
                 if (errors < MAX_SHOW)
                     $display("MISMATCH index=%0d x=%0d got=%0d (%h) exp=%0d (%h)", nout, $signed(x_m[nout]),
                              out_y, out_y, $signed(y_exp[nout]), y_exp[nout]);
                 errors = errors + 1;
             end
+            if (out_sat !== s_exp[nout][0]) begin
+                if (ferrors < MAX_SHOW)
+                    $display("FLAG MISMATCH index=%0d x=%0d got sat=%b exp sat=%b", nout, $signed(x_m[nout]), out_sat, s_exp[nout]);
+                ferrors = ferrors + 1;
+            end
             nout = nout + 1;
         end
+        cyc = cyc + 1;
     end
 
+    reg [`TB_JUNK_BITS-1:0] junk;
+    task drive_junk;
+        begin
+            tb_junk(junk);
+            in_x = junk[15:0];
+        end
+    endtask
+
     string hexdir, vcdfile;
-    integer i;
+    integer i, gap;
     initial begin
         `TB_PLUSARGS(tb_interp16, "tb_interp16.vcd")
         $readmemh({hexdir, "/table.in.hex"}, tab_m);
         $readmemh({hexdir, "/x.in.hex"}, x_m);
         $readmemh({hexdir, "/y.exp.hex"}, y_exp);
-        repeat (3) @(negedge clk);
-        rst_n = 1'b1;
+        $readmemh({hexdir, "/sat.exp.hex"}, s_exp);
+        `TB_RESET_JUNK
         for (i = 0; i < NE; i = i + 1) begin
             @(negedge clk);
             ld_en   = 1'b1;
@@ -71,15 +92,12 @@ module tb_interp16;
         @(negedge clk);
         ld_en = 1'b0;
         for (i = 0; i < N_VEC; i = i + 1) begin
+            `TB_GAP
             @(negedge clk);
             in_valid = 1'b1;
             in_x     = x_m[i];
         end
-        @(negedge clk);
-        in_valid = 1'b0;
-        wait (nout == N_VEC);
-        @(negedge clk);
-        `TB_VERDICT(N_VEC)
+        `TB_END_STREAM(nout, N_VEC)
     end
 endmodule
 
