@@ -24,6 +24,18 @@ type Net[T Float] struct {
 	cfg                                           Config
 	patchW, patchB, cls, pos, normF, headW, headB []T
 	layers                                        []layerParams[T]
+	// plain keeps hookless Passes (their scratch memory) for Model.Forward
+	// and Infer to reuse from one call to the next.
+	plain sync.Pool
+}
+
+// plainPass returns a hookless Pass on n, reused when one is free; give it
+// back with n.plain.Put.
+func (n *Net[T]) plainPass() *Pass[T] {
+	if p, ok := n.plain.Get().(*Pass[T]); ok {
+		return p
+	}
+	return n.NewPass(Hooks[T]{})
 }
 
 type layerParams[T Float] struct {
@@ -148,11 +160,12 @@ func (m *Model) Forward(img []float64, p Precision, tap Tap) ([]float64, error) 
 }
 
 func forward[T Float](n *Net[T], img []T, tap Tap) ([]float64, error) {
-	var h Hooks[T]
 	if tap != nil {
-		h.At = TapHook[T](tap, Site.InFixture)
+		return n.NewPass(Hooks[T]{At: TapHook[T](tap, Site.InFixture)}).Forward(img)
 	}
-	return n.NewPass(h).Forward(img)
+	p := n.plainPass()
+	defer n.plain.Put(p)
+	return p.Forward(img)
 }
 
 // Infer runs Forward on n images stored back to back in imgs and returns the
@@ -181,16 +194,23 @@ func (n *Net[T]) Infer(imgs []float64, count int, newHooks func() Hooks[T]) ([]f
 	passes := make([]*Pass[T], max(1, min(runtime.GOMAXPROCS(0), count)))
 	par.ForWorker(count, len(passes), func(w, i int) {
 		if passes[w] == nil {
-			var h Hooks[T]
 			if newHooks != nil {
-				h = newHooks()
+				passes[w] = n.NewPass(newHooks())
+			} else {
+				passes[w] = n.plainPass()
 			}
-			passes[w] = n.NewPass(h)
 		}
 		logits, err := passes[w].Forward(convert[T](imgs[i*size : (i+1)*size]))
 		errs[i] = err
 		copy(out[i*c.Classes:], logits)
 	})
+	if newHooks == nil {
+		for _, p := range passes {
+			if p != nil {
+				n.plain.Put(p)
+			}
+		}
+	}
 	for _, err := range errs {
 		if err != nil {
 			return nil, err
