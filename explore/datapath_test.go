@@ -28,7 +28,7 @@ layers:
 `
 
 // TestOpListIsTheProgramsList checks that the op list the costs are
-// computed on (OpList, from the recipe alone) carries, op by op, the
+// computed on (quant.OpList, from the recipe alone) carries, op by op, the
 // formats of the program the compiler builds for the recipe.
 func TestOpListIsTheProgramsList(t *testing.T) {
 	m := toyModel(t)
@@ -53,7 +53,7 @@ func TestOpListIsTheProgramsList(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", r.Name, err)
 		}
-		ops, err := OpList(cfg, r.Plan)
+		ops, err := quant.OpList(cfg, r.Plan)
 		if err != nil {
 			t.Fatal(err)
 		}

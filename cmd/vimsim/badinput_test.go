@@ -240,6 +240,9 @@ func TestBadInputs(t *testing.T) {
 		{"merge one of two shards", []string{"merge", e0}, "shard 1/2 missing"},
 		{"merge same shard twice", []string{"merge", e0, e0}, "e0.partial"},
 		{"slurm no shards", []string{"slurm", "eval", "--out", out}, "--shards"},
+		{"explore jobs", []string{"explore", "--jobs", "-1", "--out", outDir}, "--jobs"},
+		{"explore out not empty", []string{"explore", "--out", b.full}, "--force"},
+		{"slurm job-dir not empty", []string{"slurm", "eval", "--shards", "2", "--out", out, "--job-dir", b.full}, "--force"},
 		{"slurm job-dir under a file", []string{"slurm", "eval", "--shards", "2", "--out", out, "--job-dir", filepath.Join(b.plainFile, "x")}, "--job-dir"},
 		{"unknown command", []string{"simulate"}, "simulate"},
 		{"unknown flag", []string{"run", "--arrch", "systolic16"}, "--arrch"},
@@ -317,7 +320,7 @@ func TestBadInputs(t *testing.T) {
 
 // outputFlags are the flags that name a file or directory a command
 // writes.
-var outputFlags = []string{"out", "output", "predictions", "program", "actions", "accelergy-arch"}
+var outputFlags = []string{"out", "output", "predictions", "program", "actions", "accelergy-arch", "job-dir"}
 
 // checkBadInputCoverage fails for a command of the CLI without a bad
 // input, and for an output flag of a command without a refused target

@@ -341,32 +341,43 @@ func isMethod(m string) bool {
 
 // mergeExplore assembles the partial files of --merge.
 func mergeExplore(cmd *cobra.Command, f *exploreFlags) error {
-	var parts []*explore.Partial
+	var names []string
 	for _, name := range strings.Split(f.merge, ",") {
 		name = strings.TrimSpace(name)
 		if name == "" {
 			return fmt.Errorf("--merge %q: empty item", f.merge)
 		}
+		names = append(names, name)
+	}
+	return mergeExploreFiles(cmd, "--merge", names, f.out, f.force)
+}
+
+// mergeExploreFiles assembles the explore partial files names (every shard
+// of one run) into the outputs of the whole run in the directory out;
+// errors about the partials start with what (the flag or command).
+func mergeExploreFiles(cmd *cobra.Command, what string, names []string, out string, force bool) error {
+	var parts []*explore.Partial
+	for _, name := range names {
 		b, err := os.ReadFile(name)
 		if err != nil {
-			return fmt.Errorf("--merge: %w", err)
+			return fmt.Errorf("%s: %w", what, err)
 		}
 		p, err := explore.ReadPartial(b, name)
 		if err != nil {
-			return fmt.Errorf("--merge: %w", err)
+			return fmt.Errorf("%s: %w", what, err)
 		}
 		parts = append(parts, p)
 	}
 	t, err := explore.Assemble(parts)
 	if err != nil {
-		return fmt.Errorf("--merge: %w", err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
-	if !f.force {
-		if err := checkOutFree(f.out, false); err != nil {
+	if !force {
+		if err := checkOutFree(out, false); err != nil {
 			return err
 		}
 	}
-	return writeExplore(cmd, t, f.out, f.force)
+	return writeExplore(cmd, t, out, force)
 }
 
 // writeExplore renders every output of t, then writes them into the

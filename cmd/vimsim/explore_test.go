@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -118,6 +119,69 @@ func TestExploreWritesFilesAndResumes(t *testing.T) {
 		t.Fatal(err)
 	}
 	sameFiles(t, "merged shards", files, readDir(t, merged))
+	// vimsim merge takes explore's partials too (as the merge job of
+	// vimsim slurm explore runs it), refusing a missing or repeated shard.
+	merged2 := filepath.Join(dir, "merged2")
+	cliOut(t, append(append([]string{"merge"}, parts...), "--out", merged2)...)
+	sameFiles(t, "vimsim merge of the shards", files, readDir(t, merged2))
+	for _, bad := range []struct {
+		args []string
+		err  string
+	}{
+		{[]string{"merge", parts[0], parts[2], "--out", filepath.Join(dir, "m3")}, "shard 1/3 missing"},
+		{[]string{"merge", parts[0], parts[1], parts[1], parts[2], "--out", filepath.Join(dir, "m3")}, "both shard 1/3"},
+		{[]string{"merge", parts[0], parts[1], parts[2]}, "--out is required"},
+		{[]string{"merge", parts[0], parts[1], parts[2], "--out", merged2}, "--force"},
+		{[]string{"merge", parts[0], parts[1], parts[2], "--out", filepath.Join(dir, "m3"), "--predictions", filepath.Join(dir, "p")}, "--predictions"},
+	} {
+		if _, errs, code := vimsim(t, bad.args...); code == 0 || !strings.Contains(errs, bad.err) {
+			t.Errorf("%v: exit %d, stderr %q; want %q", bad.args, code, errs, bad.err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "m3")); err == nil {
+		t.Error("a refused merge wrote its output")
+	}
+
+	// vimsim slurm explore: its array runs these shards, its merge job
+	// vimsim merge on them.
+	jobDir := filepath.Join(dir, "jobs")
+	slurmOut := filepath.Join(dir, "slurm-out")
+	cliOut(t, append(append([]string{"slurm", "explore"}, exploreArgs(filepath.Join(dir, "shared"))...),
+		"--out", slurmOut, "--shards", "3", "--job-dir", jobDir, "--vimsim", "/opt/vimsim")...)
+	script := readFile(t, filepath.Join(jobDir, "shards.sbatch"))
+	if want := "exec /opt/vimsim explore " + strings.Join(exploreArgs(filepath.Join(dir, "shared")), " ") +
+		" --shard \"$i/3\" --out \"$dir/part-$i.json\"\n"; !strings.Contains(script, want) {
+		t.Errorf("shards.sbatch lacks %q:\n%s", want, script)
+	}
+	mergeScript := readFile(t, filepath.Join(jobDir, "merge.sbatch"))
+	if want := "exec /opt/vimsim merge " + jobDir + "/part-0.json " + jobDir + "/part-1.json " + jobDir + "/part-2.json --out " +
+		slurmOut + "\n"; !strings.Contains(mergeScript, want) {
+		t.Errorf("merge.sbatch lacks %q:\n%s", want, mergeScript)
+	}
+	for i, p := range parts { // the partials the array writes
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(jobDir, fmt.Sprintf("part-%d.json", i)), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cliOut(t, "merge", filepath.Join(jobDir, "part-0.json"), filepath.Join(jobDir, "part-1.json"), filepath.Join(jobDir, "part-2.json"), "--out", slurmOut)
+	sameFiles(t, "slurm explore's merge", files, readDir(t, slurmOut))
+	for _, bad := range []struct {
+		flag []string
+		err  string
+	}{
+		{[]string{"--budget", "energy=70%"}, "--budget"},
+		{[]string{"--merge", parts[0]}, "leave --merge out"},
+	} {
+		args := append(append(append([]string{"slurm", "explore"}, exploreArgs(cache)...), bad.flag...),
+			"--out", filepath.Join(dir, "x"), "--shards", "2", "--job-dir", filepath.Join(dir, "jobs2"))
+		if _, errs, code := vimsim(t, args...); code == 0 || !strings.Contains(errs, bad.err) {
+			t.Errorf("slurm explore %v: exit %d, stderr %q", bad.flag, code, errs)
+		}
+	}
 	if _, err := exploreCLI(t, "--merge", strings.Join(parts[:2], ","), "--out", filepath.Join(dir, "m2")); err == nil || !strings.Contains(err.Error(), "shard 2/3 missing") {
 		t.Errorf("merge without shard 2: %v", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+	"github.com/vimsim/vimsim/explore"
 	"github.com/vimsim/vimsim/hw/cost"
 	"github.com/vimsim/vimsim/internal/shard"
 	"github.com/vimsim/vimsim/quant/intprog"
@@ -35,10 +36,10 @@ func newMergeCmd() *cobra.Command {
 		Use:   "merge PARTIAL… [--out FILE|DIR]",
 		Short: "Combine the partial results of a sharded run into the output of the whole run",
 		Long: `Combines the partial results that the shards of a run wrote (vimsim eval,
-sim or sweep with --shard i/n and --out PARTIAL) into exactly the output of the
-same command run unsharded, byte for byte: the report of eval and sim (to
---out or stdout, in the format the shards were given), the files of sweep
-(into the directory --out) and eval's --predictions.
+sim, sweep or explore with --shard i/n and --out PARTIAL) into exactly the
+output of the same command run unsharded, byte for byte: the report of eval
+and sim (to --out or stdout, in the format the shards were given), the files
+of sweep and explore (into the directory --out) and eval's --predictions.
 
 The partials must be every shard of one run exactly once: the same command,
 shard count, items and inputs (flag values, the content of the files they
@@ -50,7 +51,7 @@ mismatched shard is refused with an error naming it, and nothing is written.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&opt.out, "out", "", "output file (eval, sim; default stdout) or directory (sweep)")
+	fl.StringVar(&opt.out, "out", "", "output file (eval, sim; default stdout) or directory (sweep, explore)")
 	fl.StringVar(&opt.predictions, "predictions", "", "eval: write the reference method's predicted class of each image, one per line, to this file")
 	registerForce(cmd, &opt.force)
 	return cmd
@@ -59,6 +60,17 @@ mismatched shard is refused with an error naming it, and nothing is written.`,
 // runMerge reads and checks the partial files and hands them to their
 // command's merger.
 func runMerge(cmd *cobra.Command, paths []string, opt mergeOptions) error {
+	if isExplorePartial(paths[0]) {
+		// vimsim explore writes its own partials (a job list of accuracy
+		// chunks and costs, explore.Partial), assembled by explore.Assemble.
+		if opt.predictions != "" {
+			return fmt.Errorf("--predictions: only for partials of vimsim eval, these are of vimsim explore")
+		}
+		if opt.out == "" {
+			return fmt.Errorf("--out is required for an explore (the directory of its files)")
+		}
+		return mergeExploreFiles(cmd, "merge", paths, opt.out, opt.force)
+	}
 	var parts []*shard.Partial
 	for _, path := range paths {
 		p, err := shard.Read(path)
@@ -80,6 +92,19 @@ func runMerge(cmd *cobra.Command, paths []string, opt mergeOptions) error {
 		return fmt.Errorf("--predictions: only for partials of vimsim eval, these are of vimsim %s", name)
 	}
 	return m(cmd, parts, opt)
+}
+
+// isExplorePartial reports whether the file path is a partial result of
+// vimsim explore --shard.
+func isExplorePartial(path string) bool {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	var head struct {
+		Format string `json:"format"`
+	}
+	return json.Unmarshal(b, &head) == nil && head.Format == explore.PartialFormat
 }
 
 // decodeParts decodes the results of parts.

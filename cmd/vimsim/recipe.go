@@ -84,3 +84,38 @@ func modelRecipeName(q *quant.QModel) string {
 	}
 	return q.Precision.String()
 }
+
+// plan returns the recipe the flags select resolved for a model of depth
+// blocks, checked against the integer datapath, with its name; given is
+// false (and the plan empty) when neither --recipe nor a bit flag was set,
+// so that the default reports stay as they were.
+func (p *precisionFlags) plan(depth int) (pl quant.Plan, name string, given bool, err error) {
+	given = p.recipe != ""
+	for _, n := range []string{"wbits", "abits", "hbits"} {
+		given = given || (p.fl != nil && p.fl.Changed(n))
+	}
+	if !given {
+		return quant.Plan{}, "", false, nil
+	}
+	var o quant.Options
+	if err := p.apply(&o); err != nil {
+		return quant.Plan{}, "", true, err
+	}
+	rec := o.Precision
+	flag := "--recipe " + p.recipe
+	if rec == nil {
+		h := o.HBits
+		if h == 0 {
+			h = o.ABits
+		}
+		u := quant.Uniform(o.WBits, o.ABits, h)
+		rec, flag = &u, "--wbits/--abits/--hbits"
+	}
+	if pl, err = rec.Resolve(depth); err == nil {
+		err = pl.CheckDatapath()
+	}
+	if err != nil {
+		return quant.Plan{}, "", true, fmt.Errorf("%s: %w", flag, err)
+	}
+	return pl, rec.String(), true, nil
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/vimsim/vimsim/hw/arch"
 	"github.com/vimsim/vimsim/hw/cost"
+	"github.com/vimsim/vimsim/quant"
 	"github.com/vimsim/vimsim/sim"
 	"github.com/vimsim/vimsim/vim"
 )
@@ -155,7 +156,7 @@ func newRunCmd() *cobra.Command {
 			if s, err = ov.apply(s); err != nil {
 				return err
 			}
-			e, err := cost.EstimateModel(s, cfg)
+			e, recipe, err := estimateRun(s, cfg, &fid.prec)
 			if err != nil {
 				return err
 			}
@@ -183,11 +184,11 @@ func newRunCmd() *cobra.Command {
 			var report bytes.Buffer
 			switch format {
 			case "json":
-				err = writeJSON(&report, runReport{Estimate: e, Fidelity: summary})
+				err = writeJSON(&report, runReport{Estimate: e, Recipe: recipe, Fidelity: summary})
 			case "csv":
 				err = writeRunCSV(&report, e, perOp)
 			default:
-				if err = writeRunTable(&report, e, perOp); err == nil && summary != nil {
+				if err = writeRunTable(&report, e, recipe, perOp); err == nil && summary != nil {
 					err = writeFidelityTable(&report, summary)
 				}
 			}
@@ -218,10 +219,32 @@ func newRunCmd() *cobra.Command {
 	return cmd
 }
 
-// runReport is the JSON form of vimsim run: the estimate's members and, when
+// estimateRun costs model c on s: at the widths of the recipe the flags p
+// select (--recipe, --wbits/--abits/--hbits: quant.OpList's formats) when
+// one is given, else on the int8 op list (cost.EstimateModel). recipe names
+// the recipe, "" without one.
+func estimateRun(s arch.Spec, c vim.Config, p *precisionFlags) (e cost.Estimate, recipe string, err error) {
+	pl, recipe, given, err := p.plan(c.Depth)
+	if err != nil || !given {
+		if err == nil {
+			e, err = cost.EstimateModel(s, c)
+		}
+		return e, "", err
+	}
+	ops, err := quant.OpList(c, pl)
+	if err != nil {
+		return e, "", err
+	}
+	e, err = cost.EstimateOps(s, c.Name, ops)
+	return e, recipe, err
+}
+
+// runReport is the JSON form of vimsim run: the estimate's members, the
+// recipe it was costed at (absent for the default int8 op list) and, when
 // computed, the fidelity summary.
 type runReport struct {
 	cost.Estimate
+	Recipe   string               `json:"recipe,omitempty"`
 	Fidelity *sim.FidelitySummary `json:"fidelity,omitempty"`
 }
 
@@ -231,14 +254,19 @@ func uj(pj float64) string { return fmt.Sprintf("%.1f", pj/1e6) }
 
 // writeRunTable renders the estimate as the per-layer (or per-op) table,
 // the totals and, with an FPGA target, the resource estimate.
-func writeRunTable(w io.Writer, e cost.Estimate, perOp bool) error {
+func writeRunTable(w io.Writer, e cost.Estimate, recipe string, perOp bool) error {
 	s := e.Arch
 	mem := ""
 	if s.SCALESimMemory() {
 		mem = fmt.Sprintf(", SCALE-Sim memory (%d words/cycle)", s.WordsPerCycle())
 	}
-	fmt.Fprintf(w, "%s on %s: %dx%d int8 array (%s), %s MHz, %s, %s overlap, scan %d lanes %s%s\n",
-		e.Model, s.Name, s.Array.Rows, s.Array.Cols, s.Array.Dataflow, fmtNum(s.ClockMHz), s.Tech, s.Overlap, s.Scan.Lanes, s.Scan.Mode, mem)
+	fmt.Fprintf(w, "%s on %s: %dx%d %s array (%s), %s MHz, %s, %s overlap, scan %d lanes %s%s\n",
+		e.Model, s.Name, s.Array.Rows, s.Array.Cols, e.Precision.ArrayMAC, s.Array.Dataflow, fmtNum(s.ClockMHz), s.Tech, s.Overlap, s.Scan.Lanes, s.Scan.Mode, mem)
+	if recipe != "" {
+		p := e.Precision
+		fmt.Fprintf(w, "precision: recipe %s: array %s MACs (%.3f mm² at 45 nm), dwconv %s MACs, scan state %d bits\n",
+			recipe, p.ArrayMAC, p.ArrayAreaMM2, p.ConvMAC, p.StateBits)
+	}
 	t := newPerfTable(w)
 	tot := e.Totals
 	if perOp {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/vimsim/vimsim/hw/arch"
 	"github.com/vimsim/vimsim/hw/cost"
+	"github.com/vimsim/vimsim/quant"
 	"github.com/vimsim/vimsim/vim"
 )
 
@@ -134,4 +135,89 @@ func TestRunErrors(t *testing.T) {
 	if len(entries) != 0 {
 		t.Errorf("files written by failing runs: %v", entries)
 	}
+}
+
+// TestRunCostsTheRecipe checks that run --wbits 4 and run --recipe FILE
+// cost the design at the recipe's widths: the JSON is cost.EstimateOps on
+// quant.OpList's op list, byte for byte, int4 weights need less energy and
+// DRAM traffic than the default int8 list, the bad recipe is refused before
+// any cost, and the table names the precision.
+func TestRunCostsTheRecipe(t *testing.T) {
+	cfg, _ := vim.Preset("vim-ti")
+	def, err := cost.EstimateModel(arch.Systolic16(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	mixed := filepath.Join(dir, "mixed.yaml")
+	if err := os.WriteFile(mixed, []byte("name: mixed\nw: 8\na: 8\nh: 8\nops: {in_proj: {w: 4, a: 6}, out_proj: {w: 5}}\nlayers: [{layers: 1, h: 16}]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		rec  quant.Precision
+		name string
+	}{
+		{[]string{"--wbits", "4"}, quant.Uniform(4, 8, 8), "W4A8H8"},
+		{[]string{"--recipe", mixed}, quant.Precision{}, "mixed"},
+	} {
+		if tc.name == "mixed" {
+			if tc.rec, err = quant.ReadPrecision(mixed); err != nil {
+				t.Fatal(err)
+			}
+		}
+		out, err := perfCLI(t, append([]string{"run", "--model", "vim-ti", "--format", "json"}, tc.args...)...)
+		if err != nil {
+			t.Fatalf("%v: %v", tc.args, err)
+		}
+		pl, err := tc.rec.Resolve(cfg.Depth)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ops, err := quant.OpList(cfg, pl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := cost.EstimateOps(arch.Systolic16(), cfg.Name, ops)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		if err := writeJSON(&b, runReport{Estimate: want, Recipe: tc.name}); err != nil {
+			t.Fatal(err)
+		}
+		if out != b.String() {
+			t.Errorf("%v: run's JSON is not cost.EstimateOps on quant.OpList", tc.args)
+		}
+		if !(want.Totals.Energy.Total() < def.Totals.Energy.Total()) || !(want.Totals.DRAMBytes < def.Totals.DRAMBytes) {
+			t.Errorf("%v: energy %.0f pJ, DRAM %d bytes; the int8 default %.0f pJ, %d bytes", tc.args,
+				want.Totals.Energy.Total(), want.Totals.DRAMBytes, def.Totals.Energy.Total(), def.Totals.DRAMBytes)
+		}
+		table, err := perfCLI(t, append([]string{"run", "--model", "vim-ti"}, tc.args...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if line := "precision: recipe " + tc.name + ": array " + want.Precision.ArrayMAC; !strings.Contains(table, line) {
+			t.Errorf("%v: table lacks %q:\n%s", tc.args, line, table)
+		}
+	}
+	if want := "int4x8"; !strings.Contains(mustRun(t, "run", "--model", "vim-ti", "--wbits", "4"), "16x16 "+want+" array") {
+		t.Errorf("run --wbits 4: header does not name the %s array", want)
+	}
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("w: 8\na: 8\nh: 8\nlayers: [{layers: 0, h: 4}]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := perfCLI(t, "run", "--model", "vim-ti", "--recipe", bad); err == nil || !strings.Contains(err.Error(), "--recipe "+bad) {
+		t.Errorf("run --recipe with a 4-bit state: %v, want an error naming --recipe", err)
+	}
+}
+
+func mustRun(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := perfCLI(t, args...)
+	if err != nil {
+		t.Fatalf("%v: %v", args, err)
+	}
+	return out
 }

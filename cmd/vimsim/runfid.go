@@ -24,7 +24,7 @@ func (f *fidelityFlags) register(fl *pflag.FlagSet) {
 	fl.IntVar(&f.images, "fidelity", -1, "images of --fidelity-data run on the int8 datapath for the fidelity summary (-1: 64 for the embedded default model, which calibrates and simulates for some 10-20 s; else 0 = off, the cost model alone)")
 	fl.StringVar(&f.data, "fidelity-data", "sample", "dataset of the fidelity summary and its calibration")
 	fl.IntVar(&f.calib, "fidelity-calib", 64, "calibration images of the fidelity summary (paper method, W8A8 unless --recipe or the bit flags say otherwise)")
-	f.prec.register(fl, "of the fidelity summary's calibration")
+	f.prec.register(fl, "of the cost estimate (quant.OpList's formats) and of the fidelity summary's calibration")
 }
 
 // count resolves the automatic image count for model.

@@ -17,7 +17,7 @@ import (
 // slurmOptions are the flags of vimsim slurm.
 type slurmOptions struct {
 	shards                             int
-	submit                             bool
+	submit, force                      bool
 	dir, vimsim, jobName               string
 	partition, timeLimit, mem, account string
 	cpus                               int
@@ -27,6 +27,7 @@ type slurmOptions struct {
 func (o *slurmOptions) register(fl *pflag.FlagSet) {
 	fl.IntVar(&o.shards, "shards", 0, "number of shards: the array's tasks (required)")
 	fl.BoolVar(&o.submit, "submit", false, "submit the jobs with sbatch instead of printing how to")
+	fl.BoolVar(&o.force, "force", false, "reuse a non-empty --job-dir, and let the merge job replace an existing --out")
 	fl.StringVar(&o.dir, "job-dir", "", "directory of the scripts, partial results and logs (default vimsim-COMMAND-slurm)")
 	fl.StringVar(&o.vimsim, "vimsim", "", "vimsim executable the jobs run (default: this one)")
 	fl.StringVar(&o.jobName, "job-name", "", "job name (default vimsim-COMMAND)")
@@ -49,8 +50,11 @@ into the command's --out, once every shard has succeeded
 (--dependency=afterok; a shard that fails or is cancelled leaves the merge
 job unrun and cancelled). With --submit, vimsim submits both (sbatch
 --parsable) and prints their job ids; without it, it writes submit.sh, which
-does. COMMAND is one that takes --shard: eval, sim, sweep (explore when
-present).
+does. COMMAND is one that takes --shard: eval, sim, sweep or explore (not
+its --budget search, whose shards only fill a shared cache).
+
+An existing non-empty --job-dir is refused without --force; --force also
+lets the merge job replace an existing --out.
 
 The jobs run in the current directory (relative paths stay valid) with the
 vimsim executable given by --vimsim (default: this one), which must be
@@ -65,6 +69,10 @@ Example:
 		DisableFlagParsing: true,
 		RunE:               runSlurm,
 	}
+	// runSlurm parses its flags itself (the command's are mixed in); these
+	// are registered for the help and the flag listings only.
+	var doc slurmOptions
+	doc.register(cmd.Flags())
 	return cmd
 }
 
@@ -160,6 +168,14 @@ func planSlurm(cmd *cobra.Command, opt *slurmOptions, fl *pflag.FlagSet, args []
 	if sub.Flags().Changed("shard") {
 		return nil, fmt.Errorf("slurm: leave --shard out: vimsim slurm gives every shard its own")
 	}
+	if name == "explore" {
+		if sub.Flags().Changed("merge") {
+			return nil, fmt.Errorf("slurm: leave --merge out: the merge job assembles the shards")
+		}
+		if sub.Flags().Changed("budget") {
+			return nil, fmt.Errorf("slurm: vimsim explore --budget: the shards of a search only fill a shared cache, the search itself runs unsharded; run them by hand")
+		}
+	}
 	if job.out = sub.Flags().Lookup("out").Value.String(); job.out == "" {
 		return nil, fmt.Errorf("slurm: vimsim %s needs --out, where the merge job writes the result", name)
 	}
@@ -172,6 +188,9 @@ func planSlurm(cmd *cobra.Command, opt *slurmOptions, fl *pflag.FlagSet, args []
 	}
 	if job.opt.dir, err = filepath.Abs(job.opt.dir); err != nil {
 		return nil, fmt.Errorf("slurm: --job-dir: %w", err)
+	}
+	if entries, err := os.ReadDir(job.opt.dir); err == nil && len(entries) > 0 && !job.opt.force {
+		return nil, fmt.Errorf("slurm: --job-dir %s: directory is not empty (use --force to reuse it)", job.opt.dir)
 	}
 	if job.opt.jobName == "" {
 		job.opt.jobName = "vimsim-" + name
@@ -266,7 +285,11 @@ func (j *slurmJob) write() (slurmScripts, error) {
 	for i := range parts {
 		parts[i] = j.partial(i)
 	}
-	fmt.Fprintf(&b, "exec %s merge %s --out %s\n", shellQuote(j.opt.vimsim), shellJoin(parts), shellQuote(j.out))
+	force := ""
+	if j.opt.force {
+		force = " --force"
+	}
+	fmt.Fprintf(&b, "exec %s merge %s --out %s%s\n", shellQuote(j.opt.vimsim), shellJoin(parts), shellQuote(j.out), force)
 	mergeScript := b.String()
 
 	b.Reset()

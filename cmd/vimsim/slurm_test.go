@@ -93,7 +93,7 @@ echo "$((100 + n));cluster"
 	if err := os.WriteFile(stale, []byte("{}"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	args := []string{"slurm", "sweep", "--shards", "2", "--arch", "systolic16", "--out", filepath.Join(dir, "sweep"), "--job-dir", jobDir, "--submit"}
+	args := []string{"slurm", "sweep", "--shards", "2", "--arch", "systolic16", "--out", filepath.Join(dir, "sweep"), "--job-dir", jobDir, "--submit", "--force"}
 	out := cliOut(t, args...)
 	if !strings.HasPrefix(out, "submitted job 101 (array 0-1: vimsim sweep in 2 shards) and job 102 (vimsim merge into") {
 		t.Errorf("stdout %q", out)
@@ -104,6 +104,9 @@ echo "$((100 + n));cluster"
 	}
 	if _, err := os.Stat(stale); err == nil {
 		t.Error("a stale partial survived the submission")
+	}
+	if merge := readFile(t, filepath.Join(jobDir, "merge.sbatch")); !strings.Contains(merge, " --force\n") {
+		t.Errorf("slurm --force: the merge job does not replace --out:\n%s", merge)
 	}
 
 	// A failed merge submission cancels the shards.
