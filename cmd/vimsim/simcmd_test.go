@@ -81,7 +81,7 @@ func TestSimCmdJSON(t *testing.T) {
 	if _, err := intprog.Read(prog); err != nil {
 		t.Fatal(err)
 	}
-	again, err := runSimCmd(t, args...)
+	again, err := runSimCmd(t, append(args, "--force")...)
 	if err != nil {
 		t.Fatal(err)
 	}
