@@ -78,7 +78,18 @@ func NewPreprocessor(cfg vim.Config) (*Preprocessor, error) {
 
 // perChannel expands 0, 1 or n values to n.
 func perChannel(what string, v []float64, n int, def float64) ([]float64, error) {
-	out := make([]float64, n)
+	out, ok := PerChannel(v, n, def)
+	if !ok {
+		return nil, fmt.Errorf("preprocess: %d %s values for %d channels", len(v), what, n)
+	}
+	return out, nil
+}
+
+// PerChannel expands a per-channel preprocessing constant given as 0
+// values (def), 1 value (for every channel) or n values to n values; ok is
+// false for any other count.
+func PerChannel(v []float64, n int, def float64) (out []float64, ok bool) {
+	out = make([]float64, n)
 	switch len(v) {
 	case 0:
 		for i := range out {
@@ -91,9 +102,9 @@ func perChannel(what string, v []float64, n int, def float64) ([]float64, error)
 	case n:
 		copy(out, v)
 	default:
-		return nil, fmt.Errorf("preprocess: %d %s values for %d channels", len(v), what, n)
+		return nil, false
 	}
-	return out, nil
+	return out, true
 }
 
 // Len is the number of values of one preprocessed image, C·H·W.

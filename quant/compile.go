@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/vimsim/vimsim/data"
 	"github.com/vimsim/vimsim/hw/datapath"
 	"github.com/vimsim/vimsim/quant/intprog"
 )
@@ -932,19 +933,8 @@ func tokenScale(q *ActQuant, tokens int, name string) (intprog.TokenScale, error
 
 // perChannelConst expands a preprocessing constant (0, 1 or n values).
 func perChannelConst(v []float64, n int, def float64, name string) ([]float64, error) {
-	out := make([]float64, n)
-	switch len(v) {
-	case 0:
-		for i := range out {
-			out[i] = def
-		}
-	case 1:
-		for i := range out {
-			out[i] = v[0]
-		}
-	case n:
-		copy(out, v)
-	default:
+	out, ok := data.PerChannel(v, n, def)
+	if !ok {
 		return nil, fmt.Errorf("preprocessing %s has %d values for %d channels", name, len(v), n)
 	}
 	for _, x := range out {
